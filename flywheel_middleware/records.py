@@ -285,9 +285,6 @@ def text_of(value: Any) -> str:
 
 
 def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """The fields ``cls`` knows; unknown keys (from a newer writer) are ignored, not fatal."""
     names = {f.name for f in fields(cls)}
-    unknown = set(data) - names
-    if unknown - {"duration_s"}:
-        # forward compatibility: ignore unknown keys rather than losing the whole record
-        pass
     return {k: v for k, v in data.items() if k in names}
