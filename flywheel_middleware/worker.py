@@ -1,0 +1,309 @@
+"""The background ingest worker: queue -> redact -> embed -> store -> index -> processors.
+
+Everything slow or fallible happens here, never on the agent's thread. A failing stage is retried
+with exponential backoff and counted; records stay in the durable queue until they are stored, so
+a fault costs latency, not data. Nothing is stored before it is redacted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol, Sequence
+
+import numpy as np
+
+from ._stats import Counters
+from .config import FlywheelConfig
+from .queue import DurableQueue, QueuedItem
+from .records import Interaction, RecordError, Signal
+from .store.base import StoredInteraction
+
+_log = logging.getLogger("flywheel_middleware")
+_QUARANTINE_AFTER = 5
+
+
+class IngestProcessor(Protocol):
+    """Runs in the worker after a batch is stored (detectors, annotators, monitors)."""
+
+    def on_ingested(self, interactions: Sequence[Interaction], embeddings: np.ndarray | None, signals: Sequence[Signal]) -> None: ...
+
+
+class Redacting(Protocol):
+    def redact_value(self, value: Any, conversation: str | None = None) -> Any: ...
+
+
+@dataclass
+class _Batch:
+    interactions: list[Interaction] = field(default_factory=list)
+    signals: list[Signal] = field(default_factory=list)
+    cursors: dict[str, int] = field(default_factory=dict)
+    nbytes: int = 0
+
+
+# fields of the interaction record that carry text a user or a tool produced
+_SAFE_METADATA_KEYS = frozenset({"span_id", "trace_id", "run_id", "parent_run_id", "langgraph_node", "langgraph_step",
+                                 "category", "route", "language", "tags", "ls_provider", "ls_model_name"})
+
+
+def redact_interaction(it: Interaction, redactor: Redacting) -> Interaction:
+    """A redacted copy: input, output, error, every step and decision, and free-form metadata."""
+    conv = it.session_id or it.id
+    data = it.to_dict()
+    for key in ("input", "output", "error"):
+        data[key] = redactor.redact_value(data[key], conversation=conv)
+    for step in data["steps"]:
+        for key in ("inputs", "outputs", "error"):
+            step[key] = redactor.redact_value(step[key], conversation=conv)
+    for decision in data["decisions"]:
+        for key in ("chosen", "candidates", "reason"):
+            decision[key] = redactor.redact_value(decision[key], conversation=conv)
+    data["metadata"] = {
+        k: (v if k in _SAFE_METADATA_KEYS or k.startswith("flywheel.") else redactor.redact_value(v, conversation=conv))
+        for k, v in data["metadata"].items()
+    }
+    return Interaction.from_dict(data)
+
+
+def redact_signal(signal: Signal, redactor: Redacting, conversation: str | None) -> Signal:
+    data = signal.to_dict()
+    data["value"] = redactor.redact_value(data["value"], conversation=conversation)
+    data["evidence"] = redactor.redact_value(data["evidence"], conversation=conversation)
+    return Signal.from_dict(data)
+
+
+class IngestWorker(threading.Thread):
+    """Drains the durable queue in batches; one per store folder (guarded by a file lock)."""
+
+    def __init__(
+        self,
+        *,
+        queue: DurableQueue,
+        store: Any,
+        index: Any,
+        redactor_factory: Callable[[], Redacting],
+        embedder: Any,
+        counters: Counters,
+        config: FlywheelConfig,
+        processors: list[IngestProcessor],
+        record_filter: Callable[[str, dict[str, Any]], bool] | None = None,
+    ) -> None:
+        super().__init__(name="flywheel-ingest", daemon=True)
+        self.queue = queue
+        self.store = store
+        self.index = index
+        self._redactor_factory = redactor_factory
+        self._redactor: Redacting | None = None
+        self.embedder = embedder
+        self.counters = counters
+        self.config = config
+        self.processors = processors
+        self.record_filter = record_filter
+        self.wakeup = threading.Event()
+        self._stop_event = threading.Event()
+        self._progress = threading.Condition()
+        self._last_fsync = time.monotonic()
+        self._last_index_save = time.monotonic()
+        self.last_ingest_at: float | None = None
+        self.last_error: str | None = None
+        self.pause = threading.Event()  # set by maintenance (erasure) to hold ingestion
+
+    # -- control -------------------------------------------------------------------------------
+    def stop(self, timeout: float | None = 10.0) -> None:
+        self._stop_event.set()
+        self.wakeup.set()
+        self.join(timeout)
+
+    def wait_for(self, targets: dict[str, int], timeout: float) -> bool:
+        """Block until every segment in ``targets`` is consumed up to its offset (or gone)."""
+        deadline = time.monotonic() + timeout
+        with self._progress:
+            while True:
+                cursors = self.store.cursors()
+                present = set(self.queue.segments())
+                if all(name not in present or cursors.get(name, 0) >= end for name, end in targets.items()):
+                    return True
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self.is_alive():
+                    return False
+                self.wakeup.set()
+                self._progress.wait(min(remaining, 0.05))
+
+    # -- the loop ------------------------------------------------------------------------------
+    def run(self) -> None:
+        backoff = 0.05
+        failures = 0
+        while not self._stop_event.is_set():
+            try:
+                if self.pause.is_set():
+                    time.sleep(0.01)
+                    continue
+                did = self._quarantine_one() if failures >= _QUARANTINE_AFTER else self.step()
+                backoff, failures = 0.05, 0
+                if not did:
+                    self._maintenance()
+                    self.wakeup.wait(self.config.flush_interval_s)
+                    self.wakeup.clear()
+            except Exception as exc:  # noqa: BLE001 - the worker must outlive any fault
+                # infrastructure faults (locked database, full disk) are retried forever: the data
+                # waits in the queue. Anything else may be one poison record: isolate it.
+                if not isinstance(exc, (sqlite3.Error, OSError)):
+                    failures += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                self.counters.warn("worker_errors", "flywheel worker: %s (retrying in %.2fs)", self.last_error, backoff)
+                self._stop_event.wait(backoff)
+                backoff = min(backoff * 2, self.config.max_backoff_s)
+        # drain what is left quickly on a clean stop
+        try:
+            while self.step():
+                pass
+            self._maintenance(force=True)
+        except Exception as exc:  # noqa: BLE001
+            self.counters.warn("worker_errors", "flywheel worker at shutdown: %s", exc)
+
+    def step(self) -> bool:
+        """Process one batch; returns False when the queue had nothing new."""
+        cursors = self.store.cursors()
+        items = list(self.queue.read(cursors, self.config.batch_size))
+        if not items:
+            self._skip_torn_tails(cursors)
+            return False
+        batch = self._decode(items)
+        self._ingest(batch)
+        with self._progress:
+            self._progress.notify_all()
+        return True
+
+    def _quarantine_one(self) -> bool:
+        """Ingest the next record alone; if it still fails, move it to the dead-letter file."""
+        cursors = self.store.cursors()
+        items = list(self.queue.read(cursors, 1))
+        if not items:
+            return False
+        try:
+            self._ingest(self._decode(items))
+        except (sqlite3.Error, OSError):
+            raise
+        except Exception as exc:  # noqa: BLE001
+            item = items[0]
+            with open(self.queue.directory / "dead-letter.jsonl", "a", encoding="utf-8") as handle:
+                handle.write(json.dumps({"kind": item.kind, "data": item.data, "error": repr(exc)}, default=repr) + "\n")
+            self.store.ingest([], [], {item.segment: item.end_offset})
+            self.counters.warn("dead_lettered", "flywheel: a record failed %d times and went to dead-letter.jsonl: %s", _QUARANTINE_AFTER, exc)
+        return True
+
+    def _decode(self, items: list[QueuedItem]) -> _Batch:
+        batch = _Batch()
+        for item in items:
+            batch.cursors[item.segment] = max(batch.cursors.get(item.segment, 0), item.end_offset)
+            try:
+                if self.record_filter is not None and not self.record_filter(item.kind, item.data):
+                    self.counters.inc("dropped_by_filter")
+                    continue
+                if item.kind == "i":
+                    batch.interactions.append(Interaction.from_dict(item.data))
+                elif item.kind == "s":
+                    batch.signals.append(Signal.from_dict(item.data))
+                else:
+                    self.counters.warn("queue_corrupt_records", "flywheel: unreadable queue record in %s: %s", item.segment, item.data.get("error"))
+            except (RecordError, TypeError, ValueError) as exc:
+                self.counters.warn("queue_corrupt_records", "flywheel: bad queue record in %s: %s", item.segment, exc)
+        return batch
+
+    def _ingest(self, batch: _Batch) -> None:
+        redactor = self._get_redactor()
+        # the same id recorded twice in one batch: the last one wins, as it would across batches
+        latest: dict[str, Interaction] = {}
+        for it in batch.interactions:
+            latest[it.id] = it
+        interactions = list(latest.values())
+        t0 = time.perf_counter()
+        redacted = [redact_interaction(it, redactor) for it in interactions]
+        sessions = {it.id: it.session_id for it in interactions}
+        signals = [redact_signal(s, redactor, sessions.get(s.interaction_id)) for s in batch.signals]
+        t1 = time.perf_counter()
+        embeddings = self._embed([it.input_text for it in redacted])
+        t2 = time.perf_counter()
+        stored = [StoredInteraction(it, None if embeddings is None else embeddings[i]) for i, it in enumerate(redacted)]
+        keys = self.store.ingest(stored, signals, batch.cursors)
+        t3 = time.perf_counter()
+        if embeddings is not None and keys:
+            self.index.add(np.asarray(keys, dtype=np.int64), embeddings)
+        self.counters.inc("ingested_interactions", len(stored))
+        self.counters.inc("ingested_signals", len(signals))
+        self.counters.inc("time_redact_us", int((t1 - t0) * 1e6))
+        self.counters.inc("time_embed_us", int((t2 - t1) * 1e6))
+        self.counters.inc("time_store_us", int((t3 - t2) * 1e6))
+        self.last_ingest_at = time.time()
+        for processor in self.processors:
+            try:
+                processor.on_ingested(redacted, embeddings, signals)
+            except Exception as exc:  # noqa: BLE001
+                self.counters.warn("processor_errors", "flywheel processor %s failed: %s", type(processor).__name__, exc)
+
+    def _get_redactor(self) -> Redacting:
+        if self._redactor is None:
+            self._redactor = self._redactor_factory()
+        return self._redactor
+
+    def _embed(self, texts: list[str]) -> np.ndarray | None:
+        if not texts:
+            return np.zeros((0, self.index.dim), dtype=np.float32)
+        delay = 0.05
+        for attempt in range(self.config.embed_retries):
+            try:
+                return self.embedder.embed(texts)
+            except Exception as exc:  # noqa: BLE001 - a broken model degrades to "stored without a vector"
+                self.counters.warn("embed_errors", "flywheel: embedding failed (%s), attempt %d", exc, attempt + 1)
+                if self._stop_event.wait(delay):
+                    break
+                delay = min(delay * 4, self.config.max_backoff_s)
+        self.counters.inc("stored_without_embedding", len(texts))
+        return None
+
+    # -- housekeeping ------------------------------------------------------------------------------
+    def _skip_torn_tails(self, cursors: dict[str, int]) -> None:
+        """A finished segment with bytes left but no complete line ends in a torn write: skip it."""
+        for name in self.queue.segments():
+            size = self.queue.size_of(name)
+            done = cursors.get(name, 0)
+            if self.queue.is_complete(name):
+                if done < size:
+                    self.counters.warn("queue_torn_records", "flywheel: skipped a torn record at the end of %s", name)
+                    self.store.ingest([], [], {name: size})
+                self.queue.discard(name)
+                self.store.drop_cursor(name)
+
+    def _maintenance(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._last_fsync >= self.config.fsync_interval_s:
+            self.queue.fsync()
+            self._last_fsync = now
+            self.queue.set_pending(self.queue.pending_bytes(self.store.cursors()))
+        if self.index.dirty and (force or now - self._last_index_save >= self.config.index_save_interval_s):
+            try:
+                self.index.save()
+            except OSError as exc:
+                self.counters.warn("index_save_errors", "flywheel: saving the vector index failed: %s", exc)
+            self._last_index_save = now
+        if self.embedder is not None and not force:
+            self._reembed_missing()
+
+    def _reembed_missing(self) -> None:
+        """Interactions stored without a vector (the model was down) get one when it is back."""
+        if self.counters.get("stored_without_embedding") <= self.counters.get("reembedded"):
+            return
+        missing = self.store.missing_embeddings(limit=self.config.batch_size)
+        if not missing:
+            return
+        try:
+            vectors = self.embedder.embed([it.input_text for it in missing])
+        except Exception:  # noqa: BLE001 - still down; try again next idle tick
+            return
+        keys = self.store.set_embeddings([(it.id, vectors[i]) for i, it in enumerate(missing)])
+        self.index.add(np.asarray(keys, dtype=np.int64), vectors[: len(keys)])
+        self.counters.inc("reembedded", len(keys))
