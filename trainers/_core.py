@@ -1,0 +1,384 @@
+"""The training pipeline shared by SFT, DPO and KTO: data, LoRA, TRL trainer, model card, registry."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import platform
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .config import TrainConfig, default_config
+from .data import ExportData, load_export, render_row
+
+if TYPE_CHECKING:
+    from .registry import Registry
+
+log = logging.getLogger("flywheel_middleware.trainers")
+
+CARD_FILE = "flywheel_model.json"
+RUN_FILE = "flywheel_run.json"
+MANIFEST_COPY = "dataset_manifest.json"
+CHECKPOINT_DIR = "checkpoints"
+CARD_SCHEMA_VERSION = 1
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced: where the adapter is, what made it, how it went."""
+
+    adapter_id: str
+    method: str
+    adapter_dir: Path
+    base_model: str
+    dataset_version: str
+    metrics: dict[str, Any]
+    global_step: int
+    duration_s: float
+    card: dict[str, Any] = field(repr=False, default_factory=dict)
+    resumed_from: str | None = None
+
+    @property
+    def train_loss(self) -> float | None:
+        return self.metrics.get("train_loss")
+
+    @property
+    def eval_loss(self) -> float | None:
+        return self.metrics.get("eval_loss")
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _pick_device(config: TrainConfig) -> tuple[str, bool]:
+    """(device, bf16): CUDA when present (unless forced to CPU); bf16 only where the GPU supports it."""
+    import torch
+
+    if config.device == "cpu":
+        device = "cpu"
+    elif config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available()):
+        device = "cuda"
+    else:
+        device = "cpu"
+    supported = device == "cuda" and torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    bf16 = supported if config.bf16 is None else (bool(config.bf16) and supported)
+    return device, bf16
+
+
+def _base_model_info(base_model: str | Path) -> dict[str, Any]:
+    """Identify the base model: the name given, its absolute path and a config fingerprint."""
+    info: dict[str, Any] = {"name_or_path": str(base_model)}
+    path = Path(base_model)
+    if path.exists():
+        info["path"] = str(path.resolve())
+        cfg = path / "config.json"
+        if cfg.exists():
+            raw = cfg.read_bytes()
+            info["config_sha256"] = hashlib.sha256(raw).hexdigest()[:16]
+            try:
+                info["model_type"] = json.loads(raw).get("model_type")
+            except json.JSONDecodeError:
+                pass
+    return info
+
+
+def _resolve_resume(resume: bool | str | None, ckpt_dir: Path) -> str | None:
+    """A checkpoint path to resume from, or None. ``True`` with no checkpoint starts fresh."""
+    if not resume:
+        return None
+    if isinstance(resume, str) and resume.lower() not in ("true", "1", "yes"):
+        if not Path(resume).exists():
+            raise FileNotFoundError(f"checkpoint {resume} not found")
+        return resume
+    from transformers.trainer_utils import get_last_checkpoint
+
+    last = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
+    if last is None:
+        log.warning("resume requested but no checkpoint in %s: training from the start", ckpt_dir)
+    return last
+
+
+def _versions() -> dict[str, str]:
+    import peft
+    import torch
+    import transformers
+    import trl
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
+            "trl": trl.__version__, "peft": peft.__version__}
+
+
+def _to_dataset(kind: str, rows: list[dict[str, Any]], tokenizer: Any) -> Any:
+    from datasets import Dataset
+
+    return Dataset.from_list([render_row(kind, r, tokenizer) for r in rows])
+
+
+def _trl_classes(method: str) -> tuple[type, type]:
+    """(Trainer class, Config class) of TRL for ``method``; KTO may live in ``trl.experimental``."""
+    if method == "sft":
+        from trl import SFTConfig, SFTTrainer
+
+        return SFTTrainer, SFTConfig
+    if method == "dpo":
+        from trl import DPOConfig, DPOTrainer
+
+        return DPOTrainer, DPOConfig
+    if method == "kto":
+        try:
+            from trl import KTOConfig, KTOTrainer
+        except ImportError:  # newer TRL moved KTO out of the top level
+            from trl.experimental.kto import KTOConfig, KTOTrainer
+        return KTOTrainer, KTOConfig
+    raise ValueError(f"unknown method {method!r}")
+
+
+def _method_args(config: TrainConfig, data: ExportData) -> dict[str, Any]:
+    """TRL config arguments specific to the method (and what we derived, for the card)."""
+    args: dict[str, Any] = {}
+    if config.method == "sft":
+        args["completion_only_loss"] = getattr(config, "completion_only_loss", True)
+        args["packing"] = getattr(config, "packing", False)
+    elif config.method == "dpo":
+        args["beta"] = config.beta  # type: ignore[attr-defined]
+        args["loss_type"] = config.loss_type  # type: ignore[attr-defined]
+    elif config.method == "kto":
+        if config.per_device_train_batch_size < 2:
+            raise ValueError("KTO needs per_device_train_batch_size > 1 (its KL term uses pairs within a batch)")
+        args["beta"] = config.beta  # type: ignore[attr-defined]
+        dw, uw = config.desirable_weight, config.undesirable_weight  # type: ignore[attr-defined]
+        if getattr(config, "balance_weights", False):
+            n_d = sum(1 for r in data.train_rows if r.get("label"))
+            n_u = len(data.train_rows) - n_d
+            if n_d and n_u:
+                dw, uw = (1.0, n_d / n_u) if n_d >= n_u else (n_u / n_d, 1.0)
+        args["desirable_weight"], args["undesirable_weight"] = float(dw), float(uw)
+    return args
+
+
+def _write_readme(out: Path, card: dict[str, Any]) -> None:
+    """A human-readable model card (Hugging Face front matter + lineage + metrics)."""
+    base = card["base_model"]["name_or_path"]
+    hp = card["hyperparameters"]
+    metrics = "\n".join(f"| {k} | {v:.6g} |" if isinstance(v, float) else f"| {k} | {v} |"
+                        for k, v in sorted(card["metrics"].items()))
+    text = f"""---
+base_model: {base}
+library_name: peft
+pipeline_tag: text-generation
+tags: [flywheel-middleware, {card['method']}, lora, trl]
+---
+
+# {card['adapter_id']}
+
+A LoRA adapter trained by flywheel-middleware with TRL ({card['method'].upper()}).
+
+## Lineage
+- Base model: `{base}`
+- Dataset version: `{card['dataset']['version']}` (kind `{card['dataset']['kind']}`, \
+{card['dataset']['train_rows']} train / {card['dataset']['eval_rows']} eval rows; manifest in `{MANIFEST_COPY}`)
+- Parent adapter: `{card.get('parent') or '-'}`
+- Trained: {card['started_at']} to {card['finished_at']} ({card['duration_s']:.1f} s on {card['environment']['device']})
+
+## Hyperparameters
+LoRA r={hp['lora_r']}, alpha={hp['lora_alpha']}, dropout={hp['lora_dropout']}, target modules `{hp['target_modules']}`;
+learning rate {hp['learning_rate']}, epochs {hp['num_train_epochs']}, max steps {hp['max_steps']},
+batch size {hp['per_device_train_batch_size']} x {hp['gradient_accumulation_steps']}, max length {hp['max_length']}.
+Full list in `{CARD_FILE}`.
+
+## Metrics
+| metric | value |
+|---|---|
+{metrics}
+
+## Use
+```python
+from transformers import AutoModelForCausalLM, AutoTokenizer
+from peft import PeftModel
+base = AutoModelForCausalLM.from_pretrained("{base}")
+model = PeftModel.from_pretrained(base, "<this folder>")
+tokenizer = AutoTokenizer.from_pretrained("<this folder>")
+```
+"""
+    (out / "README.md").write_text(text, encoding="utf-8")
+
+
+def _warmup_arg(config_cls: type, ratio: float) -> dict[str, float]:
+    """transformers 5 folded ``warmup_ratio`` into ``warmup_steps`` (a float < 1 is a ratio)."""
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(config_cls)}
+    if "warmup_ratio" in names:
+        return {"warmup_ratio": ratio}
+    return {"warmup_steps": ratio}
+
+
+def _checkpointing_arg(config_cls: type, on: bool) -> dict[str, bool]:
+    """transformers 5 renamed ``gradient_checkpointing`` to ``activation_checkpointing``."""
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(config_cls)}
+    return {"activation_checkpointing": on} if "activation_checkpointing" in names else {"gradient_checkpointing": on}
+
+
+def _as_registry(registry: "Registry | str | Path | None") -> "Registry | None":
+    if registry is None:
+        return None
+    from .registry import Registry
+
+    return registry if isinstance(registry, Registry) else Registry(registry)
+
+
+def run_training(
+    method: str,
+    data_dir: str | Path,
+    base_model: str | Path,
+    out_dir: str | Path,
+    config: TrainConfig | None = None,
+    *,
+    registry: "Registry | str | Path | None" = None,
+    parent: str | None = None,
+    adapter_id: str | None = None,
+    callbacks: list[Any] | None = None,
+) -> TrainResult:
+    """Train a LoRA adapter with TRL; write the adapter, model card and manifest copy; register it."""
+    import torch
+    from peft import LoraConfig
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    cfg = config or default_config(method)
+    if cfg.method != method:
+        cfg = cfg.override(method=method)
+    data = load_export(data_dir)
+    if data.kind and data.kind != method:
+        raise ValueError(f"{data_dir} holds a {data.kind!r} dataset; cannot train {method!r} on it")
+    if not data.train_rows:
+        raise ValueError(f"{data_dir}/train.jsonl has no rows")
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_dir = out / CHECKPOINT_DIR
+    resume = _resolve_resume(cfg.resume_from_checkpoint, ckpt_dir)
+    run_file = out / RUN_FILE
+    run_info = json.loads(run_file.read_text()) if (resume and run_file.exists()) else {}
+    started = time.time()
+    run_info.setdefault("adapter_id", adapter_id or f"{method}-{data.version[:8]}-{time.strftime('%Y%m%d%H%M%S')}")
+    run_info.setdefault("started_at", _now_iso())
+    run_file.write_text(json.dumps(run_info, indent=2))
+
+    device, bf16 = _pick_device(cfg)
+    tokenizer = AutoTokenizer.from_pretrained(str(base_model))
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    if getattr(tokenizer, "chat_template", None) is None:
+        raise ValueError(f"the tokenizer of {base_model} has no chat template; set tokenizer.chat_template first")
+    train_ds = _to_dataset(method, data.train_rows, tokenizer)
+    eval_ds = _to_dataset(method, data.eval_rows, tokenizer) if (cfg.evaluate and data.eval_rows) else None
+
+    model = AutoModelForCausalLM.from_pretrained(str(base_model), dtype=torch.bfloat16 if bf16 else torch.float32)
+    if cfg.gradient_checkpointing:
+        model.config.use_cache = False
+    peft_config = LoraConfig(
+        r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+        target_modules=cfg.target_modules, bias="none", task_type="CAUSAL_LM",
+    )
+    trainer_cls, config_cls = _trl_classes(method)
+    method_args = _method_args(cfg, data)
+    trl_args = config_cls(
+        output_dir=str(ckpt_dir),
+        learning_rate=cfg.learning_rate,
+        num_train_epochs=cfg.num_train_epochs,
+        max_steps=cfg.max_steps,
+        per_device_train_batch_size=cfg.per_device_train_batch_size,
+        per_device_eval_batch_size=cfg.per_device_eval_batch_size,
+        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+        max_length=cfg.max_length,
+        lr_scheduler_type=cfg.lr_scheduler_type,
+        weight_decay=cfg.weight_decay,
+        max_grad_norm=cfg.max_grad_norm,
+        seed=cfg.seed,
+        logging_steps=cfg.logging_steps,
+        save_strategy="steps",
+        save_steps=cfg.save_steps,
+        save_total_limit=cfg.save_total_limit,
+        eval_strategy="no",
+        bf16=bf16,
+        use_cpu=device == "cpu",
+        report_to="none",
+        disable_tqdm=cfg.disable_tqdm,
+        **_warmup_arg(config_cls, cfg.warmup_ratio),
+        **_checkpointing_arg(config_cls, cfg.gradient_checkpointing),
+        **method_args,
+        **cfg.extra,
+    )
+    trainer = trainer_cls(
+        model=model, args=trl_args, train_dataset=train_ds, eval_dataset=eval_ds,
+        processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks,
+    )
+    output = trainer.train(resume_from_checkpoint=resume)
+    metrics: dict[str, Any] = {k: v for k, v in output.metrics.items() if isinstance(v, (int, float))}
+    metrics["train_loss"] = float(output.training_loss)
+    if eval_ds is not None:
+        metrics.update({k: v for k, v in trainer.evaluate().items() if isinstance(v, (int, float))})
+    trainer.save_model(str(out))  # adapter_config.json + adapter weights (PEFT)
+    tokenizer.save_pretrained(str(out))
+    finished = time.time()
+
+    manifest = dict(data.manifest)
+    (out / MANIFEST_COPY).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    (out / "training_log.json").write_text(json.dumps(trainer.state.log_history, indent=2, default=str))
+    hyper = cfg.to_dict()
+    hyper.update({"effective": {**method_args, "bf16": bf16, "device": device}})
+    card: dict[str, Any] = {
+        "schema_version": CARD_SCHEMA_VERSION,
+        "adapter_id": run_info["adapter_id"],
+        "method": method,
+        "adapter_type": "lora",
+        "adapter_path": str(out.resolve()),
+        "base_model": _base_model_info(base_model),
+        "parent": parent,
+        "dataset": {
+            "path": str(Path(data_dir).resolve()),
+            "version": data.version,
+            "kind": data.kind,
+            "counts": manifest.get("counts", {}),
+            "train_rows": len(data.train_rows),
+            "eval_rows": len(data.eval_rows),
+            "manifest_file": MANIFEST_COPY,
+        },
+        "manifest": manifest,
+        "hyperparameters": hyper,
+        "metrics": metrics,
+        "global_step": int(trainer.state.global_step),
+        "resumed_from": resume,
+        "started_at": run_info["started_at"],
+        "finished_at": _now_iso(),
+        "duration_s": round(finished - started, 3),
+        "environment": {**_versions(), "device": device},
+    }
+    (out / CARD_FILE).write_text(json.dumps(card, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    _write_readme(out, card)
+    reg = _as_registry(registry)
+    if reg is not None:
+        reg.register(card)
+    return TrainResult(
+        adapter_id=card["adapter_id"], method=method, adapter_dir=out, base_model=str(base_model),
+        dataset_version=data.version, metrics=metrics, global_step=card["global_step"],
+        duration_s=card["duration_s"], card=card, resumed_from=resume,
+    )
+
+
+def load_card(adapter_dir: str | Path) -> dict[str, Any]:
+    """The ``flywheel_model.json`` of an adapter folder."""
+    return json.loads((Path(adapter_dir) / CARD_FILE).read_text(encoding="utf-8"))
+
+
+def remove_checkpoints(adapter_dir: str | Path) -> None:
+    """Delete intermediate checkpoints once an adapter is final (they hold optimizer state)."""
+    shutil.rmtree(Path(adapter_dir) / CHECKPOINT_DIR, ignore_errors=True)

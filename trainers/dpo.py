@@ -1,0 +1,32 @@
+"""Direct preference optimisation (LoRA) on chosen/rejected pairs; the reference model is the base with the adapter disabled."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._core import TrainResult, run_training
+from .config import DPOTrainConfig
+
+if TYPE_CHECKING:
+    from .registry import Registry
+
+
+def train_dpo(
+    data_dir: str | Path,
+    base_model: str | Path,
+    out_dir: str | Path,
+    config: DPOTrainConfig | None = None,
+    *,
+    registry: "Registry | str | Path | None" = None,
+    parent: str | None = None,
+    adapter_id: str | None = None,
+    callbacks: list[Any] | None = None,
+) -> TrainResult:
+    """Train a DPO LoRA adapter on the export in ``data_dir`` and write it to ``out_dir``.
+
+    ``base_model`` is any local Hugging Face causal-LM folder (or hub id) with a chat template.
+    With ``registry``, the adapter is registered as a ``candidate`` with its lineage.
+    """
+    return run_training("dpo", data_dir, base_model, out_dir, config or DPOTrainConfig(),
+                        registry=registry, parent=parent, adapter_id=adapter_id, callbacks=callbacks)
