@@ -18,7 +18,7 @@ import numpy as np
 
 from ._stats import Counters
 from .config import FlywheelConfig
-from .errors import FlywheelError, StoreError, UnknownInteractionError
+from .errors import FlywheelError, SignalError, StoreError, UnknownInteractionError
 from .queue import DurableQueue, QueueFull
 from .records import Interaction, RecordError, Signal, to_jsonable
 from .store.base import InteractionQuery
@@ -166,6 +166,46 @@ class Flywheel:
         if self._worker is not None:
             self._worker.wakeup.set()
         return True
+
+    def feedback(
+        self,
+        interaction_id: str,
+        kind: str,
+        value: Any = None,
+        *,
+        actor: str | None = None,
+        source: str = "explicit",
+        evidence: dict[str, Any] | None = None,
+        at: float | None = None,
+    ) -> Signal:
+        """Record what a user said or did about an interaction (see README "Signals").
+
+        Raises ``UnknownInteractionError`` for an id this flywheel never accepted and
+        ``SignalError`` for an unknown kind or a bad value; sending the same feedback twice is a no-op.
+        """
+        from .feedback import make_signal
+
+        self.require(interaction_id)
+        signal = make_signal(interaction_id, kind, value, source=source, actor=actor, evidence=evidence, at=at)
+        if not self.add_signal(signal):
+            raise FlywheelError("the signal could not be queued; see stats()['counters']")
+        return signal
+
+    def correct(self, interaction_id: str, edited_output: str, *, original: str | None = None, actor: str | None = None) -> Signal:
+        """The user's corrected answer: an SFT target and, against the agent's answer, a DPO pair."""
+        from .feedback import correction_value
+
+        if not isinstance(edited_output, str) or not edited_output.strip():
+            raise SignalError("edited_output must be non-empty text")
+        self.require(interaction_id)
+        if original is None:
+            stored = self.store.get(interaction_id)
+            original = stored.output_text if stored is not None else ""
+        return self.feedback(interaction_id, "correction", correction_value(original, edited_output), actor=actor)
+
+    def prefer(self, interaction_id: str, chosen: str, rejected: str, *, actor: str | None = None) -> Signal:
+        """A pairwise choice between two answers to this interaction's input (a DPO pair)."""
+        return self.feedback(interaction_id, "preference", {"chosen": chosen, "rejected": rejected}, actor=actor)
 
     def _bounded(self, data: dict[str, Any]) -> dict[str, Any]:
         """Huge payloads are truncated (and counted), not rejected: the turn is still worth keeping."""

@@ -1,0 +1,87 @@
+"""The ``flywheel`` command line: stats, demo, and the commands later modules register."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="flywheel-middleware: capture, signals, store, few-shot, export, train, gate.", no_args_is_help=True)
+console = Console()
+
+PathOption = typer.Option(Path(".flywheel"), "--path", "-p", help="The store folder.")
+
+
+def _open(path: Path, **overrides: Any) -> Any:
+    from .flywheel import Flywheel
+
+    if not path.exists():
+        console.print(f"[red]no flywheel store at {path}[/red]")
+        raise typer.Exit(1)
+    return Flywheel(path, **overrides)
+
+
+@app.command()
+def stats(path: Path = PathOption, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Counts per kind, signals per kind, queue depth, index size, last ingest time."""
+    from .errors import StoreError
+
+    try:
+        fw = _open(path, start_worker=False)
+    except StoreError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    try:
+        data = fw.stats()
+    finally:
+        fw.close()
+    if as_json:
+        typer.echo(json.dumps(data, indent=2, default=str))
+        return
+    render_stats(data)
+
+
+def render_stats(data: dict[str, Any]) -> None:
+    table = Table(title=f"flywheel store {data['path']}", show_header=True)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    table.add_row("interactions", str(data["interactions"]))
+    for kind, n in data["steps_by_kind"].items():
+        table.add_row(f"  steps: {kind}", str(n))
+    for kind, n in data["signals_by_kind"].items():
+        table.add_row(f"  signals: {kind}", str(n))
+    table.add_row("embedded", str(data["embedded"]))
+    table.add_row("index size", str(data["index_size"]))
+    table.add_row("queue pending bytes", str(data["queue_pending_bytes"]))
+    table.add_row("queue segments", str(data["queue_segments"]))
+    last = data.get("last_ingest_at")
+    table.add_row("last ingest", _dt.datetime.fromtimestamp(last).isoformat(timespec="seconds") if last else "never")
+    console.print(table)
+    counters = {k: v for k, v in data.get("counters", {}).items() if not k.startswith("time_")}
+    if counters:
+        console.print("counters: " + ", ".join(f"{k}={v}" for k, v in sorted(counters.items())))
+
+
+@app.command()
+def demo(
+    path: Path = typer.Option(Path(".flywheel-demo"), "--path", "-p", help="Where the demo store goes (wiped first)."),
+    phoenix: Optional[str] = typer.Option(None, "--phoenix", help="Send traces to a running Phoenix at this URL."),
+    quick: bool = typer.Option(False, "--quick", help="A smaller run (used by the tests)."),
+) -> None:
+    """Run the flywheel end to end offline on the embedded default."""
+    from .demo import run_demo
+
+    run_demo(path, phoenix=phoenix, quick=quick, console=console)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
