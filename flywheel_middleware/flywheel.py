@@ -57,7 +57,10 @@ class Flywheel:
         self.embedder = self.config.embedder or _default_embedder(self.config)
         self.index = VectorIndex(self.path / "index.faiss", dim=int(getattr(self.embedder, "dim", 384)))
         self.index_sync_action = self.index.sync(self.store)
-        self.processors: list[Any] = []
+        from .reward import RewardConfig, RewardProcessor
+
+        self.reward_config = RewardConfig.from_dict(self.config.reward)
+        self.processors: list[Any] = [RewardProcessor(self.store, self.reward_config)]
         self._tracing: Any = None
         self._worker: Any = None
         self._lock_fd: int | None = None
@@ -335,6 +338,15 @@ class Flywheel:
             InteractionQuery(session_id=session_id, user_id=user_id, since=since, until=until, signal_kind=signal_kind,
                              status=status, limit=limit, offset=offset, newest_first=newest_first)
         )
+
+    def reward(self, interaction_id: str) -> Any:
+        """The interaction's current ``Reward`` (label good/bad/unknown, reward, confidence)."""
+        from .reward import aggregate
+
+        stored = self.store.get(interaction_id)
+        muted = self.store.busy_actors(time.time() - 86_400, self.reward_config.daily_signal_cap)
+        return aggregate(self.signals(interaction_id), status=stored.status if stored else None,
+                         config=self.reward_config, muted_actors=muted)
 
     def search(self, text: str, k: int = 5) -> list[tuple[Interaction, float]]:
         """The ``k`` stored interactions whose input is most similar to ``text`` (cosine)."""

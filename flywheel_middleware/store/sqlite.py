@@ -50,6 +50,12 @@ CREATE TABLE IF NOT EXISTS signals(
 );
 CREATE INDEX IF NOT EXISTS signals_interaction ON signals(interaction_id);
 CREATE INDEX IF NOT EXISTS signals_kind ON signals(kind);
+CREATE INDEX IF NOT EXISTS signals_actor ON signals(actor, at);
+CREATE TABLE IF NOT EXISTS rewards(
+    interaction_id TEXT PRIMARY KEY, label TEXT NOT NULL, reward REAL NOT NULL, confidence REAL NOT NULL,
+    n_signals INTEGER NOT NULL, updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rewards_label ON rewards(label, reward);
 CREATE TABLE IF NOT EXISTS queue_cursors(segment TEXT PRIMARY KEY, offset INTEGER NOT NULL);
 """
 
@@ -180,6 +186,41 @@ class SQLiteStore:
         )
         return int(key)
 
+    def upsert_rewards(self, rows: Sequence[tuple[str, str, float, float, int]]) -> None:
+        """(interaction_id, label, reward, confidence, n_signals) rows, derived from signals."""
+        now = time.time()
+        with self._write_lock:
+            self._conn().executemany(
+                "INSERT OR REPLACE INTO rewards(interaction_id, label, reward, confidence, n_signals, updated_at)"
+                " VALUES (?,?,?,?,?,?)",
+                [(*row, now) for row in rows],
+            )
+
+    def rewards_for(self, interaction_ids: Sequence[str]) -> dict[str, tuple[str, float, float, int]]:
+        out: dict[str, tuple[str, float, float, int]] = {}
+        for chunk in _chunks(list(interaction_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            for iid, label, reward, conf, n in self._conn().execute(
+                f"SELECT interaction_id, label, reward, confidence, n_signals FROM rewards WHERE interaction_id IN ({marks})", chunk
+            ):
+                out[iid] = (label, reward, conf, n)
+        return out
+
+    def statuses(self, interaction_ids: Sequence[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for chunk in _chunks(list(interaction_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            out.update(self._conn().execute(f"SELECT id, status FROM interactions WHERE id IN ({marks})", chunk).fetchall())
+        return out
+
+    def busy_actors(self, since: float, cap: int) -> set[str]:
+        """Actors with more than ``cap`` explicit signals since ``since`` (anti-poisoning)."""
+        rows = self._conn().execute(
+            "SELECT actor FROM signals WHERE source='explicit' AND actor IS NOT NULL AND at >= ? GROUP BY actor HAVING COUNT(*) > ?",
+            (since, cap),
+        )
+        return {r[0] for r in rows}
+
     def drop_cursor(self, segment: str) -> None:
         with self._write_lock:
             self._conn().execute("DELETE FROM queue_cursors WHERE segment=?", (segment,))
@@ -196,8 +237,8 @@ class SQLiteStore:
                 for chunk in _chunks(list(ids), 500):
                     marks = ",".join("?" * len(chunk))
                     keys += [r[0] for r in conn.execute(f"SELECT key FROM interactions WHERE id IN ({marks})", chunk)]
-                    for table, column in (("interactions", "id"), ("steps", "interaction_id"),
-                                          ("decisions", "interaction_id"), ("signals", "interaction_id")):
+                    for table, column in (("interactions", "id"), ("steps", "interaction_id"), ("decisions", "interaction_id"),
+                                          ("signals", "interaction_id"), ("rewards", "interaction_id")):
                         conn.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", chunk)
                 conn.execute(
                     "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key='deletion_generation'"
