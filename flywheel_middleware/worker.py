@@ -51,21 +51,26 @@ _SAFE_METADATA_KEYS = frozenset({"span_id", "trace_id", "run_id", "parent_run_id
 
 
 def redact_interaction(it: Interaction, redactor: Redacting) -> Interaction:
-    """A redacted copy: input, output, error, every step and decision, and free-form metadata."""
-    conv = it.session_id or it.id
+    """A redacted copy: input, output, error, every step and decision, and free-form metadata.
+
+    All the texts of one interaction go to the redactor in one call, so it can batch them.
+    """
     data = it.to_dict()
-    for key in ("input", "output", "error"):
-        data[key] = redactor.redact_value(data[key], conversation=conv)
-    for step in data["steps"]:
-        for key in ("inputs", "outputs", "error"):
-            step[key] = redactor.redact_value(step[key], conversation=conv)
-    for decision in data["decisions"]:
-        for key in ("chosen", "candidates", "reason"):
-            decision[key] = redactor.redact_value(decision[key], conversation=conv)
-    data["metadata"] = {
-        k: (v if k in _SAFE_METADATA_KEYS or k.startswith("flywheel.") else redactor.redact_value(v, conversation=conv))
-        for k, v in data["metadata"].items()
+    unsafe_meta = [k for k in data["metadata"] if k not in _SAFE_METADATA_KEYS and not k.startswith("flywheel.")]
+    parts = {
+        "top": [data["input"], data["output"], data["error"]],
+        "steps": [[s["inputs"], s["outputs"], s["error"]] for s in data["steps"]],
+        "decisions": [[d["chosen"], d["candidates"], d["reason"]] for d in data["decisions"]],
+        "meta": [data["metadata"][k] for k in unsafe_meta],
     }
+    clean = redactor.redact_value(parts, conversation=it.session_id or it.id)
+    data["input"], data["output"], data["error"] = clean["top"]
+    for step, (inputs, outputs, error) in zip(data["steps"], clean["steps"]):
+        step["inputs"], step["outputs"], step["error"] = inputs, outputs, error
+    for decision, (chosen, candidates, reason) in zip(data["decisions"], clean["decisions"]):
+        decision["chosen"], decision["candidates"], decision["reason"] = chosen, candidates, reason
+    for key, value in zip(unsafe_meta, clean["meta"]):
+        data["metadata"][key] = value
     return Interaction.from_dict(data)
 
 
