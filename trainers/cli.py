@@ -1,0 +1,263 @@
+"""CLI commands for training, evaluation, gating and the model registry.
+
+Mount into the main ``flywheel`` CLI with ``register(app)`` (adds ``train sft|dpo|kto``, ``eval``,
+``gate``, ``models``, ``tiny-model``), or run this module's own ``app``.
+
+Exit codes: ``gate`` exits 0 when the candidate is promoted and 1 when it is rejected, so a CI job
+can gate a deployment on it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+app = typer.Typer(help="Train LoRA adapters (SFT/DPO/KTO), evaluate them, gate promotion.", no_args_is_help=True)
+train_app = typer.Typer(help="Train a LoRA adapter with TRL on an export directory.", no_args_is_help=True)
+
+RegistryOption = typer.Option(None, "--registry", help="Model registry folder (default: <flywheel path>/models).")
+
+
+def _registry(path: Optional[Path]) -> Any:
+    from .registry import Registry, default_registry_dir
+
+    return Registry(path or default_registry_dir())
+
+
+def _train(method: str, data: Path, base_model: str, out: Path, epochs: Optional[float], max_steps: Optional[int],
+           lr: Optional[float], batch_size: Optional[int], max_length: Optional[int], lora_r: Optional[int],
+           beta: Optional[float], resume: bool, registry: Optional[Path], parent: Optional[str], no_register: bool) -> None:
+    from ._core import run_training
+    from .config import default_config
+
+    overrides: dict[str, Any] = {"num_train_epochs": epochs, "max_steps": max_steps, "learning_rate": lr,
+                                 "per_device_train_batch_size": batch_size, "max_length": max_length,
+                                 "lora_r": lora_r, "resume_from_checkpoint": True if resume else None}
+    if lora_r is not None:
+        overrides["lora_alpha"] = 2 * lora_r
+    if beta is not None and method != "sft":
+        overrides["beta"] = beta
+    config = default_config(method).override(**overrides)
+    reg = None if no_register else _registry(registry)
+    result = run_training(method, data, base_model, out, config, registry=reg, parent=parent)
+    table = Table(title=f"{method.upper()} adapter {result.adapter_id}")
+    table.add_column("field")
+    table.add_column("value")
+    for key, value in [("adapter", str(result.adapter_dir)), ("base model", result.base_model),
+                       ("dataset version", result.dataset_version), ("steps", str(result.global_step)),
+                       ("train loss", _fmt(result.train_loss)), ("eval loss", _fmt(result.eval_loss)),
+                       ("seconds", f"{result.duration_s:.1f}"), ("resumed from", str(result.resumed_from or "-")),
+                       ("registry", "-" if reg is None else f"{reg.root} (candidate)")]:
+        table.add_row(key, value)
+    console.print(table)
+
+
+def _make_train_command(method: str) -> Any:
+    def command(
+        data: Path = typer.Option(..., "--data", help="Export directory (train.jsonl, eval.jsonl, manifest.json)."),
+        base_model: str = typer.Option(..., "--base-model", help="Local HF causal-LM folder (or hub id)."),
+        out: Path = typer.Option(..., "--out", help="Where the adapter and its model card go."),
+        epochs: Optional[float] = typer.Option(None, "--epochs", help="Training epochs."),
+        max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop after N steps (overrides epochs)."),
+        lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate."),
+        batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Per-device batch size."),
+        max_length: Optional[int] = typer.Option(None, "--max-length", help="Max tokens per example."),
+        lora_r: Optional[int] = typer.Option(None, "--lora-r", help="LoRA rank (alpha = 2 x rank)."),
+        beta: Optional[float] = typer.Option(None, "--beta", help="DPO/KTO beta."),
+        resume: bool = typer.Option(False, "--resume", help="Resume from the latest checkpoint in --out."),
+        registry: Optional[Path] = RegistryOption,
+        parent: Optional[str] = typer.Option(None, "--parent", help="Id of the adapter this one continues."),
+        no_register: bool = typer.Option(False, "--no-register", help="Do not add the adapter to the registry."),
+    ) -> None:
+        _train(method, data, base_model, out, epochs, max_steps, lr, batch_size, max_length, lora_r, beta,
+               resume, registry, parent, no_register)
+
+    command.__doc__ = {"sft": "Supervised fine-tuning (LoRA) on an SFT export.",
+                       "dpo": "DPO (LoRA) on a preference-pair export.",
+                       "kto": "KTO (LoRA) on a thumbs-up/down export."}[method]
+    return command
+
+
+for _method in ("sft", "dpo", "kto"):
+    train_app.command(_method)(_make_train_command(_method))
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def render_reports(reports: dict[str, Any]) -> None:
+    """A rich table: one row per category and arm (base / few_shot / candidate)."""
+    table = Table(title="offline evaluation", show_lines=False)
+    for col, justify in [("category", "left"), ("arm", "left"), ("n", "right"), ("exact", "right"),
+                         ("normalised", "right"), ("tool name", "right"), ("tool args", "right"),
+                         ("judge", "right"), ("latency ms", "right"), ("prompt tok", "right"), ("compl tok", "right")]:
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    categories = sorted({c for r in reports.values() for c in r.categories}) + ["(all)"]
+    for cat in categories:
+        for arm, report in reports.items():
+            m = report.overall if cat == "(all)" else report.categories.get(cat)
+            if m is None:
+                continue
+            lat = m.get("latency_mean_s")
+            table.add_row(cat, arm, str(m["n"]), _fmt(m.get("exact")), _fmt(m.get("normalized")), _fmt(m.get("tool_name")),
+                          _fmt(m.get("tool_args")), _fmt(m.get("judge")), _fmt(None if lat is None else lat * 1000, 1),
+                          _fmt(m.get("prompt_tokens_mean"), 1), _fmt(m.get("completion_tokens_mean"), 1))
+        table.add_section()
+    console.print(table)
+
+
+def eval_command(
+    candidate: Path = typer.Option(..., "--candidate", help="Adapter folder to evaluate."),
+    base_model: Optional[str] = typer.Option(None, "--base-model", help="Base model (default: from the adapter's card)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Export directory: its eval.jsonl are cases, train.jsonl the few-shot pool."),
+    cases: Optional[list[Path]] = typer.Option(None, "--cases", help="Pinned regression cases (JSONL); repeatable."),
+    few_shot_k: int = typer.Option(2, "--few-shot-k", help="Examples in the few-shot arm (0: no few-shot arm)."),
+    max_new_tokens: int = typer.Option(64, "--max-new-tokens"),
+    limit: Optional[int] = typer.Option(None, "--limit", help="At most N cases per source."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the reports here (input of `gate`)."),
+) -> None:
+    """Three-way offline evaluation: base, base + few-shot, and the candidate adapter, per category."""
+    from ._core import CARD_FILE, load_card
+    from .evaluate import DeterministicJudge, LexicalFewShot, compare_three_way, load_cases, save_reports
+
+    card = load_card(candidate) if (candidate / CARD_FILE).exists() else {}
+    base = base_model or (card.get("base_model") or {}).get("path") or (card.get("base_model") or {}).get("name_or_path")
+    if not base:
+        console.print("[red]--base-model is required (the adapter has no flywheel_model.json)[/red]")
+        raise typer.Exit(2)
+    all_cases = []
+    if data is not None and (data / "eval.jsonl").exists():
+        all_cases += load_cases(data, limit=limit)
+    for path in cases or []:
+        all_cases += load_cases(path, limit=limit)
+    if not all_cases:
+        console.print("[red]no cases: pass --data with an eval.jsonl and/or --cases[/red]")
+        raise typer.Exit(2)
+    few_shot = LexicalFewShot(data, k=few_shot_k) if (data is not None and few_shot_k > 0 and (data / "train.jsonl").exists()) else None
+    reports = compare_three_way(base, all_cases, adapter=candidate, few_shot=few_shot, judge=DeterministicJudge(),
+                                max_new_tokens=max_new_tokens)
+    for report in reports.values():
+        report.meta.update(adapter_id=card.get("adapter_id"), adapter_path=str(candidate), base_model=base)
+    render_reports(reports)
+    if json_out is not None:
+        save_reports(reports, json_out)
+        console.print(f"reports written to {json_out}")
+
+
+def gate_command(
+    report: Optional[Path] = typer.Option(None, "--report", help="JSON written by `eval --json`."),
+    baseline: Optional[str] = typer.Option(None, "--baseline", help="Arm to compare with (default: few_shot if present, else base)."),
+    candidate_report: Optional[Path] = typer.Option(None, "--candidate-report", help="A separate candidate report file."),
+    baseline_report: Optional[Path] = typer.Option(None, "--baseline-report", help="A separate baseline report file."),
+    tolerance: float = typer.Option(0.02, "--tolerance", help="Largest allowed drop of any metric in any category."),
+    max_latency_ratio: Optional[float] = typer.Option(None, "--max-latency-ratio", help="e.g. 1.5 = at most +50% latency."),
+    require_improvement: bool = typer.Option(False, "--require-improvement", help="Also require an overall gain."),
+    adapter_id: Optional[str] = typer.Option(None, "--adapter-id", help="Registry id (default: from the report)."),
+    registry: Optional[Path] = RegistryOption,
+    no_record: bool = typer.Option(False, "--no-record", help="Do not record the decision in the registry."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the decision here."),
+) -> None:
+    """Promote or reject a candidate: no category may regress beyond the tolerance."""
+    from .evaluate import load_reports
+    from .gate import decide
+
+    if report is not None:
+        reports = load_reports(report)
+        cand = reports.get("candidate")
+        arm = baseline or ("few_shot" if "few_shot" in reports else "base")
+        base = reports.get(arm)
+    elif candidate_report is not None and baseline_report is not None:
+        cand = next(iter(load_reports(candidate_report).values()))
+        base = next(iter(load_reports(baseline_report).values()))
+    else:
+        console.print("[red]pass --report, or --candidate-report and --baseline-report[/red]")
+        raise typer.Exit(2)
+    if cand is None or base is None:
+        console.print("[red]the report lacks a candidate or the baseline arm[/red]")
+        raise typer.Exit(2)
+    adapter_id = adapter_id or cand.meta.get("adapter_id")
+    reg = None if (no_record or not adapter_id) else _registry(registry)
+    if reg is not None:
+        try:
+            reg.get(adapter_id)
+        except KeyError:
+            path = cand.meta.get("adapter_path")
+            if path and (Path(path) / "flywheel_model.json").exists():
+                reg.register_adapter(path)
+            else:
+                console.print(f"[yellow]{adapter_id} is not in the registry; decision not recorded[/yellow]")
+                reg = None
+    decision = decide(cand, base, tolerance, max_latency_ratio=max_latency_ratio,
+                      require_improvement=require_improvement, registry=reg, adapter_id=adapter_id)
+    colour = "green" if decision.promote else "red"
+    console.print(f"[{colour}]{'PROMOTE' if decision.promote else 'REJECT'}[/{colour}] {adapter_id or decision.candidate} "
+                  f"vs {decision.baseline}")
+    for reason in decision.reasons:
+        console.print(f"  - {reason}")
+    if decision.latency_ratio is not None:
+        console.print(f"  latency x{decision.latency_ratio:.2f}, completion tokens {_fmt(decision.completion_token_delta, 1)}")
+    if json_out is not None:
+        json_out.write_text(json.dumps(decision.to_dict(), indent=2, default=str))
+    raise typer.Exit(0 if decision.promote else 1)
+
+
+def models_command(
+    registry: Optional[Path] = RegistryOption,
+    status: Optional[str] = typer.Option(None, "--status", help="candidate | shadow | promoted | rejected | retired"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List adapters with their lineage, status and last gate decision."""
+    reg = _registry(registry)
+    entries = reg.list(status=status)
+    if as_json:
+        typer.echo(json.dumps([e.to_dict() for e in entries], indent=2, default=str))
+        return
+    table = Table(title=f"models in {reg.root}")
+    for col in ("id", "status", "method", "base model", "dataset", "parent", "train loss", "eval loss", "last gate"):
+        table.add_column(col)
+    for e in entries:
+        decisions = reg.decisions(e.id)
+        last = "-" if not decisions else ("promote" if decisions[0]["promote"] else "reject")
+        table.add_row(e.id, e.status, e.method or "-", Path(e.base_model).name if e.base_model else "-",
+                      (e.dataset_version or "-")[:12], e.parent or "-", _fmt(e.metrics.get("train_loss")),
+                      _fmt(e.metrics.get("eval_loss")), last)
+    console.print(table)
+
+
+def tiny_model_command(
+    out: Path = typer.Argument(..., help="Folder to write the model to."),
+    vocab_size: int = typer.Option(1024, "--vocab-size"),
+    hidden: int = typer.Option(64, "--hidden"),
+    layers: int = typer.Option(2, "--layers"),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Build a tiny random Llama + local BPE tokenizer (offline demos and tests)."""
+    from .tiny_model import build_tiny_model
+
+    console.print(f"tiny model written to {build_tiny_model(out, vocab_size=vocab_size, hidden=hidden, layers=layers, seed=seed)}")
+
+
+def register(parent: typer.Typer) -> None:
+    """Add ``train``, ``eval``, ``gate``, ``models`` and ``tiny-model`` to another typer app."""
+    parent.add_typer(train_app, name="train")
+    parent.command("eval")(eval_command)
+    parent.command("gate")(gate_command)
+    parent.command("models")(models_command)
+    parent.command("tiny-model")(tiny_model_command)
+
+
+register(app)
+
+if __name__ == "__main__":  # pragma: no cover
+    app()
