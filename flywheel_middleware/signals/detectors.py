@@ -309,9 +309,9 @@ _WORD_NEGATION_SCOPE = re.compile(r"\b(?:wrong|incorrect)\b")
 class CorrectionConfig:
     """Settings of :class:`CorrectionDetector`.
 
-    ``max_words``: corrections are short retorts or a retort plus a restated need; a long message
-    that merely mentions "wrong" somewhere is rarely about the answer, so the rule ignores
-    matches that start after this many words.
+    ``max_words_before_match``: corrections are short retorts or a retort plus a restated need; a
+    long message that merely mentions "wrong" somewhere is rarely about the answer, so the rule
+    ignores matches that start after this many words.
     """
 
     max_words_before_match: int = 6
@@ -343,6 +343,8 @@ class CorrectionDetector:
         self._negations = [re.compile(p) for p in (*_CORRECTION_NEGATIONS, *self.config.extra_negations)]
 
     def detect(self, next_text: str, prev_answer: str | None = None) -> CorrectionResult:
+        """Judge the user's next message. ``prev_answer`` is accepted for a uniform call shape; the
+        current rule reads only the message (the phrase itself says which answer it judges)."""
         text = " ".join(next_text.lower().replace("\u2019", "'").split())
         norm = re.sub(r"[^\w\s']", " ", text)
         norm = " ".join(norm.split())
@@ -364,7 +366,7 @@ class CorrectionDetector:
 # --------------------------------------------------------------------------- escalation
 
 _ESCALATION_PATTERNS: tuple[tuple[str, str], ...] = (
-    ("talk_to_human", r"\b(?:talk|speak|chat|connect|put|transfer|switch|escalate|pass)\w*\s+(?:me\s+)?(?:to|with|through to)\s+(?:a|an|the|some|your|real|actual|live|\s)*(?:human|person|people|agent|representative|rep|operator|manager|supervisor|someone|somebody|staff|employee|advisor|adviser)\b"),
+    ("talk_to_human", r"\b(?:talk|speak|chat|connect|put|transfer|switch|escalate|pass)\s+(?:me\s+)?(?:to|with|through to)\s+(?:a|an|the|some|your|real|actual|live|\s)*(?:human|person|people|agent|representative|rep|operator|manager|supervisor|someone|somebody|staff|employee|advisor|adviser)\b"),
     ("get_me_human", r"\b(?:get|give|find|bring|need|want|request|send)\s+(?:me\s+)?(?:a|an|the|some|your|real|actual|live|\s)*(?:human|person|agent|representative|rep|operator|manager|supervisor|someone real|somebody real)\b"),
     ("human_please", r"^(?:a\s+)?(?:real\s+|live\s+|actual\s+)?(?:human|person|agent|representative|operator|manager|supervisor)(?:\s+please|\s+now|\s+agent)*\s*$"),
     ("human_please_2", r"\b(?:human|real person|live agent|representative|operator)\s*,?\s*please\b"),
@@ -376,6 +378,7 @@ _ESCALATION_PATTERNS: tuple[tuple[str, str], ...] = (
 _ESCALATION_NEGATIONS: tuple[str, ...] = (
     r"\b(?:don't|do not|dont|didn't|no|never|without)\s+(?:need|want|wish|have|ask(?:ing)?|require)?\s*(?:to\s+)?(?:to\s+)?(?:talk|speak|chat)?\s*(?:to|with)?\s*(?:a|an|the|any)?\s*(?:human|person|agent|manager|representative|operator|supervisor)\b",
     r"\bno\s+need\s+(?:for|to)\b",
+    r"\b(?:do|does|did|will|would|should|must)\s+(?:i|we|you)\s+(?:need|want|get)\b",  # a question about agents
     r"\b(?:instead of|rather than|before)\s+(?:talking|speaking|calling|asking)\b",
 )
 
@@ -444,7 +447,8 @@ class EscalationDetector:
 # --------------------------------------------------------------------------- abandonment
 
 FAILURE_SIGNALS: frozenset[str] = frozenset(
-    {"rephrase", "correction", "thumbs_down", "abort", "stop", "escalate", "escalation", "error", "regenerate"}
+    {"rephrase", "correction", "correction_phrase", "thumbs_down", "abort", "stop", "escalate", "escalation",
+     "error", "regenerate"}
 )
 SUCCESS_SIGNALS: frozenset[str] = frozenset({"thumbs_up", "copy", "accept", "accepted", "resolved"})
 
