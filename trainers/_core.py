@@ -8,6 +8,7 @@ import logging
 import platform
 import shutil
 import time
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -260,6 +261,7 @@ def run_training(
         raise ValueError(f"{data_dir} holds a {data.kind!r} dataset; cannot train {method!r} on it")
     if not data.train_rows:
         raise ValueError(f"{data_dir}/train.jsonl has no rows")
+    method_args = _method_args(cfg, data)  # validates (e.g. KTO batch size) before anything is written
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -289,7 +291,6 @@ def run_training(
         target_modules=cfg.target_modules, bias="none", task_type="CAUSAL_LM",
     )
     trainer_cls, config_cls = _trl_classes(method)
-    method_args = _method_args(cfg, data)
     trl_args = config_cls(
         output_dir=str(ckpt_dir),
         learning_rate=cfg.learning_rate,
@@ -317,15 +318,18 @@ def run_training(
         **method_args,
         **cfg.extra,
     )
-    trainer = trainer_cls(
-        model=model, args=trl_args, train_dataset=train_ds, eval_dataset=eval_ds,
-        processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks,
-    )
-    output = trainer.train(resume_from_checkpoint=resume)
-    metrics: dict[str, Any] = {k: v for k, v in output.metrics.items() if isinstance(v, (int, float))}
-    metrics["train_loss"] = float(output.training_loss)
-    if eval_ds is not None:
-        metrics.update({k: v for k, v in trainer.evaluate().items() if isinstance(v, (int, float))})
+    with warnings.catch_warnings():
+        # transformers 5 warns about its own internal use of a deprecated name on every step
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        trainer = trainer_cls(
+            model=model, args=trl_args, train_dataset=train_ds, eval_dataset=eval_ds,
+            processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks,
+        )
+        output = trainer.train(resume_from_checkpoint=resume)
+        metrics: dict[str, Any] = {k: v for k, v in output.metrics.items() if isinstance(v, (int, float))}
+        metrics["train_loss"] = float(output.training_loss)
+        if eval_ds is not None:
+            metrics.update({k: v for k, v in trainer.evaluate().items() if isinstance(v, (int, float))})
     trainer.save_model(str(out))  # adapter_config.json + adapter weights (PEFT)
     tokenizer.save_pretrained(str(out))
     finished = time.time()
