@@ -12,6 +12,7 @@ wraps a local Hugging Face model (+ optional LoRA adapter).
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import re
@@ -495,8 +496,8 @@ class EvalReport:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "categories": self.categories, "overall": self.overall,
-                "cases": [asdict(c) for c in self.cases], "meta": self.meta}
+        return copy.deepcopy({"name": self.name, "categories": self.categories, "overall": self.overall,
+                              "cases": [asdict(c) for c in self.cases], "meta": self.meta})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "EvalReport":
