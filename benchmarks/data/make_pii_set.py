@@ -310,6 +310,7 @@ def write_gazetteer(path: Path) -> None:
         last.update(n.lower() for n in la if n.replace("-", "").replace("'", "").replace(" ", "").isalpha())
     common = {w.lower() for w in Lorem.word_list} | set(STOP_WORDS) | set(_EXTRA_COMMON.split())
     ambiguous = sorted((first | last) & common)
+    common_words = sorted(w for w in common if w.isalpha())
 
     def block(words: set[str] | list[str]) -> str:
         words = sorted(words)
@@ -331,7 +332,9 @@ def write_gazetteer(path: Path) -> None:
         '"""\n\n'
         f'FIRST_NAMES: frozenset[str] = frozenset("""\n{block(first)}\n""".split())\n\n'
         f'LAST_NAMES: frozenset[str] = frozenset("""\n{block(last)}\n""".split())\n\n'
-        f'AMBIGUOUS: frozenset[str] = frozenset("""\n{block(ambiguous)}\n""".split())\n',
+        f'AMBIGUOUS: frozenset[str] = frozenset("""\n{block(ambiguous)}\n""".split())\n\n'
+        "#: Common English words (Faker's lorem list + spaCy stop words): never a name on their own.\n"
+        f'COMMON_WORDS: frozenset[str] = frozenset("""\n{block(common_words)}\n""".split())\n',
         encoding="utf-8",
     )
     print(f"wrote {path}: {len(first)} first, {len(last)} last, {len(ambiguous)} ambiguous")

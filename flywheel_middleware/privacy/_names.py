@@ -1088,3 +1088,90 @@ porter power price prince read real reed rice rich rivers rock room rose ruby sa
 short small stone story street strong summer taylor turner victoria violet walker wall ward way
 west white winter wood young
 """.split())
+
+#: Common English words (Faker's lorem list + spaCy stop words): never a name on their own.
+COMMON_WORDS: frozenset[str] = frozenset("""
+a ability able about above accept according account across act action activity actually add
+address admin administration admit adult affect after afterwards again against age agency agent
+ago agree agreement ahead air al all allow almost alone along already also although always am
+amber american among amongst amount an analysis and animal another answer any anyhow anyone
+anything anyway anywhere appear apply approach april are area argue arm around arrive art
+article artist as ask assume at attack attention attorney audience august austin author
+authority autumn available avoid away baby back bad bag baker ball bank banks bar base be beat
+beautiful became because become becomes becoming bed been before beforehand begin behavior
+behind being believe bell below ben benefit beside besides best better between beyond big bill
+billing billion bin bishop bit black blood blue board body book born both bottom box boy break
+bring brook brother brown budget build building bush business but buy by ca call camera campaign
+can candidate cannot capital car card care career carry carter case cash catch cause cell center
+central century certain certainly chair challenge chance change character charge chase check
+child choice choose christian church citizen city civil claim class clear clearly cliff close
+coach cold collection college color commercial common community company compare computer con
+concern condition conference congress consider consumer contain continue control cook cooper
+cost could country couple course court cover create crime crystal cultural culture cup current
+customer cut da daisy dale dallas dan dark data daughter dawn day de deal dean dear debate
+decade decide decision deep defense degree del democrat democratic describe design despite
+detail determine develop development di did difference different difficult dinner direction
+director discover discuss discussion do doctor does dog doing don done door down draw dream
+drive drop drug du due duke during each earl early east easy eat economic economy edge education
+effect effort eight either el election eleven else elsewhere employee empty end energy english
+enjoy enough enter entire environment environmental especially establish even evening event ever
+every everybody everyone everything everywhere evidence exactly example except executive exist
+expect experience expert explain eye face fact factor faith fall family far fast father fear
+federal feel feeling few field fifteen fifty fight figure fill film final finally financial find
+fine finish fire firm first fish fisher five floor fly focus follow food foot for force ford
+foreign forest forget form former formerly forty forward four frank free french friday friend
+from front full fund further future game garden gas gay general generation german get girl give
+glass glen go goal good government grace gray great green grey ground group grow growth guess
+gun guy had hair half hall hand happen happy hard has have he head health hear heart heavy hello
+help hence her here hereafter hereby herein hereupon hers herself hi high hill him himself his
+history hit hold holly home honey hope hospital hot hotel hour house how however huge human
+hundred hunter husband i idea identify if image imagine impact important improve in include
+including increase indeed indicate individual industry information inside instead institution
+interest interesting international interview into investment involve iris irish is issue it item
+its itself ivy jack jade jasmine job join jordan joy june just keep key kid kind king kitchen
+know knowledge la lake land lane language large last late later latter latterly laugh law lawyer
+lay le lead leader learn least leave left leg less let letter level life light like likely lily
+line list listen little live local long look lose loss lot love low machine made magazine main
+maintain major majority make man manage management manager many mark market marriage mason
+material matter max may maybe me mean meanwhile measure media medical meet meeting member memory
+mention message method middle might military miller million mind mine minute miss mission model
+modern moment monday money month more moreover morning most mostly mother mouth move movement
+movie mr mrs much music must my myself name namely nation national natural nature near nearly
+necessary need neither network never nevertheless new news newspaper next nice night nine no
+nobody none noone nor norman north not note nothing notice now nowhere number occur of off offer
+office officer official often oil ok old on once one only onto open operation opportunity option
+or order organization other others otherwise our ours ourselves out outside over own owner page
+painting paper parent paris park parker part participant particular particularly partner party
+pass past pattern pay peace pearl people per perform performance perhaps person personal phone
+physical pick picture piece pierce place plan plant play player please pm point police policy
+political politics poor popular population porter position positive possible power practice
+prepare present president pressure pretty prevent price prince probably process produce product
+production professional professor program project property protect prove provide public pull
+purpose push put quality queen question quickly quite race radio raise range rate rather re
+reach read ready real reality realize really reason receive recent recently recognize record red
+reduce reed reflect regarding regards region relate relationship religious remain remember
+report represent republican require research resource respond response responsibility rest
+result return reveal rice rich right rise risk river rivers road rock role room rose ruby rule
+run rusty safe sage sales same sandy save say scene school science scientist score scott sea
+season seat second section security see seek seem seemed seeming seems sell send senior sense
+series serious serve service set seven several shake share she short should shoulder show side
+sign significant similar simple simply since sing single sister sit site situation six sixty
+size skill skin sky small smile so social society soldier some somebody somehow someone
+something sometime sometimes somewhere son song soon sort sound source south southern space
+speak special specific speech spend sport spring staff stage stand standard star start state
+statement station stay step sterling still stock stone stop store story strategy street strong
+structure student study stuff style subject success successful such suddenly suffer suggest
+summer sunday sunny support sure surface system table take talk task tax taylor teach teacher
+team technology television tell ten tend term test than thank thanks that the their them
+themselves then thence theory there thereafter thereby therefore therein thereupon these they
+thing think third this those though thought thousand threat three through throughout throw thru
+thus time to today together tonight too top total tough toward towards town trade traditional
+training travel treat treatment tree trial trip trouble true truth try tuesday turn turner tv
+twelve twenty two type under understand unit unless until up upon us use used using usually
+value van various very via victoria view violet visit voice von vote wait walk walker wall want
+war ward was watch water way we wear week weight well welsh were west western what whatever when
+whence whenever where whereafter whereas whereby wherein whereupon wherever whether which while
+white whither who whoever whole whom whose why wide wife will win wind window winter wish with
+within without woman wonder wood word work worker world worry would write writer wrong yard yeah
+year yes yet you young your yours yourself yourselves
+""".split())

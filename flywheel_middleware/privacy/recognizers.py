@@ -5,6 +5,7 @@
   capitalisation. Names that are also common words (Will, May, Grace) need a cue or a surname.
 * ``StreetAddressRecognizer`` — "number + street name + suffix", with an optional unit and a
   "City, ST 12345" tail.
+* ``NanpPhoneRecognizer`` — US/Canada numbers with ``001``/``+1`` prefixes and extensions.
 * ``LooseCreditCardRecognizer`` — card numbers Presidio's pattern misses (19-digit Visa,
   2-series Mastercard, 15-digit JCB): 12-19 digits, a known issuer prefix and a valid Luhn sum.
 
@@ -19,10 +20,11 @@ from typing import Any, Iterable
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from ._names import AMBIGUOUS, FIRST_NAMES, LAST_NAMES
+from ._names import AMBIGUOUS, COMMON_WORDS, FIRST_NAMES, LAST_NAMES
 
 __all__ = [
     "LooseCreditCardRecognizer",
+    "NanpPhoneRecognizer",
     "PersonNameRecognizer",
     "StreetAddressRecognizer",
     "project_recognizers",
@@ -42,7 +44,7 @@ january february march april may june july august september october november dec
 mr mrs ms miss dr prof mister doctor professor please sorry ok okay yes no not just also
 happy glad sure fine good great here there back new old free busy available interested
 api app web email phone call contact order invoice refund ticket error bug issue update
-pro basic premium plus enterprise team teams free trial plan
+pro basic premium plus enterprise team teams free trial plan guys folks all there world
 microsoft google apple amazon slack zoom jira notion excel outlook github figma trello asana
 windows linux mac chrome firefox safari android iphone ios
 street avenue road lane drive boulevard way court place
@@ -53,35 +55,72 @@ _WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
 _PARTICLES: frozenset[str] = frozenset({"de", "del", "della", "da", "di", "du", "van", "von", "der", "den",
                                         "la", "le", "bin", "al", "ten", "ter", "dos", "das"})
 
-# Cues are matched against the (lower-cased) text just before a candidate, anchored at its end.
+# Cue classes, matched once per text over the lower-cased text; each match ends where the
+# following token starts, so a token's cue is a dict lookup by its start offset.
+#  NAME: the next words *are* a name, even lower-case and unknown ("my name is kaja mroczko").
+_NAME_CUE = re.compile(
+    r"\b(?:my name is|my name's|my names|name is|names are|name\s*:|full name\s*:|call me"
+    r"|under the name(?: of)?|goes by)[,:]?[ \t]*"
+)
+#  STRONG: a capitalised word that follows is a name unless it is a common word ("I'm Sorry").
 _STRONG_CUE = re.compile(
-    r"(?:\bmy name is|\bmy name's|\bname is|\bname\s*:|\bnames are|\bcall me|\bi am|\bi'm|\bi’m|\bim"
-    r"|\bsigned(?: for)? by|\bunder the name(?: of)?|\bon behalf of|\baccount holder"
-    r"|\b(?:mr|mrs|ms|miss|mx|dr|prof|sir|madam)\.?"
-    r"|\b(?:regards|best|cheers|sincerely|thanks|thank you|br|best wishes)[,!.]?\s*\n"
-    r"|\b(?:customer|client|patient|user|employee|contact|owner|from|to|cc|signed|author|agent)\s*:)"
-    r"\s*$"
+    r"(?:\b(?:i am|i'm|i’m|im|signed(?: for)? by|on behalf of|account holder|cardholder"
+    r"|mr|mrs|ms|miss|mx|dr|prof|sir|madam|mister|señor|senor|sra|sr|herr|frau|mme|mlle)\.?"
+    r"|\b(?:regards|best|cheers|sincerely|thanks|thank you|br|best wishes|kind regards|yours)[,!.]?[ \t]*\n"
+    r"|\b(?:customer|client|patient|user|employee|contact|owner|from|to|cc|signed|author|agent|name"
+    r"|recipient|sender|attn|attention)[ \t]*:)[ \t]*"
 )
-_MEDIUM_CUE = re.compile(
-    r"(?:\bthis is|\bit's|\bdear|\bhi|\bhello|\bhey|\bthanks|\bthank you|\bcall|\bcalled|\bcontact"
-    r"|\bask|\basked|\bemail|\bmessage|\btell|\btold|\bspeak (?:with|to)|\btalk (?:with|to)"
-    r"|\bspoke (?:with|to)|\btalked (?:with|to)|\bforward (?:this|it)? ?to|\bsend (?:this|it)? ?to"
-    r"|\bby|\bwith|\bmanager|\badmin|\bboss|\bcolleague|\bcoworker|\bsupervisor|\bwife|\bhusband"
-    r"|\bfriend|\bis|\bwas|\bfor|\bnamed|\bcalled|\bper|\band|\bagent|\btechnician|\bowner)[,:]?\s*$"
+#  PERSONAL: words that are usually followed by a person ("Dear", "spoke to", "Thanks,").
+_PERSONAL_CUE = re.compile(
+    r"(?:\b(?:dear|hi|hello|hey|thanks|thank you|call|called|calling|contact|contacted|ask|asked"
+    r"|tell|told|email|emailed|message|messaged|text|texted|ping|cc|meet|met|reach|reached"
+    r"|(?:speak|spoke|speaking|talk|talked|talking|chat|chatted|forward (?:this|it)|send (?:this|it)"
+    r"|sent (?:this|it)|transfer me|escalate (?:this|it)|assign (?:this|it)|give (?:this|it)|reply) (?:with|to)"
+    r"|helped by|assisted by|served by|approved by|signed by|handled by|opened by|reported by"
+    r"|my (?:manager|admin|boss|colleague|coworker|supervisor|wife|husband|friend|partner|son|daughter"
+    r"|mother|father|mom|dad|brother|sister|assistant|accountant|lawyer|doctor|agent)"
+    r"|our (?:admin|manager|ceo|cto|accountant|agent|contact|rep)|ceo|cto|cfo|agent|technician|rep)"
+    r"[,:]?[ \t]*)"
 )
-_CUE_WINDOW = 40
+#  VOCATIVE: "Thanks for your help, Jasmine." (a separate pass: it starts where "thanks" does)
+_VOCATIVE_CUE = re.compile(r"\b(?:thanks|thank you|cheers|bye|hi|hello|hey|ok|okay|sorry)\b[^.!?\n,]{1,40},[ \t]*")
+#  WEAK: generic words; the candidate must then look like a name by itself.
+_WEAK_CUE = re.compile(r"\b(?:is|was|with|by|and|for|per|from|to|asked|said|and)[ \t]+")
+
+_NAME, _STRONG, _PERSONAL, _WEAK = 4, 3, 2, 1
 
 
 def _is_cap(tok: str) -> bool:
     return tok[0].isupper() and not (len(tok) > 1 and tok.isupper())
 
 
+def _cue_levels(lower: str) -> dict[int, int]:
+    levels: dict[int, int] = {}
+    for level, rx in ((_WEAK, _WEAK_CUE), (_PERSONAL, _PERSONAL_CUE), (_PERSONAL, _VOCATIVE_CUE),
+                      (_STRONG, _STRONG_CUE), (_NAME, _NAME_CUE)):
+        for m in rx.finditer(lower):
+            end = m.end()
+            if levels.get(end, 0) < level:
+                levels[end] = level
+    return levels
+
+
+def _sentence_initial(text: str, start: int) -> bool:
+    j = start - 1
+    while j >= 0 and text[j] in " \t\"'(“‘":
+        j -= 1
+    return j < 0 or text[j] in ".!?\n:;"
+
+
+def _is_common(low: str) -> bool:
+    return low in _NOT_NAMES or (low in COMMON_WORDS and low not in FIRST_NAMES and low not in LAST_NAMES)
+
+
 class PersonNameRecognizer(EntityRecognizer):
     """Person names without a statistical model: cues + gazetteer + capitalisation.
 
-    Scores: 0.85 after a strong cue ("my name is", "Mr."), 0.7 for a gazetteer first name followed
-    by a capitalised surname or after a weaker cue ("Dear", "call"), 0.5 for a lone
-    non-ambiguous first name.
+    Registered with Presidio for callers that use the analyzer directly; the ``Redactor`` calls
+    ``find_person_names`` itself (cheaper than a second trip through Presidio's machinery).
     """
 
     def __init__(self, supported_entities: list[str] | None = None) -> None:
@@ -96,48 +135,46 @@ class PersonNameRecognizer(EntityRecognizer):
         return [RecognizerResult("PERSON", s, e, score) for s, e, score in find_person_names(text)]
 
 
-def _sentence_initial(text: str, start: int) -> bool:
-    j = start - 1
-    while j >= 0 and text[j] in " \t\"'(“‘":
-        j -= 1
-    return j < 0 or text[j] in ".!?\n:;"
-
-
 def find_person_names(text: str) -> list[tuple[int, int, float]]:
-    """(start, end, score) of person names in ``text`` (the recognizer's logic, usable alone)."""
+    """(start, end, score) of person names in ``text``.
+
+    Scores: 0.9 after a name cue ("my name is"), 0.85 after a strong cue ("Mr.", "I'm",
+    signature), 0.75 for a gazetteer first name + capitalised surname, 0.7 after a personal cue
+    ("Dear", "spoke to"), 0.5 for a lone non-ambiguous gazetteer first name.
+    """
     toks = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text)]
+    if not toks:
+        return []
+    levels = _cue_levels(text.lower())
     out: list[tuple[int, int, float]] = []
-    i = 0
-    n = len(toks)
+    i, n = 0, len(toks)
     while i < n:
         s, e, tok = toks[i]
         low = tok.lower()
         cap = _is_cap(tok)
-        if not cap and low not in FIRST_NAMES:
+        cue = levels.get(s, 0)
+        if not cap and cue < _NAME:
             i += 1
             continue
-        before = text[max(0, s - _CUE_WINDOW):s].lower()
-        strong = bool(_STRONG_CUE.search(before))
-        medium = not strong and bool(_MEDIUM_CUE.search(before))
-
-        # extend over following name-like tokens separated by a single space or hyphen
-        j = i
+        if _is_common(low) and not (cue >= _STRONG and low in LAST_NAMES):
+            i += 1
+            continue
+        j = i  # extend over following name-like tokens separated by one space or hyphen
         while j + 1 < n and j - i < 3:
             ns, ne, nt = toks[j + 1]
-            gap = text[toks[j][1]:ns]
-            if gap not in (" ", "-"):
+            if text[toks[j][1]:ns] not in (" ", "-"):
                 break
             nlow = nt.lower()
-            if (cap and _is_cap(nt)) or (not cap and (nlow in LAST_NAMES or nlow in FIRST_NAMES)):
-                if nlow in _NOT_NAMES:
-                    break
+            if nlow in _NOT_NAMES or (_is_common(nlow) and nlow not in LAST_NAMES):
+                break
+            if cap and _is_cap(nt) or not cap:
                 j += 1
             elif nlow in _PARTICLES and j + 2 < n and _is_cap(toks[j + 2][2]) and text[ne:toks[j + 2][0]] == " ":
                 j += 2
             else:
                 break
-        span_toks = [t for _, _, t in toks[i:j + 1]]
-        score = _score_name(span_toks, cap, strong, medium, _sentence_initial(text, s))
+        words = [t.lower() for _, _, t in toks[i:j + 1]]
+        score = _score_name(words, cap, cue, _sentence_initial(text, s))
         if score > 0:
             out.append((s, toks[j][1], score))
             i = j + 1
@@ -146,23 +183,24 @@ def find_person_names(text: str) -> list[tuple[int, int, float]]:
     return out
 
 
-def _score_name(words: list[str], cap: bool, strong: bool, medium: bool, initial: bool) -> float:
-    first = words[0].lower()
-    if first in _NOT_NAMES:
+def _score_name(words: list[str], cap: bool, cue: int, initial: bool) -> float:
+    first = words[0]
+    if cue == _NAME:
+        return 0.9
+    if not cap:
         return 0.0
-    lows = [w.lower() for w in words]
+    if cue == _STRONG:
+        return 0.85
     known_first = first in FIRST_NAMES
     ambiguous = first in AMBIGUOUS
-    if not cap:  # lower-case names only right after an explicit cue and from the gazetteer
-        return 0.85 if strong and known_first and not ambiguous else 0.0
-    if strong:
-        return 0.85
     multi = len(words) > 1
-    surname = multi and lows[-1] in LAST_NAMES and lows[-1] not in AMBIGUOUS
+    surname = multi and words[-1] in LAST_NAMES and words[-1] not in AMBIGUOUS
     if multi and known_first and (not ambiguous or surname):
         return 0.75
-    if medium and (known_first or first in LAST_NAMES or multi):
-        return 0.7 if not ambiguous or multi else 0.0
+    if cue == _PERSONAL:
+        return 0.7
+    if cue == _WEAK and (multi or (known_first and not ambiguous) or first in LAST_NAMES and first not in AMBIGUOUS):
+        return 0.65
     if multi and surname and not initial:
         return 0.6
     if not multi and known_first and not ambiguous:
@@ -264,6 +302,49 @@ class LooseCreditCardRecognizer(EntityRecognizer):
         return out
 
 
+# ---------------------------------------------------------------------------------------------
+# North American phone numbers with the decorations phonenumbers rejects
+# ---------------------------------------------------------------------------------------------
+
+_NANP = re.compile(
+    r"(?<![\w+])(?:(?:\+?1|001)[ \t.\-]?)?"
+    r"(?:\(\d{3}\)[ \t]?|\d{3}[ \t.\-])\d{3}[ \t.\-]\d{4}"
+    r"(?:[ \t]*(?:x|ext\.?|extension|#)[ \t]*\d{1,6})?(?![\w\-])"
+    # any "+CC" number of 8-15 digits in groups, valid or not: "+44 20 9551 5059", "+49 (30) 1234567"
+    r"|(?<![\w+])\+\d{1,3}(?:[ \t.\-]?\(?\d{1,5}\)?){2,6}(?:[ \t]*(?:x|ext\.?)[ \t]*\d{1,6})?(?![\w\-])"
+)
+
+
+_BARE10 = re.compile(r"(?<![\w+\-.])[2-9]\d{2}[2-9]\d{6}(?![\w\-])")
+_PHONE_CONTEXT = re.compile(r"call|phone|tel|mobile|cell|text|reach|dial|fax|contact|number|whatsapp|sms|ring")
+_EXT = re.compile(r"[ \t]*(?:x|ext\.?)", re.IGNORECASE)
+
+
+class NanpPhoneRecognizer(EntityRecognizer):
+    """US/Canada numbers in the shapes people type: ``001-`` or ``+1`` prefixes, ``(212)555-0187``,
+    extensions (``x204``) — python-phonenumbers misses the prefixed and extended forms — and any
+    "+CC" digit groups of plausible length, valid numbering plan or not."""
+
+    SCORE = 0.6
+
+    def __init__(self) -> None:
+        super().__init__(supported_entities=["PHONE_NUMBER"], name="FlywheelNanpPhoneRecognizer",
+                         supported_language="en")
+
+    def load(self) -> None:  # noqa: D102
+        pass
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
+        """Separators are required between groups (so dates and plain ids do not match), except for
+        a bare 10-digit NANP number with a phone word ("call", "reach", "mobile") just before it."""
+        out = [RecognizerResult("PHONE_NUMBER", m.start(), m.end(), self.SCORE) for m in _NANP.finditer(text)
+               if m.group()[0] != "+" or 8 <= sum(c.isdigit() for c in _EXT.split(m.group())[0]) <= 15]
+        for m in _BARE10.finditer(text):
+            if _PHONE_CONTEXT.search(text[max(0, m.start() - 40):m.start()].lower()):
+                out.append(RecognizerResult("PHONE_NUMBER", m.start(), m.end(), self.SCORE))
+        return out
+
+
 def project_recognizers(entities: Iterable[str]) -> list[Any]:
     """Our recognizers for the configured ``entities`` (only those, to keep analysis cheap)."""
     wanted = set(entities)
@@ -274,4 +355,6 @@ def project_recognizers(entities: Iterable[str]) -> list[Any]:
         out.append(StreetAddressRecognizer())
     if "CREDIT_CARD" in wanted:
         out.append(LooseCreditCardRecognizer())
+    if "PHONE_NUMBER" in wanted:
+        out.append(NanpPhoneRecognizer())
     return out

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from . import _engine
-from .recognizers import LooseCreditCardRecognizer, StreetAddressRecognizer, find_person_names
+from .recognizers import LooseCreditCardRecognizer, NanpPhoneRecognizer, StreetAddressRecognizer, find_person_names
 
 __all__ = ["DEFAULT_ENTITIES", "RedactionConfig", "Redactor", "Span"]
 
@@ -45,10 +45,11 @@ DEFAULT_ENTITIES: tuple[str, ...] = (
 #: Entities found by Presidio's own pattern recognizers (need a digit, "@" or ":" in the text).
 _PRESIDIO_PATTERN_ENTITIES = frozenset({"EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "US_SSN",
                                         "IP_ADDRESS", "URL"})
+_HAS_DIGIT = re.compile(r"\d")
 _NEEDS_PRESIDIO = re.compile(r"[\d@:]")
 _URL_HINT = re.compile(r"[\d@:]|\.[A-Za-z]{2,}|www", re.ASCII)
 _SEP = "\n\n\u2063\n\n"  # between texts of a chunk: no recognizer matches across it
-_CHUNK_CHARS = 20_000
+_CHUNK_CHARS = 4_000  # Presidio's context step is O(results x tokens) per call: keep chunks small
 
 Mode = Literal["placeholder", "pseudonym"]
 
@@ -153,6 +154,8 @@ class Redactor:
         self._bundle: _engine.EngineBundle | None = None
         self._bundle_lock = threading.Lock()
         self._cards = LooseCreditCardRecognizer()
+        self._phones = NanpPhoneRecognizer()
+        self._streets = StreetAddressRecognizer()
 
     # -- engine -------------------------------------------------------------------------------
     @property
@@ -251,11 +254,15 @@ class Redactor:
         threshold = self.config.score_threshold
         if "PERSON" in ents:
             spans.extend(Span(s, e, "PERSON", sc) for s, e, sc in find_person_names(text) if sc >= threshold)
-        if ents & {"STREET_ADDRESS", "LOCATION"} and any(c.isdigit() for c in text):
+        if not _HAS_DIGIT.search(text):
+            return spans
+        if ents & {"STREET_ADDRESS", "LOCATION"}:
             label = "STREET_ADDRESS" if "STREET_ADDRESS" in ents else "LOCATION"
-            spans.extend(Span(r.start, r.end, label, r.score) for r in StreetAddressRecognizer().analyze(text, []))
+            spans.extend(Span(r.start, r.end, label, r.score) for r in self._streets.analyze(text, []))
         if "CREDIT_CARD" in ents:
             spans.extend(Span(r.start, r.end, "CREDIT_CARD", r.score) for r in self._cards.analyze(text, []))
+        if "PHONE_NUMBER" in ents:
+            spans.extend(Span(r.start, r.end, "PHONE_NUMBER", r.score) for r in self._phones.analyze(text, []))
         return spans
 
     def _resolve(self, text: str, spans: list[Span]) -> list[Span]:
