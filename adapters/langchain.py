@@ -40,6 +40,7 @@ counter).  The callbacks do no I/O: ``recorder.record()`` and ``add_signal()`` m
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import re
 import threading
@@ -367,6 +368,7 @@ class FlywheelCallbackHandler(_HandlerBase):  # a BaseCallbackHandler
         self._turns: dict[UUID, _Turn] = {}
         self._warned: set[str] = set()
         self._oi: Any = None
+        self._last: contextvars.ContextVar[str | None] = contextvars.ContextVar(f"flywheel_last_turn_{id(self)}", default=None)
         if trace:
             provider = tracer_provider if tracer_provider is not None else getattr(recorder, "tracer_provider", None)
             if provider is not None:
@@ -539,6 +541,10 @@ class FlywheelCallbackHandler(_HandlerBase):  # a BaseCallbackHandler
             interaction.metadata["run_metadata"] = extra
         turn = _Turn(interaction)
         turn.root_name = name
+        try:
+            self._last.set(interaction.id)
+        except Exception:  # noqa: BLE001
+            pass
         run = _Run(turn, None, kind, None)
         with self._lock:
             self._runs[run_id] = run
@@ -1230,6 +1236,14 @@ class FlywheelCallbackHandler(_HandlerBase):  # a BaseCallbackHandler
         self._forward("on_retry", retry_state, run_id=run_id, parent_run_id=parent_run_id, **kwargs)
 
     # -- introspection -------------------------------------------------------------------------
+
+    def last_interaction_id(self) -> str | None:
+        """The id of the last turn this handler started *in the caller's context* (thread / task).
+
+        Best effort, for sending feedback right after ``invoke``; passing ``run_id`` in the config
+        is the exact way (the interaction id is the root run id).
+        """
+        return self._last.get()
 
     @property
     def open_turns(self) -> int:

@@ -586,3 +586,18 @@ def test_many_sessions_from_many_threads_share_one_handler(spans: tuple[FakeReco
     roots = [s for s in finished(exporter, rec) if s.parent is None]
     assert sorted(r.attributes["flywheel.interaction_id"] for r in roots) == sorted(r.id for r in rec.records)
     assert rec.counts.get("langchain.callback_errors", 0) == 0
+
+
+async def test_last_interaction_id_is_per_caller_context() -> None:
+    rec = FakeRecorder()
+    handler = make_handler(rec)
+    (model(answer("x")) | StrOutputParser()).invoke("q", config={"callbacks": [handler]})
+    assert handler.last_interaction_id() == rec.records[-1].id
+
+    async def turn(i: int) -> tuple[str | None, str]:
+        await react_agent(answer(f"a{i}")).ainvoke({"messages": [("user", f"q{i}")]}, config={"callbacks": [handler]})
+        return handler.last_interaction_id(), f"q{i}"
+
+    results = await asyncio.gather(*(turn(i) for i in range(4)))
+    by_input = {r.input_text: r.id for r in rec.records}
+    assert all(by_input[q] == iid for iid, q in results)
