@@ -336,6 +336,8 @@ class HFGenerator:
 
     def _load(self) -> None:
         if self._model is not None and self._tokenizer is not None:
+            if self.device == "auto":  # a model handed in: generate where its weights are
+                self.device = str(next(self._model.parameters()).device)
             return
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -354,8 +356,6 @@ class HFGenerator:
 
                 model = PeftModel.from_pretrained(model, self.adapter)
             self._model = model.to(device).eval()
-        if self.device == "auto":
-            self.device = str(next(self._model.parameters()).device)
 
     def base_view(self) -> "HFGenerator":
         """The same loaded model with the adapter disabled (the 'base' arm of a comparison)."""
