@@ -123,6 +123,19 @@ CLEAN_TEMPLATES = [
     "Thank you! Your help was great.", "Hi team, quick question about the {PRODUCT} plugin.",
     "The model returned {AMOUNT} tokens per second.", "Latency p99 is {LIMIT} ms at {SEATS} rps.",
     "Set the timeout to {LIMIT} seconds and retry {STEP} times.", "Chapter {STEP}, page {LIMIT} has a typo.",
+    # harder ones: capitalised words, company and place names, numbers near street-like words
+    "Please send it to the Sales Team by {DAY}.", "Hi Team, the deploy to production is done.",
+    "Thanks, Support!", "Dear Customer, your order #{ORDER} has shipped.", "Hello World example fails to compile.",
+    "Go to Settings > Privacy and turn off Location Services.", "The Apple Watch won't pair with my phone.",
+    "Chase Bank declined the payment of ${AMOUNT}.", "Our Paris office is closed on {DAY}.",
+    "Victoria Station is near the office.", "Morgan Stanley sent the quarterly statement.",
+    "We have {STEP} Key Points to discuss on {DAY}.", "Upgrade to Windows 11 before installing {PRODUCT}.",
+    "I'm Running the {PRODUCT} connector on {SEATS} machines.", "Call Center hours are {HOUR} to 17.",
+    "The Grand Canyon tour on {DATE} was cancelled.", "The Jordan sneakers in size {STEP} are out of stock.",
+    "We met at Central Park and discussed the {PRODUCT} rollout.", "Wells Fargo flagged transaction {TICKET}.",
+    "The New York team owns the {PRODUCT} integration.", "Amazon Web Services bills us ${AMOUNT} a month.",
+    "Can I ask Support to extend the trial by {STEP} days?", "Spoke to Billing, they said {MIN} days.",
+    "Error {CODE} on Page {STEP} of the Checkout Flow.", "Release {VERSION} Ships {STEP} New Features.",
 ]
 
 PRODUCTS = ["Slack", "Microsoft Teams", "Google Drive", "Dropbox", "Jira", "Salesforce", "Notion", "Zoom",

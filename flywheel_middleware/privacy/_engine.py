@@ -40,6 +40,8 @@ NER_ENTITIES: frozenset[str] = frozenset({"PERSON", "LOCATION", "NRP", "ORGANIZA
 PHONE_REGIONS: tuple[str, ...] = ("US", "GB", "DE", "IN")
 
 _LOWER_LEMMA = "flywheel_lower_lemma"
+_WARMUP_TEXT = ("Mail ann@example.com or call 212-555-0187; card 4111 1111 1111 1111, IBAN DE89 3704 0044 0532 "
+                "0130 00, SSN 536-22-8729, host 10.0.0.1, https://example.com. My name is Ann Lee.")
 
 _cache: dict[tuple[Any, ...], "EngineBundle"] = {}
 _cache_lock = threading.Lock()
@@ -170,6 +172,9 @@ def build_engine(entities: tuple[str, ...], spacy_model: str | None, use_custom:
         recognizers.extend(project_recognizers(wanted))
     registry = RecognizerRegistry(recognizers=recognizers, supported_languages=["en"])
     analyzer = AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=["en"])
+    # warm every lazy part now (tldextract builds its suffix trie on the first email: ~0.4 s;
+    # pattern recognizers compile their regexes on first use), not on the worker's first batch
+    analyzer.analyze(_WARMUP_TEXT, language="en", entities=sorted(wanted & set(analyzer.get_supported_entities("en"))) or None)
     logger.info("PII engine built: %s, %d recognizers", kind, len(recognizers))
     return EngineBundle(analyzer=analyzer, nlp_kind=kind, has_ner=has_ner, entities=tuple(sorted(wanted)))
 

@@ -190,6 +190,9 @@ def _score_name(words: list[str], cap: bool, cue: int, initial: bool) -> float:
     if not cap:
         return 0.0
     if cue == _STRONG:
+        # "I'm Running late", "I'm Locked out": inflected verbs are not in the common-word list
+        if first.endswith(("ing", "ed")) and first not in FIRST_NAMES and first not in LAST_NAMES:
+            return 0.0
         return 0.85
     known_first = first in FIRST_NAMES
     ambiguous = first in AMBIGUOUS
@@ -231,15 +234,22 @@ Via Viaduct View Views Village Villages Ville Vista Walk Walks Wall Way Ways Wel
 """.split()
 _SUFFIX_RE = "|".join(sorted(set(_SUFFIXES), key=len, reverse=True))
 _NAME_WORD = r"(?:[A-Z][A-Za-z'’\-]*|\d{1,3}(?:st|nd|rd|th))"
+#: Suffixes that are everyday words too ("3 Key Points", "2 Club Passes"): with these we want a
+#: 3+ digit building number or a unit / city tail before calling it an address.
+_STRONG_SUFFIXES = frozenset("""
+Avenue Ave Av Boulevard Blvd Street St Road Rd Lane Ln Drive Dr Court Ct Place Pl Terrace Ter Parkway Pkwy
+Highway Hwy Circle Cir Way Square Sq Crescent Cres Alley Aly Expressway Expy Freeway Fwy Turnpike Tpke
+Trail Trl Plaza Route Rte
+""".split())
 _STREET = re.compile(
-    r"\b\d{1,6}[A-Za-z]?(?:-\d{1,4})?\s+"                      # building number
+    r"\b(?P<num>\d{1,6})[A-Za-z]?(?:-\d{1,4})?\s+"              # building number
     r"(?:(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\.?\s+)?"  # direction
     rf"{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,3}}\s+"                 # street name
-    rf"(?:{_SUFFIX_RE})\b\.?"                                    # suffix
+    rf"(?P<suffix>{_SUFFIX_RE})\b\.?"                             # suffix
     r"(?:\s+(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?"                     # trailing direction
-    r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Floor|Fl|Rm|Room|Bldg|Building)\.?\s*#?\s*[A-Za-z0-9\-]+"
+    r"(?P<tail>(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Floor|Fl|Rm|Room|Bldg|Building)\.?\s*#?\s*[A-Za-z0-9\-]+"
     r"|,?\s*#\s*[A-Za-z0-9\-]+)?"                                # unit
-    r"(?:,?[ \t]*\n?[ \t]*(?:[A-Z][A-Za-z'’\-.]*[ \t]+){0,3}[A-Z][A-Za-z'’\-.]*,[ \t]*[A-Z]{2}[ \t]+\d{5}(?:-\d{4})?\b)?"
+    r"(?:,?[ \t]*\n?[ \t]*(?:[A-Z][A-Za-z'’\-.]*[ \t]+){0,3}[A-Z][A-Za-z'’\-.]*,[ \t]*[A-Z]{2}[ \t]+\d{5}(?:-\d{4})?\b)?)"
 )
 
 
@@ -257,7 +267,8 @@ class StreetAddressRecognizer(EntityRecognizer):
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
         """One regex pass; the building number keeps it from firing on prose."""
-        return [RecognizerResult("STREET_ADDRESS", m.start(), m.end(), self.SCORE) for m in _STREET.finditer(text)]
+        return [RecognizerResult("STREET_ADDRESS", m.start(), m.end(), self.SCORE) for m in _STREET.finditer(text)
+                if m.group("suffix") in _STRONG_SUFFIXES or len(m.group("num")) >= 3 or m.group("tail")]
 
 
 # ---------------------------------------------------------------------------------------------

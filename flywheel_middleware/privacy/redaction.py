@@ -49,6 +49,7 @@ _HAS_DIGIT = re.compile(r"\d")
 _NEEDS_PRESIDIO = re.compile(r"[\d@:]")
 _URL_HINT = re.compile(r"[\d@:]|\.[A-Za-z]{2,}|www", re.ASCII)
 _SEP = "\n\n\u2063\n\n"  # between texts of a chunk: no recognizer matches across it
+_OVERLAP = 120
 _CHUNK_CHARS = 4_000  # Presidio's context step is O(results x tokens) per call: keep chunks small
 
 Mode = Literal["placeholder", "pseudonym"]
@@ -207,14 +208,25 @@ class Redactor:
                         entities: list[str], found: list[list[Span]]) -> None:
         analyzer = bundle.analyzer
         threshold = self.config.score_threshold
+        # long texts (retrieved documents) are cut into overlapping pieces: Presidio's context
+        # step costs O(results x tokens) per call, so one 25k-char text is ~3x slower than its pieces
+        owner: list[tuple[int, int]] = []
+        pieces: list[str] = []
+        for i in todo:
+            for offset, piece in _pieces(texts[i], _CHUNK_CHARS, _OVERLAP):
+                owner.append((i, offset))
+                pieces.append(piece)
+        found_p: list[list[Span]] = [[] for _ in pieces]
         chunk: list[int] = []
         size = 0
-        for pos, i in enumerate(todo):
-            chunk.append(i)
-            size += len(texts[i]) + len(_SEP)
-            if size >= _CHUNK_CHARS or pos == len(todo) - 1:
-                self._analyze_chunk(analyzer, texts, chunk, entities, threshold, found)
+        for k, piece in enumerate(pieces):
+            chunk.append(k)
+            size += len(piece) + len(_SEP)
+            if size >= _CHUNK_CHARS or k == len(pieces) - 1:
+                self._analyze_chunk(analyzer, pieces, chunk, entities, threshold, found_p)
                 chunk, size = [], 0
+        for (i, offset), spans in zip(owner, found_p):
+            found[i].extend(Span(sp.start + offset, sp.end + offset, sp.entity_type, sp.score) for sp in spans)
 
     def _analyze_chunk(self, analyzer: Any, texts: list[str], chunk: list[int], entities: list[str],
                        threshold: float, found: list[list[Span]]) -> None:
@@ -315,6 +327,27 @@ class Redactor:
     def forget_conversation(self, conversation: str) -> None:
         """Drop a conversation's pseudonym table (e.g. on erasure)."""
         self._pseudonyms.forget(conversation)
+
+
+def _pieces(text: str, limit: int, overlap: int) -> list[tuple[int, str]]:
+    """(offset, piece) windows of at most ``limit`` chars, cut after a newline or sentence end when
+    possible, each overlapping the previous by ``overlap`` chars so no entity is lost at a cut
+    (overlapping results are merged later)."""
+    if len(text) <= limit:
+        return [(0, text)]
+    out: list[tuple[int, str]] = []
+    start = 0
+    while len(text) - start > limit:
+        end = start + limit
+        cut = max(text.rfind("\n", start + limit // 2, end), text.rfind(". ", start + limit // 2, end) + 1)
+        if cut <= start + limit // 2:
+            cut = text.rfind(" ", start + limit // 2, end)
+        if cut <= start + limit // 2:
+            cut = end
+        out.append((start, text[start:cut]))
+        start = max(cut - overlap, start + 1)
+    out.append((start, text[start:]))
+    return out
 
 
 def _plausible(text: str, start: int, end: int, entity_type: str) -> bool:
