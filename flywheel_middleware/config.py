@@ -23,6 +23,7 @@ class FlywheelConfig:
     max_text_chars: int = 200_000
     # worker
     start_worker: bool = True
+    worker_mode: str = "auto"  # "process" | "thread" | "auto" (process unless an embedder object is given)
     batch_size: int = 128
     flush_interval_s: float = 0.2
     fsync_interval_s: float = 1.0
@@ -70,6 +71,10 @@ class FlywheelConfig:
         if unknown:
             raise FlywheelError(f"unknown config keys {unknown}; known keys: {sorted(known)}")
         return cls(**data)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The serialisable settings (objects such as a tracer provider are left out)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("tracer_provider", "embedder")}
 
     def replace(self, **overrides: Any) -> FlywheelConfig:
         values = {f.name: getattr(self, f.name) for f in fields(self)}

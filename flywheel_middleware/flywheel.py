@@ -63,9 +63,19 @@ class Flywheel:
         self.processors: list[Any] = [RewardProcessor(self.store, self.reward_config)]
         self._tracing: Any = None
         self._worker: Any = None
+        self._worker_process: Any = None
         self._lock_fd: int | None = None
+        self._index_checked_at = 0.0
         if self.config.start_worker:
-            self._start_worker()
+            mode = self.config.worker_mode
+            if mode == "auto":
+                mode = "thread" if self.config.embedder is not None else "process"
+            if mode == "process":
+                self._start_worker_process()
+            elif mode == "thread":
+                self._start_worker()
+            else:
+                raise FlywheelError(f"worker_mode must be 'process', 'thread' or 'auto', got {mode!r}")
 
     @classmethod
     def from_config(cls, file: str | os.PathLike[str], **overrides: Any) -> Flywheel:
@@ -119,6 +129,34 @@ class Flywheel:
             processors=self.processors,
         )
         self._worker.start()
+
+    def _start_worker_process(self) -> None:
+        import subprocess
+        import sys
+
+        cfg = json.dumps(self.config.to_json_dict() | {"path": str(self.path.resolve())})
+        try:
+            self._worker_process = subprocess.Popen(
+                [sys.executable, "-m", "flywheel_middleware.worker_process", cfg],
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, close_fds=True,
+            )
+        except OSError as exc:
+            self.counters.warn("worker_process_errors", "flywheel: cannot start the worker process (%s); using a thread", exc)
+            self._start_worker()
+
+    def _worker_process_alive(self) -> bool:
+        proc = self._worker_process
+        return proc is not None and proc.poll() is None
+
+    def _check_worker_process(self) -> None:
+        """A dead worker process (not one that found another owner) is replaced by a thread."""
+        proc = self._worker_process
+        if proc is None or proc.poll() is None or self._worker is not None:
+            return
+        if proc.returncode != 3:
+            self.counters.warn("worker_process_errors", "flywheel: the worker process exited with %s; ingesting in a thread", proc.returncode)
+            self._start_worker()
+        self._worker_process = None
 
     def _make_redactor(self) -> Any:
         from .privacy import RedactionConfig, Redactor
@@ -261,10 +299,12 @@ class Flywheel:
     # -- lifecycle -------------------------------------------------------------------------------------
     def flush(self, timeout: float = 60.0) -> bool:
         """Wait until everything recorded so far is stored and indexed; False on timeout."""
-        if self._worker is None:
-            return self.queue.pending_bytes(self.store.cursors()) == 0
+        self._check_worker_process()
         targets = {name: self.queue.size_of(name) for name in self.queue.segments()}
-        ok = self._worker.wait_for(targets, timeout)
+        if self._worker is not None:
+            ok = self._worker.wait_for(targets, timeout)
+        else:
+            ok = self._wait_for_other_owner(targets, timeout)
         for processor in self.processors:
             flush = getattr(processor, "flush", None)
             if flush is not None:
@@ -276,6 +316,37 @@ class Flywheel:
             self._tracing.flush(timeout)
         return ok
 
+    def _wait_for_other_owner(self, targets: dict[str, int], timeout: float) -> bool:
+        """Poll the committed queue offsets until another process has ingested ``targets``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            cursors = self.store.cursors()
+            present = set(self.queue.segments())
+            if all(name not in present or cursors.get(name, 0) >= end for name, end in targets.items()):
+                self._refresh_index(force=True)
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            self._check_worker_process()
+            if self._worker is not None:
+                return self._worker.wait_for(targets, max(0.0, deadline - time.monotonic()))
+            time.sleep(0.02)
+
+    def _refresh_index(self, force: bool = False) -> None:
+        """Another process ingests: pull its new vectors (and deletions) from SQLite into our index."""
+        if self._worker is not None:
+            return
+        now = time.monotonic()
+        if not force and now - self._index_checked_at < 0.5:
+            return
+        self._index_checked_at = now
+        if self.store.deletion_generation() != self.index.generation:
+            self.index.rebuild(self.store)
+        elif self.store.max_key() > self.index.watermark:
+            for keys, vectors in self.store.iter_embeddings(after_key=self.index.watermark):
+                self.index.add(keys, vectors)
+        self.index.dirty = False  # the owner saves the index, not us
+
     def close(self, timeout: float = 60.0) -> None:
         """Flush, stop the worker, save the index. Idempotent."""
         if self._closed:
@@ -286,6 +357,8 @@ class Flywheel:
         finally:
             if self._worker is not None:
                 self._worker.stop(timeout)
+            if self._worker_process is not None:
+                self._stop_worker_process(timeout)
             for processor in self.processors:
                 closer = getattr(processor, "close", None)
                 if closer is not None:
@@ -305,6 +378,16 @@ class Flywheel:
             if self._lock_fd is not None:
                 os.close(self._lock_fd)
                 self._lock_fd = None
+
+    def _stop_worker_process(self, timeout: float) -> None:
+        proc, self._worker_process = self._worker_process, None
+        try:
+            if proc.stdin is not None:
+                proc.stdin.close()  # EOF: the worker drains and exits
+            proc.wait(timeout)
+        except Exception as exc:  # noqa: BLE001 - a stuck worker is killed; its queue survives on disk
+            _log.warning("flywheel: worker process did not stop (%s); killing it", exc)
+            proc.kill()
 
     def __enter__(self) -> Flywheel:
         return self
@@ -356,6 +439,7 @@ class Flywheel:
         return self.search_vector(vector[0], k)
 
     def search_vector(self, vector: np.ndarray, k: int = 5) -> list[tuple[Interaction, float]]:
+        self._refresh_index()
         scores, keys = self.index.search(vector, k)
         ids = self.store.ids_for_keys([int(x) for x in keys[0] if x >= 0])
         out = []
@@ -365,6 +449,28 @@ class Flywheel:
             if it is not None:
                 out.append((it, float(score)))
         return out
+
+    def few_shot(self, query: str | None, k: int | None = None, **options: Any) -> list[Any]:
+        """The ``k`` best *good* past trajectories for ``query`` as ``FewShotExample``\\ s.
+
+        Filters (``filter={...}``, ``category=``, ``tool=``, ``route=``, ``language=``,
+        ``model_version=``), similarity floor, MMR, token budget: see ``flywheel_middleware.fewshot``.
+        """
+        from .fewshot import retriever_for
+
+        return retriever_for(self).select(query, k, **options)
+
+    def few_shot_prompt(self, **options: Any) -> Any:
+        """A LangChain Runnable injecting examples as chat messages (``adapters.fewshot_langchain``)."""
+        from .adapters.fewshot_langchain import FlywheelFewShotPrompt
+
+        return FlywheelFewShotPrompt(self, **options)
+
+    def few_shot_selector(self, **options: Any) -> Any:
+        """A LangChain ``BaseExampleSelector`` over this flywheel (``adapters.fewshot_langchain``)."""
+        from .adapters.fewshot_langchain import FlywheelExampleSelector
+
+        return FlywheelExampleSelector(self, **options)
 
     def reindex(self) -> int:
         """Rebuild the FAISS index from SQLite (the source of truth); returns its size."""
@@ -387,12 +493,30 @@ class Flywheel:
             "queue_pending_bytes": self.queue.pending_bytes(cursors),
             "queue_segments": len(segments),
             "last_ingest_at": counts.last_ingest_at,
-            "worker": "running" if self._worker is not None and self._worker.is_alive() else
-                      ("other process" if self._worker is None and self.config.start_worker else "stopped"),
+            "worker": self._worker_state(),
             "worker_last_error": getattr(self._worker, "last_error", None),
             "tracing": tracing,
-            "counters": self.counters.snapshot(),
+            "counters": self._all_counters(),
         }
+
+    def _worker_state(self) -> str:
+        if self._worker is not None:
+            return "thread" if self._worker.is_alive() else "stopped"
+        if self._worker_process_alive():
+            return f"process {self._worker_process.pid}"
+        return "other process" if self.config.start_worker else "not started"
+
+    def _all_counters(self) -> dict[str, int]:
+        """Our counters plus those the owning worker (maybe another process) publishes in the store."""
+        counts = self.counters.snapshot()
+        if self._worker is None:
+            try:
+                published = json.loads(self.store.get_meta("worker_counters") or "{}")
+            except ValueError:
+                published = {}
+            for key, value in published.items():
+                counts[key] = counts.get(key, 0) + int(value)
+        return counts
 
 
 def _default_embedder(config: FlywheelConfig) -> Any:

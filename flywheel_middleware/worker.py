@@ -289,6 +289,7 @@ class IngestWorker(threading.Thread):
             self.queue.fsync()
             self._last_fsync = now
             self.queue.set_pending(self.queue.pending_bytes(self.store.cursors()))
+            self.store.set_meta("worker_counters", json.dumps(self.counters.snapshot()))
         if self.index.dirty and (force or now - self._last_index_save >= self.config.index_save_interval_s):
             try:
                 self.index.save()

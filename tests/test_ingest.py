@@ -222,3 +222,40 @@ def test_a_locked_database_is_retried_and_nothing_is_lost(store_path: Path, embe
         blocker.close()
         assert fw.flush(60)
         assert fw.get(iid) is not None
+
+
+def test_the_default_worker_runs_in_its_own_process(store_path: Path) -> None:
+    with Flywheel(store_path) as fw:
+        assert fw.stats()["worker"].startswith("process ")
+        ids = [fw.record(turn(f"process mode question {i}")) for i in range(20)]
+        assert fw.flush(180)
+        assert all(fw.get(i) is not None for i in ids)
+        assert fw.search("process mode question 7", k=1)[0][0].id == ids[7]
+        assert fw.stats()["counters"]["ingested_interactions"] >= 20
+
+
+def test_the_worker_process_drains_the_queue_when_its_parent_is_killed(store_path: Path, embedder) -> None:
+    script = textwrap.dedent(
+        f"""
+        import os, signal, sys
+        from flywheel_middleware import Flywheel, Interaction
+        fw = Flywheel({str(store_path)!r})
+        for i in range(50):
+            fw.record(Interaction(input=f"orphaned question {{i}}", output="a"))
+        print(fw._worker_process.pid, flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    worker_pid = int(proc.stdout.split()[0])
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            os.kill(worker_pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail("the worker process outlived its parent")
+    with Flywheel(store_path, embedder=embedder, start_worker=False) as fw:
+        assert fw.stats()["interactions"] == 50
