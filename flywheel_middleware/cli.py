@@ -79,6 +79,16 @@ def demo(
     run_demo(path, phoenix=phoenix, quick=quick, console=console)
 
 
+def _register_subcommands() -> None:
+    """Commands of the trainers package (imported lazily: they need no torch until they run)."""
+    from .trainers.cli import register as register_trainers
+
+    register_trainers(app)
+
+
+_register_subcommands()
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 
