@@ -125,6 +125,11 @@ def test_nested_tool_arguments_are_redacted(redactor: Redactor) -> None:
     assert value["args"]["email"] == "ann@example.com"  # the input is not mutated
 
 
+def test_unknown_objects_in_nested_data_become_redacted_strings(redactor: Redactor) -> None:
+    out = redactor.redact_value({"ids": {"ann@example.com"}, "n": 3, "ok": True})
+    assert out == {"ids": "{'<EMAIL_ADDRESS>'}", "n": 3, "ok": True}
+
+
 def test_allow_list_values_are_kept() -> None:
     r = Redactor(RedactionConfig(spacy_model="blank", allow_list=("support@example.com",)))
     out = r.redact("Write to support@example.com, not ann@example.com")
@@ -180,3 +185,23 @@ def test_long_documents_are_redacted_across_internal_cuts(redactor: Redactor) ->
     emails = [f"user{i:03d}@example.com" for i in range(600)]
     out = redactor.redact(";".join(emails))
     assert out == ";".join(["<EMAIL_ADDRESS>"] * len(emails))
+
+
+def test_a_spacy_pipeline_with_ner_is_used_when_given(tmp_path: Path) -> None:
+    # no English model can be installed here: an untrained NER pipeline saved to a folder stands
+    # in for one, to show that a given model (name or path) replaces the offline engine
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("ner").add_label("PERSON")
+    nlp.initialize()
+    nlp.to_disk(tmp_path / "model")
+    r = Redactor(RedactionConfig(spacy_model=str(tmp_path / "model"), entities=("EMAIL_ADDRESS", "PERSON")))
+    assert r.engine_kind == f"spacy-ner:{tmp_path / 'model'}"
+    assert r.redact("My name is Ann Lee, mail ann@example.com") == "My name is <PERSON>, mail <EMAIL_ADDRESS>"
+
+
+def test_a_missing_spacy_model_falls_back_to_the_offline_engine() -> None:
+    r = Redactor(RedactionConfig(spacy_model="en_core_web_not_installed"))
+    assert r.engine_kind == "spacy-blank"
+    assert r.redact("mail ann@example.com") == "mail <EMAIL_ADDRESS>"

@@ -314,8 +314,9 @@ class Redactor:
     def redact_value(self, obj: Any, conversation: str | None = None) -> Any:
         """A copy of JSON-like ``obj`` (dicts, lists, tuples, strings) with every string redacted.
 
-        Dict keys are redacted too (a key can be an email); non-string scalars are kept as is.
-        All strings go through one ``redact_batch`` call.
+        Dict keys are redacted too (a key can be an email); numbers, booleans and None are kept;
+        any other object (a set, a framework object) becomes its redacted ``str`` — nothing
+        leaves unredacted. All strings go through one ``redact_batch`` call.
         """
         strings: list[str] = []
         _collect(obj, strings)
@@ -376,6 +377,9 @@ def _replace(text: str, spans: list[Span], label: Any) -> str:
     return "".join(out)
 
 
+_KEEP = (int, float, bool, type(None))
+
+
 def _collect(obj: Any, out: list[str]) -> None:
     if isinstance(obj, str):
         out.append(obj)
@@ -387,6 +391,8 @@ def _collect(obj: Any, out: list[str]) -> None:
     elif isinstance(obj, (list, tuple)):
         for v in obj:
             _collect(v, out)
+    elif not isinstance(obj, _KEEP):
+        out.append(str(obj))
 
 
 def _rebuild(obj: Any, it: Any) -> Any:
@@ -402,4 +408,6 @@ def _rebuild(obj: Any, it: Any) -> Any:
         return [_rebuild(v, it) for v in obj]
     if isinstance(obj, tuple):
         return tuple(_rebuild(v, it) for v in obj)
-    return obj
+    if isinstance(obj, _KEEP):
+        return obj
+    return next(it)
