@@ -360,7 +360,9 @@ class FlywheelCallbackHandler(_HandlerBase):  # a BaseCallbackHandler
             self._is_escalation: Callable[[str], bool] | None = lambda name: bool(pattern.search(name))
         else:
             self._is_escalation = escalation
-        self.span_index = span_index if span_index is not None else getattr(recorder, "span_index", None) or SPAN_INDEX
+        if span_index is None:
+            span_index = getattr(recorder, "span_index", None)
+        self.span_index: SpanIndex = span_index if span_index is not None else SPAN_INDEX
         self.max_open_turns = max_open_turns
         self.max_steps = max_steps
         self._lock = threading.RLock()
