@@ -82,7 +82,7 @@ DEFAULT_ESCALATION_PATTERN = re.compile(
 )
 
 _SESSION_KEYS = ("session_id", "thread_id", "conversation_id")
-_FEW_SHOT_KEYS = ("flywheel_few_shot_ids", "few_shot_ids")
+_FEW_SHOT_KEYS = ("flywheel.few_shot_ids", "flywheel_few_shot_ids", "few_shot_ids")
 _LANGGRAPH_CONTROL_FLOW = frozenset(("GraphBubbleUp", "GraphInterrupt", "NodeInterrupt", "ParentCommand"))
 _INTERRUPTS = frozenset(("GraphInterrupt", "NodeInterrupt"))
 _HIDDEN_TAG = "langsmith:hidden"
@@ -478,6 +478,7 @@ class FlywheelCallbackHandler(_HandlerBase):  # a BaseCallbackHandler
             # LangGraph tags each node's task run (not inherited by its children) "graph:step:N"
             run.is_node = kind == "chain" and bool(tags) and any(t.startswith("graph:step:") for t in tags)
         run.seq = _seq_step(tags)
+        few = next((md[k] for k in _FEW_SHOT_KEYS if md.get(k)), None) if md else None
         if step is not None and node is not None:
             step.metadata["langgraph_node"] = run.node
             if run.lg_step is not None:
@@ -494,6 +495,9 @@ class FlywheelCallbackHandler(_HandlerBase):  # a BaseCallbackHandler
                     self._count("langchain.steps_truncated")
             if run.is_node:
                 turn.path.append((run.lg_step, run.node))  # type: ignore[arg-type]
+            if isinstance(few, (list, tuple)):  # a few-shot runnable's child run names what it injected
+                fs = turn.interaction.few_shot_ids
+                fs.extend(str(i) for i in few if str(i) not in fs)
         return run
 
     def _begin_turn(

@@ -601,3 +601,19 @@ async def test_last_interaction_id_is_per_caller_context() -> None:
     results = await asyncio.gather(*(turn(i) for i in range(4)))
     by_input = {r.input_text: r.id for r in rec.records}
     assert all(by_input[q] == iid for iid, q in results)
+
+
+def test_few_shot_ids_from_a_child_run_and_the_few_shot_event(spans: tuple[FakeRecorder, InMemorySpanExporter]) -> None:
+    rec, exporter = spans
+
+    def inject(x: str) -> str:
+        dispatch_custom_event("flywheel.few_shot", {"ids": ["e2", "e3"]})
+        return x
+
+    inner = RunnableLambda(lambda x: x).with_config(metadata={"flywheel.few_shot_ids": ["e1", "e2"]})
+    chain = inner | RunnableLambda(inject) | model(answer("ok")) | StrOutputParser()
+    chain.invoke("q", config={"callbacks": [make_handler(rec)]})
+    it = rec.one()
+    assert it.few_shot_ids == ["e1", "e2", "e3"]
+    root = next(s for s in finished(exporter, rec) if s.parent is None)
+    assert tuple(root.attributes["flywheel.few_shot_ids"]) == ("e1", "e2", "e3")
