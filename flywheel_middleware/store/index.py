@@ -5,12 +5,31 @@ and the store's deletion generation. On open, an index that is missing, unreadab
 dimension, or older than a deletion is rebuilt from SQLite; one that is merely behind is caught
 up. A crash between a store commit and an index save therefore costs a catch-up, never a
 mismatch.
+
+Index type by size (README "Few-shot retrieval"):
+
+* up to ``exact_max`` vectors (default 50 000): exact search, ``IndexIDMap2(IndexFlatIP)``;
+* above it: approximate search, ``IndexIVFFlat`` (inner product) with
+  ``nlist = clamp(ivf_lists_factor * sqrt(n), 16, 8192)`` lists trained on a sample of the
+  vectors, searched with ``nprobe = max(ivf_min_nprobe, nlist // ivf_nprobe_divisor)``;
+* the switch happens when the index grows past ``exact_max`` (an in-place conversion of the
+  vectors already held: no SQLite read), and back to exact below ``exact_max // 2`` on a rebuild;
+  an IVF index that grew to ``retrain_growth`` times the size it was trained at is retrained.
+
+Both types support deletions natively (``remove_ids``): erasure and retention take effect at once,
+no tombstones. Searches can be restricted to an allowed set of keys (a bitmap indexed by key,
+``IDSelectorBitmap``) *inside* FAISS, so filters apply before the top-k cut; an IVF search that
+finds fewer than ``k`` allowed vectors widens ``nprobe`` (x4 per round) up to an exhaustive scan.
+
+Thresholds are class attributes, overridable per process with the environment variables
+``FLYWHEEL_INDEX_EXACT_MAX`` / ``FLYWHEEL_INDEX_NPROBE`` or per index with ``configure()``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import threading
 from pathlib import Path
@@ -20,11 +39,35 @@ import numpy as np
 
 _log = logging.getLogger("flywheel_middleware")
 
+FLAT = "flat"
+IVF = "ivf"
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+SETTINGS = ("exact_max", "ivf_lists_factor", "ivf_max_lists", "ivf_min_nprobe", "ivf_nprobe_divisor",
+            "ivf_train_points_per_list", "ivf_train_iterations", "retrain_growth", "nprobe_override")
+
 
 class VectorIndex:
-    """Exact inner-product search over normalised vectors, keyed by the store's integer keys."""
+    """Inner-product search over normalised vectors, keyed by the store's integer keys."""
 
-    def __init__(self, path: Path, dim: int) -> None:
+    exact_max: int = _env_int("FLYWHEEL_INDEX_EXACT_MAX", 50_000)
+    ivf_lists_factor: float = 2.0
+    ivf_max_lists: int = 8192
+    ivf_min_nprobe: int = 16
+    ivf_nprobe_divisor: int = 32
+    ivf_train_points_per_list: int = 40
+    ivf_train_iterations: int = 10
+    retrain_growth: float = 4.0
+    nprobe_override: int | None = _env_int("FLYWHEEL_INDEX_NPROBE", 0) or None
+
+    def __init__(self, path: Path, dim: int, **settings: Any) -> None:
         import faiss  # imported here so `import flywheel_middleware` stays light
 
         self._faiss = faiss
@@ -32,47 +75,149 @@ class VectorIndex:
         self.meta_path = self.path.with_suffix(".json")
         self.dim = dim
         self._lock = threading.RLock()
-        self._index: Any = self._new()
+        self._explicit: set[str] = set()
+        self.configure(**settings)
+        self._index: Any = self._new_flat()
+        self.kind = FLAT
+        self.trained_at = 0  # vectors the IVF quantizer was trained on (its size then)
         self.watermark = 0  # highest store key added
         self.generation = 0  # store deletion generation the index reflects
         self.dirty = False
+        self._log_ops: list[tuple[str, Any, Any]] | None = None  # changes made while converting
+        self._converting = False
+        self.conversions = 0
 
-    def _new(self) -> Any:
+    def configure(self, **settings: Any) -> None:
+        """Set thresholds (``exact_max``, ``ivf_min_nprobe``, ``nprobe_override``, ...) on this index.
+
+        Settings made here are saved with the index (they stay with the store folder) and take
+        effect at once: the index converts if its type no longer fits its size."""
+        for name, value in settings.items():
+            if name not in SETTINGS:
+                raise ValueError(f"unknown vector index setting {name!r}; known: {list(SETTINGS)}")
+            setattr(self, name, value)
+        self._explicit.update(settings)
+        if hasattr(self, "_index"):
+            with self._lock:
+                if self.kind == IVF:
+                    self._index.nprobe = self._nprobe(self._index)
+                self.dirty = True
+            self._maybe_convert()
+
+    # -- construction -------------------------------------------------------------------------
+    def _new_flat(self) -> Any:
         return self._faiss.IndexIDMap2(self._faiss.IndexFlatIP(self.dim))
+
+    def nlist_for(self, n: int) -> int:
+        return int(min(self.ivf_max_lists, max(16, round(self.ivf_lists_factor * math.sqrt(max(n, 1))))))
+
+    def wanted_kind(self, n: int) -> str:
+        """The index type for ``n`` vectors, with hysteresis around ``exact_max``."""
+        if n > self.exact_max:
+            return IVF
+        if self.kind == IVF and n > self.exact_max // 2:
+            return IVF
+        return FLAT
+
+    def _build(self, keys: np.ndarray, vectors: np.ndarray, kind: str) -> tuple[Any, int]:
+        """A new index of ``kind`` holding ``vectors``; returns it and the size it was trained at."""
+        faiss = self._faiss
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        keys = np.ascontiguousarray(keys, dtype=np.int64)
+        if kind == FLAT:
+            index = self._new_flat()
+            if len(keys):
+                index.add_with_ids(vectors, keys)
+            return index, 0
+        n = len(keys)
+        nlist = self.nlist_for(n)
+        quantizer = faiss.IndexFlatIP(self.dim)
+        index = faiss.IndexIVFFlat(quantizer, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        index.cp.niter = self.ivf_train_iterations
+        index.cp.max_points_per_centroid = max(self.ivf_train_points_per_list, 1)
+        index.cp.min_points_per_centroid = 1  # small indexes (tests) train on few points: no warning
+        sample = min(n, nlist * self.ivf_train_points_per_list)
+        rng = np.random.default_rng(12345)
+        pick = np.sort(rng.choice(n, size=sample, replace=False)) if sample < n else np.arange(n)
+        index.train(vectors[pick])
+        index.nprobe = self._nprobe(index)
+        for start in range(0, n, 100_000):
+            index.add_with_ids(vectors[start : start + 100_000], keys[start : start + 100_000])
+        index.own_fields = True
+        quantizer.this.disown()
+        return index, n
+
+    def _nprobe(self, index: Any) -> int:
+        nlist = int(index.nlist)
+        if self.nprobe_override:
+            return max(1, min(nlist, int(self.nprobe_override)))
+        return max(1, min(nlist, max(self.ivf_min_nprobe, nlist // self.ivf_nprobe_divisor)))
+
+    def _dump(self, index: Any) -> tuple[np.ndarray, np.ndarray]:
+        """(keys, vectors) of everything in ``index`` (either type)."""
+        faiss = self._faiss
+        n = int(index.ntotal)
+        if n == 0:
+            return np.zeros(0, np.int64), np.zeros((0, self.dim), np.float32)
+        if isinstance(index, faiss.IndexIDMap2) or hasattr(index, "id_map"):
+            keys = faiss.vector_to_array(index.id_map).astype(np.int64)
+            vectors = faiss.rev_swig_ptr(faiss.downcast_index(index.index).get_xb(), n * self.dim)
+            return keys, np.array(vectors, dtype=np.float32).reshape(n, self.dim)
+        ivf = faiss.extract_index_ivf(index)
+        invlists = ivf.invlists
+        keys_parts, vec_parts = [], []
+        for lst in range(ivf.nlist):
+            size = invlists.list_size(lst)
+            if size == 0:
+                continue
+            keys_parts.append(np.array(faiss.rev_swig_ptr(invlists.get_ids(lst), size), dtype=np.int64))
+            codes = faiss.rev_swig_ptr(invlists.get_codes(lst), size * invlists.code_size)
+            vec_parts.append(np.array(codes, dtype=np.uint8).view(np.float32).reshape(size, self.dim))
+        return np.concatenate(keys_parts), np.vstack(vec_parts)
 
     def __len__(self) -> int:
         with self._lock:
             return int(self._index.ntotal)
 
+    def info(self) -> dict[str, Any]:
+        """Type and parameters, for stats and benchmarks."""
+        with self._lock:
+            out: dict[str, Any] = {"kind": self.kind, "ntotal": int(self._index.ntotal), "exact_max": self.exact_max}
+            if self.kind == IVF:
+                out.update(nlist=int(self._index.nlist), nprobe=int(self._index.nprobe), trained_at=self.trained_at)
+            return out
+
     # -- lifecycle -------------------------------------------------------------------------
     def sync(self, store: Any) -> str:
         """Load from disk, then rebuild or catch up from ``store``. Returns what it did."""
         with self._lock:
-            action = "loaded"
             generation = store.deletion_generation()
-            if not self._load():
-                action = "rebuilt"
-            elif self.generation != generation:
-                action = "rebuilt"
-            if action == "rebuilt":
-                self._index = self._new()
-                self.watermark = 0
+            if not self._load() or self.generation != generation:
+                self.rebuild(store)
+                return "rebuilt"
             added = 0
             for keys, vectors in store.iter_embeddings(after_key=self.watermark):
                 self._add_unlocked(keys, vectors)
                 added += len(keys)
             self.generation = generation
-            if added and action == "loaded":
-                action = f"caught up {added}"
-            self.dirty = self.dirty or added > 0 or action == "rebuilt"
-            return action
+            self.dirty = self.dirty or added > 0
+            self._maybe_convert()
+            return f"caught up {added}" if added else "loaded"
 
     def rebuild(self, store: Any) -> int:
+        """Rebuild from the store (the source of truth), choosing the index type by size."""
+        key_parts, vec_parts = [], []
+        for keys, vectors in store.iter_embeddings():
+            key_parts.append(keys)
+            vec_parts.append(vectors)
+        keys = np.concatenate(key_parts) if key_parts else np.zeros(0, np.int64)
+        vectors = np.vstack(vec_parts) if vec_parts else np.zeros((0, self.dim), np.float32)
+        del key_parts, vec_parts
         with self._lock:
-            self._index = self._new()
-            self.watermark = 0
-            for keys, vectors in store.iter_embeddings():
-                self._add_unlocked(keys, vectors)
+            kind = IVF if len(keys) > self.exact_max else FLAT
+            self._index, self.trained_at = self._build(keys, vectors, kind)
+            self.kind = kind
+            self.watermark = int(keys.max()) if len(keys) else 0
             self.generation = store.deletion_generation()
             self.dirty = True
             return int(self._index.ntotal)
@@ -85,10 +230,20 @@ class VectorIndex:
             index = self._faiss.read_index(str(self.path))
             if index.d != self.dim or int(meta.get("ntotal", -1)) != index.ntotal:
                 raise ValueError("index and sidecar disagree")
+            kind = meta.get("kind", FLAT)
+            if kind not in (FLAT, IVF):
+                raise ValueError(f"unknown index kind {kind!r}")
         except Exception as exc:  # noqa: BLE001 - any unreadable cache is rebuilt
             _log.warning("vector index at %s unreadable (%s); rebuilding from SQLite", self.path, exc)
             return False
+        for name, value in (meta.get("settings") or {}).items():
+            if name in SETTINGS and name not in self._explicit:
+                setattr(self, name, value)
+        if kind == IVF:
+            index.nprobe = self._nprobe(index)
         self._index = index
+        self.kind = kind
+        self.trained_at = int(meta.get("trained_at", 0))
         self.watermark = int(meta.get("watermark", 0))
         self.generation = int(meta.get("generation", -1))
         return True
@@ -98,7 +253,9 @@ class VectorIndex:
         with self._lock:
             tmp = self.path.with_suffix(".faiss.tmp")
             self._faiss.write_index(self._index, str(tmp))
-            meta = {"watermark": self.watermark, "generation": self.generation, "ntotal": int(self._index.ntotal), "dim": self.dim}
+            meta = {"watermark": self.watermark, "generation": self.generation, "ntotal": int(self._index.ntotal),
+                    "dim": self.dim, "kind": self.kind, "trained_at": self.trained_at,
+                    "settings": {name: getattr(self, name) for name in sorted(self._explicit)}}
             tmp_meta = self.meta_path.with_suffix(".json.tmp")
             tmp_meta.write_text(json.dumps(meta))
             os.replace(tmp, self.path)
@@ -110,27 +267,105 @@ class VectorIndex:
         with self._lock:
             self._add_unlocked(np.asarray(keys, dtype=np.int64), vectors)
             self.dirty = True
+        self._maybe_convert()
 
     def _add_unlocked(self, keys: np.ndarray, vectors: np.ndarray) -> None:
         if len(keys) == 0:
             return
+        keys = np.ascontiguousarray(keys, dtype=np.int64)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        self._index.remove_ids(np.asarray(keys, dtype=np.int64))  # upserts replace, never duplicate
-        self._index.add_with_ids(vectors, np.asarray(keys, dtype=np.int64))
+        self._index.remove_ids(keys)  # upserts replace, never duplicate
+        self._index.add_with_ids(vectors, keys)
         self.watermark = max(self.watermark, int(np.max(keys)))
+        if self._log_ops is not None:
+            self._log_ops.append(("add", keys.copy(), vectors.copy()))
 
     def remove(self, keys: list[int], generation: int) -> int:
         with self._lock:
-            removed = int(self._index.remove_ids(np.asarray(keys, dtype=np.int64))) if keys else 0
+            arr = np.asarray(list(keys), dtype=np.int64)
+            removed = int(self._index.remove_ids(arr)) if len(arr) else 0
+            if self._log_ops is not None and len(arr):
+                self._log_ops.append(("remove", arr, None))
             self.generation = generation
             self.dirty = True
             return removed
 
-    # -- search ------------------------------------------------------------------------------
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-``k`` (scores, keys) per query; missing slots have key -1."""
-        queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+    def _maybe_convert(self) -> None:
+        """Switch exact <-> IVF (or retrain a grown IVF) from the vectors already held.
+
+        The heavy part (training, adding) runs without the lock, so searches keep using the old
+        index; changes made meanwhile are logged and replayed on the new one before the swap.
+        """
         with self._lock:
-            if self._index.ntotal == 0 or k <= 0:
-                return np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
-            return self._index.search(queries, min(k, int(self._index.ntotal)))
+            n = int(self._index.ntotal)
+            want = self.wanted_kind(n)
+            regrow = self.kind == IVF and want == IVF and self.trained_at and n > self.retrain_growth * self.trained_at
+            if self._converting or (want == self.kind and not regrow):
+                return
+            self._converting = True
+            self._log_ops = []
+            keys, vectors = self._dump(self._index)
+        try:
+            new, trained_at = self._build(keys, vectors, want)
+            del keys, vectors
+            with self._lock:
+                for op, k, v in self._log_ops or []:
+                    new.remove_ids(k)
+                    if op == "add":
+                        new.add_with_ids(v, k)
+                self._index, self.kind, self.trained_at = new, want, trained_at
+                self.dirty = True
+                self.conversions += 1
+                _log.info("flywheel: vector index is now %s (%d vectors)", want, int(new.ntotal))
+        except Exception as exc:  # noqa: BLE001 - the old index keeps serving
+            _log.warning("flywheel: converting the vector index failed: %s", exc)
+        finally:
+            with self._lock:
+                self._converting = False
+                self._log_ops = None
+
+    # -- search ------------------------------------------------------------------------------
+    def search(
+        self, queries: np.ndarray, k: int, *, allowed: np.ndarray | None = None, nprobe: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` (scores, keys) per query; missing slots have key -1.
+
+        ``allowed``: a boolean array indexed by key (``allowed[key]``) or an array of keys; only
+        those keys can be returned, and the restriction applies inside FAISS, before the top-k cut.
+        An IVF search that finds fewer than ``k`` allowed vectors widens ``nprobe`` until it does
+        or every list was scanned.
+        """
+        faiss = self._faiss
+        queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        empty = np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)
+        bitmap = None
+        if allowed is not None:
+            allowed = np.asarray(allowed)
+            if allowed.dtype != np.bool_:
+                keys = allowed.astype(np.int64)
+                mask = np.zeros(int(keys.max()) + 1 if len(keys) else 0, dtype=bool)
+                mask[keys[keys >= 0]] = True
+                allowed = mask
+            if not allowed.any():
+                return empty
+            bitmap = np.packbits(allowed, bitorder="little")
+        with self._lock:
+            index = self._index
+            ntotal = int(index.ntotal)
+            if ntotal == 0 or k <= 0:
+                return empty
+            k = min(k, ntotal)
+            sel = faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap)) if bitmap is not None else None
+            if self.kind == FLAT:
+                params = faiss.SearchParameters(sel=sel) if sel is not None else None
+                return index.search(queries, k, params=params)
+            nlist = int(index.nlist)
+            probe = max(1, min(nlist, int(nprobe or index.nprobe)))
+            while True:
+                params = faiss.SearchParametersIVF(nprobe=probe)
+                if sel is not None:
+                    params.sel = sel
+                scores, keys = index.search(queries, k, params=params)
+                if probe >= nlist or int((keys >= 0).sum(axis=1).min()) >= k:
+                    return scores, keys
+                probe = min(nlist, probe * 4)

@@ -1,0 +1,262 @@
+"""Few-shot candidate filters: an in-memory column store of retrieval metadata, keyed by store key.
+
+Few-shot retrieval searches only *eligible* trajectories: reward label ``good``, reward and
+confidence above a threshold, not from the current session, matching metadata filters. Asking
+SQLite for that set on every query would cost tens of milliseconds at a million rows, so the
+catalog keeps the columns it needs as numpy arrays indexed by the store's integer ``key`` (the
+same key FAISS uses) and turns a query's filters into a boolean mask in about a millisecond. The
+mask goes to FAISS as an ``IDSelectorBitmap``, so filters apply *before* the top-k cut.
+
+It is a cache of SQLite, kept current incrementally: the ``rewards`` table is rewritten with
+``INSERT OR REPLACE`` whenever an interaction or its signals change, so every change gets a new
+``rowid``; the catalog reads the rows past the last one it saw. A deletion (erasure, retention)
+bumps the store's deletion generation and the catalog reloads from scratch.
+
+Filterable fields (values compared as strings; a list means "any of"):
+
+* ``category``, ``language``: ``Interaction.metadata[field]`` or ``metadata["run_metadata"][field]``
+  (what the LangChain handler stores from the run's config metadata);
+* ``model_version``: the interaction's column;
+* ``route``: ``metadata["route"]`` / ``run_metadata["route"]`` and the chosen value of every
+  ``RoutingDecision`` with ``decider="router"`` (multi-valued);
+* ``tool``: the name of every tool step (multi-valued);
+* any other name: ``metadata[name]`` / ``run_metadata[name]``, looked up in SQLite per query.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+SINGLE_FIELDS = ("session", "category", "language", "model_version")
+MULTI_FIELDS = ("route", "tool")
+FILTER_FIELDS = ("category", "language", "model_version", "route", "tool")
+_ALIASES = {"tools": "tool", "tool_used": "tool", "routes": "route", "model": "model_version", "lang": "language"}
+_SEP = "\x1f"
+_KEY_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
+
+_ROWS_SQL = f"""
+SELECT r.rowid, i.key, r.label, r.reward, r.confidence, i.session_id, i.started_at,
+  CASE WHEN r.label = 'good' THEN i.model_version END,
+  CASE WHEN r.label = 'good' THEN COALESCE(json_extract(i.data, '$.metadata.category'),
+                                           json_extract(i.data, '$.metadata.run_metadata.category')) END,
+  CASE WHEN r.label = 'good' THEN COALESCE(json_extract(i.data, '$.metadata.language'),
+                                           json_extract(i.data, '$.metadata.run_metadata.language')) END,
+  CASE WHEN r.label = 'good' THEN COALESCE(json_extract(i.data, '$.metadata.route'),
+                                           json_extract(i.data, '$.metadata.run_metadata.route')) END,
+  CASE WHEN r.label = 'good' THEN (SELECT group_concat(s.name, char(31)) FROM steps s
+                                   WHERE s.interaction_id = i.id AND s.kind = 'tool') END,
+  CASE WHEN r.label = 'good' THEN (SELECT group_concat(d.chosen, char(31)) FROM decisions d
+                                   WHERE d.interaction_id = i.id AND d.decider = 'router') END
+FROM rewards r JOIN interactions i ON i.id = r.interaction_id
+WHERE r.rowid > ? ORDER BY r.rowid LIMIT ?
+"""
+
+
+def normalise_filter(spec: Mapping[str, Any] | None) -> dict[str, tuple[str, ...]]:
+    """``{"tools": "x", "category": ["a", "b"]}`` -> ``{"tool": ("x",), "category": ("a", "b")}``."""
+    out: dict[str, tuple[str, ...]] = {}
+    for name, value in (spec or {}).items():
+        if value is None:
+            continue
+        field = _ALIASES.get(name, name)
+        if field.startswith("metadata."):
+            field = field[len("metadata."):]
+        if field not in FILTER_FIELDS and not _KEY_RE.match(field):
+            raise ValueError(f"bad filter field {name!r}")
+        values = tuple(str(v) for v in value) if isinstance(value, (list, tuple, set, frozenset)) else (str(value),)
+        out[field] = tuple(sorted(set(out.get(field, ())) | set(values)))
+    return out
+
+
+def _values(raw: Any) -> list[str]:
+    """A metadata value as strings: JSON arrays and router ``chosen`` payloads are flattened."""
+    if raw is None:
+        return []
+    if isinstance(raw, str):
+        text = raw.strip()
+        if text[:1] in ("[", '"', "{"):
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                return [raw]
+            return [parsed] if isinstance(parsed, str) else _values(parsed)
+        return [raw]
+    if isinstance(raw, (list, tuple)):
+        return [v for item in raw for v in _values(item)]
+    if isinstance(raw, dict):
+        for key in ("name", "engine", "route", "choice", "value"):
+            if key in raw:
+                return _values(raw[key])
+        return [json.dumps(raw, sort_keys=True)]
+    return [str(raw)]
+
+
+class FilterCatalog:
+    """Columns of retrieval metadata indexed by store key; see the module docstring."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self.generation = -1
+        self.last_rowid = 0
+        self._reset(0)
+
+    def _reset(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.good = np.zeros(capacity, dtype=bool)
+        self.reward = np.zeros(capacity, dtype=np.float32)
+        self.confidence = np.zeros(capacity, dtype=np.float32)
+        self.started_at = np.zeros(capacity, dtype=np.float64)
+        self.codes = {f: np.zeros(capacity, dtype=np.int32) for f in SINGLE_FIELDS}
+        self.vocab: dict[str, dict[str, int]] = {f: {} for f in SINGLE_FIELDS}
+        self.multi: dict[str, dict[str, set[int]]] = {f: {} for f in MULTI_FIELDS}
+        self._multi_of: dict[str, dict[int, tuple[str, ...]]] = {f: {} for f in MULTI_FIELDS}
+        self._multi_cache: dict[tuple[str, str], np.ndarray] = {}
+        self.n_good = 0
+
+    def _grow(self, max_key: int) -> None:
+        if max_key < self.capacity:
+            return
+        new = max(max_key + 1, int(self.capacity * 1.5) + 1024)
+        for name in ("good", "reward", "confidence", "started_at"):
+            old = getattr(self, name)
+            arr = np.zeros(new, dtype=old.dtype)
+            arr[: len(old)] = old
+            setattr(self, name, arr)
+        for f, old in self.codes.items():
+            arr = np.zeros(new, dtype=np.int32)
+            arr[: len(old)] = old
+            self.codes[f] = arr
+        self.capacity = new
+
+    def _code(self, field: str, value: Any) -> int:
+        if value is None or value == "":
+            return 0
+        vocab = self.vocab[field]
+        value = str(value)
+        code = vocab.get(value)
+        if code is None:
+            code = vocab[value] = len(vocab) + 1
+        return code
+
+    # -- keeping current -----------------------------------------------------------------------
+    def refresh(self, store: Any, batch: int = 50_000) -> int:
+        """Apply what changed in SQLite since the last call; returns the number of rows read."""
+        with self._lock:
+            generation = store.deletion_generation()
+            if generation != self.generation:
+                self._reset(0)
+                self.last_rowid = 0
+                self.generation = generation
+            read = 0
+            while True:
+                rows = store.execute(_ROWS_SQL, (self.last_rowid, batch))
+                if not rows:
+                    return read
+                self._apply(rows)
+                read += len(rows)
+                self.last_rowid = int(rows[-1][0])
+                if len(rows) < batch:
+                    return read
+
+    def _apply(self, rows: list[tuple[Any, ...]]) -> None:
+        self._grow(max(int(r[1]) for r in rows))
+        self._multi_cache.clear()
+        for (_rowid, key, label, reward, conf, session, started, model, category, language, route,
+             tools, routes) in rows:
+            key = int(key)
+            was_good = bool(self.good[key])
+            is_good = label == "good"
+            self.n_good += int(is_good) - int(was_good)
+            self.good[key] = is_good
+            self.reward[key] = reward
+            self.confidence[key] = conf
+            self.started_at[key] = started or 0.0
+            self.codes["session"][key] = self._code("session", session)
+            for field in MULTI_FIELDS:
+                for value in self._multi_of[field].pop(key, ()):
+                    members = self.multi[field].get(value)
+                    if members is not None:
+                        members.discard(key)
+            if not is_good:
+                for field in ("category", "language", "model_version"):
+                    self.codes[field][key] = 0
+                continue
+            self.codes["model_version"][key] = self._code("model_version", model)
+            cats = _values(category)
+            self.codes["category"][key] = self._code("category", cats[0] if cats else None)
+            langs = _values(language)
+            self.codes["language"][key] = self._code("language", langs[0] if langs else None)
+            multi = {
+                "route": tuple(dict.fromkeys(_values(route) + [v for c in (routes or "").split(_SEP) if c for v in _values(c)])),
+                "tool": tuple(dict.fromkeys(t for t in (tools or "").split(_SEP) if t)),
+            }
+            for field, values in multi.items():
+                if values:
+                    self._multi_of[field][key] = values
+                    for value in values:
+                        self.multi[field].setdefault(value, set()).add(key)
+
+    # -- queries ---------------------------------------------------------------------------------
+    def mask(
+        self,
+        store: Any,
+        *,
+        min_reward: float = -1.0,
+        min_confidence: float = 0.0,
+        filters: Mapping[str, tuple[str, ...]] | None = None,
+        exclude_session: str | None = None,
+        exclude_keys: Iterable[int] = (),
+        since: float | None = None,
+    ) -> np.ndarray:
+        """Boolean array indexed by key: which trajectories may be injected."""
+        with self._lock:
+            m = self.good & (self.reward >= np.float32(min_reward)) & (self.confidence >= np.float32(min_confidence))
+            if since is not None:
+                m &= self.started_at >= since
+            if exclude_session is not None:
+                code = self.vocab["session"].get(str(exclude_session))
+                if code:
+                    m &= self.codes["session"] != code
+            for field, values in (filters or {}).items():
+                if not m.any():
+                    break
+                if field in self.codes:
+                    codes = [self.vocab[field][v] for v in values if v in self.vocab[field]]
+                    m &= np.isin(self.codes[field], codes) if codes else False
+                elif field in self.multi:
+                    allowed = np.zeros(self.capacity, dtype=bool)
+                    for value in values:
+                        allowed[self._keys_of(field, value)] = True
+                    m &= allowed
+                else:
+                    allowed = np.zeros(self.capacity, dtype=bool)
+                    keys = self._sql_metadata_keys(store, field, values)
+                    allowed[keys[keys < self.capacity]] = True
+                    m &= allowed
+            for key in exclude_keys:
+                if 0 <= key < self.capacity:
+                    m[key] = False
+            return m
+
+    def _keys_of(self, field: str, value: str) -> np.ndarray:
+        cached = self._multi_cache.get((field, value))
+        if cached is None:
+            members = self.multi[field].get(value, ())
+            cached = np.fromiter(members, dtype=np.int64, count=len(members))
+            self._multi_cache[(field, value)] = cached
+        return cached
+
+    @staticmethod
+    def _sql_metadata_keys(store: Any, field: str, values: tuple[str, ...]) -> np.ndarray:
+        marks = ",".join("?" * len(values))
+        rows = store.execute(
+            "SELECT i.key FROM interactions i JOIN rewards r ON r.interaction_id = i.id WHERE r.label = 'good' AND"
+            f" (CAST(json_extract(i.data, ?) AS TEXT) IN ({marks}) OR CAST(json_extract(i.data, ?) AS TEXT) IN ({marks}))",
+            (f"$.metadata.{field}", *values, f"$.metadata.run_metadata.{field}", *values),
+        )
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
