@@ -58,9 +58,14 @@ class Flywheel:
         self.index = VectorIndex(self.path / "index.faiss", dim=int(getattr(self.embedder, "dim", 384)))
         self.index_sync_action = self.index.sync(self.store)
         from .reward import RewardConfig, RewardProcessor
+        from .signals.processor import SignalDetectionProcessor, SignalsConfig
 
         self.reward_config = RewardConfig.from_dict(self.config.reward)
-        self.processors: list[Any] = [RewardProcessor(self.store, self.reward_config)]
+        self.signals_config = SignalsConfig.from_dict(self.config.signals)
+        self.processors: list[Any] = [
+            RewardProcessor(self.store, self.reward_config),
+            SignalDetectionProcessor(self.store, self.add_signal, self.signals_config),
+        ]
         self._tracing: Any = None
         self._worker: Any = None
         self._worker_process: Any = None

@@ -298,6 +298,14 @@ class IngestWorker(threading.Thread):
             self._last_index_save = now
         if self.embedder is not None and not force:
             self._reembed_missing()
+        if not force:
+            for processor in self.processors:
+                on_idle = getattr(processor, "on_idle", None)
+                if on_idle is not None:
+                    try:
+                        on_idle()
+                    except Exception as exc:  # noqa: BLE001
+                        self.counters.warn("processor_errors", "flywheel processor %s failed when idle: %s", type(processor).__name__, exc)
 
     def _reembed_missing(self) -> None:
         """Interactions stored without a vector (the model was down) get one when it is back."""
