@@ -316,6 +316,9 @@ class FewShotRetriever:
         t0 = time.perf_counter()
 
         store = self.fw.store
+        refresh_index = getattr(self.fw, "_refresh_index", None)
+        if refresh_index is not None:  # the worker runs in another process: pull its new vectors
+            refresh_index()
         with self._lock:
             self.catalog.refresh(store)
         exclude_keys = [k_ for k_ in (store.key_of(i) for i in exclude_ids) if k_ is not None]

@@ -44,6 +44,7 @@ def settle(fw: Flywheel, timeout: float = 120.0) -> None:
     """flush(), then wait for what the worker does after committing a batch (index add, rewards):
     ``flush()`` returns once the queue cursors are committed, which is just before that."""
     assert fw.flush(timeout)
+    refresh_index = getattr(fw, "_refresh_index", lambda force=False: None)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         stale = fw.store.execute(
@@ -51,6 +52,7 @@ def settle(fw: Flywheel, timeout: float = 120.0) -> None:
             " WHERE r.interaction_id IS NULL OR r.n_signals < (SELECT COUNT(DISTINCT COALESCE(s.actor, '') || s.kind)"
             " FROM signals s WHERE s.interaction_id = i.id)"
         )[0][0]
+        refresh_index(force=True)
         if stale == 0 and len(fw.index) == fw.store.counts().embedded:
             return
         time.sleep(0.02)
