@@ -66,6 +66,12 @@ class Flywheel:
             RewardProcessor(self.store, self.reward_config),
             SignalDetectionProcessor(self.store, self.add_signal, self.signals_config),
         ]
+        phoenix = self.config.phoenix_endpoint or os.environ.get("PHOENIX_COLLECTOR_ENDPOINT")
+        if phoenix and self.config.start_worker:
+            from .annotations import PhoenixAnnotationProcessor, signal_score
+            from .tracing import PhoenixAnnotator
+
+            self.processors.append(PhoenixAnnotationProcessor(self.store, PhoenixAnnotator(phoenix, count=self.counters.inc, score=signal_score)))
         self._tracing: Any = None
         self._worker: Any = None
         self._worker_process: Any = None
@@ -284,6 +290,32 @@ class Flywheel:
             raise UnknownInteractionError(f"interaction id must be a non-empty string, got {interaction_id!r}")
         if not self.knows(interaction_id):
             raise UnknownInteractionError(f"unknown interaction id {interaction_id!r}")
+
+    # -- integrations ---------------------------------------------------------------------------------
+    @property
+    def tracer_provider(self) -> Any:
+        """The OpenTelemetry tracer provider the adapters use (None: tracing off, no spans, no cost).
+
+        Built on first use from ``tracer_provider=``, ``phoenix_endpoint=`` or the standard
+        ``OTEL_EXPORTER_OTLP_*`` variables; see ``flywheel_middleware.tracing.setup_tracing``.
+        """
+        if self._tracing is None:
+            from .tracing import setup_tracing
+
+            self._tracing = setup_tracing(
+                phoenix_endpoint=self.config.phoenix_endpoint,
+                tracer_provider=self.config.tracer_provider,
+                project_name=self.config.project_name if self.config.project_name != "default" else None,
+                max_queue_size=self.config.span_queue_size,
+                count=self.counters.inc,
+            )
+        return self._tracing.tracer_provider
+
+    def langchain(self, **options: Any) -> Any:
+        """One LangChain/LangGraph callback handler capturing whole turns (and tracing them)."""
+        from .adapters.langchain import make_handler
+
+        return make_handler(self, **options)
 
     # -- sessions ------------------------------------------------------------------------------------
     @contextlib.contextmanager

@@ -17,6 +17,7 @@ from typing import Iterator  # noqa: E402
 import pytest  # noqa: E402
 
 from flywheel_middleware import Flywheel  # noqa: E402
+from phoenix_server import phoenix_server  # noqa: E402,F401  (the real Phoenix server, session-scoped)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -206,6 +206,17 @@ class SQLiteStore:
                 out[iid] = (label, reward, conf, n)
         return out
 
+    def span_ids(self, interaction_ids: Sequence[str]) -> dict[str, str]:
+        """Root span id per stored interaction ('' when it was not traced)."""
+        out: dict[str, str] = {}
+        for chunk in _chunks(list(interaction_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            rows = self._conn().execute(
+                f"SELECT id, json_extract(data, '$.metadata.span_id') FROM interactions WHERE id IN ({marks})", chunk
+            )
+            out.update((iid, span or "") for iid, span in rows)
+        return out
+
     def statuses(self, interaction_ids: Sequence[str]) -> dict[str, str]:
         out: dict[str, str] = {}
         for chunk in _chunks(list(interaction_ids), 500):
