@@ -79,6 +79,50 @@ def demo(
     run_demo(path, phoenix=phoenix, quick=quick, console=console)
 
 
+@app.command("serve")
+def serve_command(
+    path: Path = PathOption,
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (use a TLS proxy for anything public)."),
+    port: int = typer.Option(8088, "--port", help="TCP port."),
+    tokens: Optional[Path] = typer.Option(None, "--tokens", help="JSON or TOML file {token: user_id} (tokens may be sha256:<hex>)."),
+    token: list[str] = typer.Option([], "--token", help="user=TOKEN (repeatable). Also env FLYWHEEL_TOKENS=user=TOKEN,..."),
+    admin_token: list[str] = typer.Option([], "--admin-token", help="A token that may signal on any interaction (repeatable). Also env FLYWHEEL_ADMIN_TOKENS."),
+    cors_origin: list[str] = typer.Option([], "--cors-origin", help="Browser origin allowed to call the API (repeatable; '*' for any)."),
+    rate: float = typer.Option(5.0, "--rate", help="Requests per second per user (token bucket; 0 turns limits off)."),
+    burst: int = typer.Option(20, "--burst", help="Bucket size: requests a user may send at once."),
+    max_body_bytes: int = typer.Option(65536, "--max-body-bytes", help="Larger request bodies get 413."),
+    pending_wait: float = typer.Option(2.0, "--pending-wait", help="Seconds to wait for an accepted, not yet stored interaction before 404."),
+    log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
+) -> None:
+    """The HTTP feedback API: web front ends post thumbs/copy/stop/rating/corrections by interaction id."""
+    try:
+        from .serve import Tokens, RateLimit, run_server
+    except ImportError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    try:
+        registry = Tokens.from_file(tokens) if tokens is not None else Tokens()
+        Tokens.from_options(token, registry)
+        Tokens.from_options(admin_token, registry, admin=True)
+        Tokens.from_env(tokens=registry)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    if not len(registry):
+        console.print("[red]no tokens: give --tokens FILE, --token user=TOKEN, --admin-token TOKEN or FLYWHEEL_TOKENS[/red]")
+        raise typer.Exit(2)
+    from .flywheel import Flywheel
+
+    fw = Flywheel(path)  # a writer-only client if the app's process already ingests this folder
+    try:
+        console.print(f"flywheel serve: store {path} (worker: {fw.stats()['worker']}), users {registry.users()}, "
+                      f"http://{host}:{port}/docs")
+        run_server(fw, registry, host=host, port=port, log_level=log_level, rate_limit=RateLimit(rate, burst),
+                   max_body_bytes=max_body_bytes, cors_origins=cors_origin, pending_wait_s=pending_wait)
+    finally:
+        fw.close()
+
+
 def _register_subcommands() -> None:
     """Commands of the trainers package (imported lazily: they need no torch until they run)."""
     from .trainers.cli import register as register_trainers

@@ -351,3 +351,56 @@ def test_tokens_are_kept_hashed_and_files_may_hold_hashes(tmp_path: Path) -> Non
         Tokens().add("short", "u1")
     (tmp_path / "tokens.json").write_text(json.dumps({ALICE: "alice"}))
     assert Tokens.from_file(tmp_path / "tokens.json").users() == ["alice"]
+
+
+def test_cli_serve_without_tokens_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from flywheel_middleware.cli import app
+
+    monkeypatch.delenv("FLYWHEEL_TOKENS", raising=False)
+    monkeypatch.delenv("FLYWHEEL_ADMIN_TOKENS", raising=False)
+    result = CliRunner().invoke(app, ["serve", "--path", str(tmp_path / "store")])
+    assert result.exit_code == 2 and "no tokens" in result.output
+
+
+def test_cli_serve_subprocess_accepts_feedback(tmp_path: Path, embedder) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    owner = Flywheel(tmp_path / "store", embedder=embedder, flush_interval_s=0.05)  # the "app" owns the folder
+    try:
+        iid = stored_turn(owner)
+        (tmp_path / "tokens.json").write_text(json.dumps({ALICE: "alice"}))
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FLYWHEEL_")}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "flywheel_middleware.cli", "serve", "--path", str(tmp_path / "store"), "--port", str(port),
+             "--tokens", str(tmp_path / "tokens.json"), "--log-level", "warning"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+                try:
+                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "flywheel serve did not come up"
+                time.sleep(0.1)
+            r = httpx.post(f"{url}/v1/interactions/{iid}/feedback", json={"kind": "thumbs_down"}, headers=auth(ALICE), timeout=30)
+            assert r.status_code == 201, r.text
+        finally:
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(30) == 0
+        assert owner.flush(30)
+        assert [(s.kind, s.actor) for s in owner.signals(iid)] == [("thumbs_down", "alice")]
+    finally:
+        owner.close()
