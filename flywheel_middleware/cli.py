@@ -123,6 +123,49 @@ def serve_command(
         fw.close()
 
 
+@app.command("report")
+def report_command(
+    path: Path = PathOption,
+    out: Path = typer.Option(Path("report.html"), "--out", "-o", help="The HTML file to write (self-contained)."),
+    window: str = typer.Option("day", "--window", "-w", help="Time window: hour, day, week, or seconds."),
+) -> None:
+    """Monitoring report: metrics per cohort over time, drift, regressions, stall verdict and the plan."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from .errors import StoreError
+    from .report import REPORT_STEPS, build_report
+
+    try:
+        size: str | float = float(window) if window.replace(".", "", 1).isdigit() else window
+        from .monitoring import MonitorConfig
+
+        config = MonitorConfig(window=size)
+        config.window_seconds()
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    try:
+        fw = _open(path, start_worker=False)
+    except StoreError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    try:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                      TimeElapsedColumn(), console=console, transient=False) as progress:
+            task = progress.add_task("report: loading the store", total=len(REPORT_STEPS))
+            labels = dict(zip(REPORT_STEPS, (*REPORT_STEPS[1:], "done")))
+
+            def on_step(name: str) -> None:
+                progress.update(task, advance=1, description=f"report: {labels.get(name, name)}")
+
+            analysis = build_report(fw, out, config=config, on_step=on_step)
+    finally:
+        fw.close()
+    console.print(f"wrote {out} ({len(analysis.data)} interactions, drift: "
+                  f"{'yes' if analysis.drift and analysis.drift.drifted else 'no'}, regressions: {len(analysis.regressions)}, "
+                  f"stall: {analysis.stall.verdict})")
+
+
 def _register_subcommands() -> None:
     """Commands of the trainers package (imported lazily: they need no torch until they run)."""
     from .trainers.cli import register as register_trainers
