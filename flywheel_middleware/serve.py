@@ -41,7 +41,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError("the feedback API needs FastAPI and uvicorn: pip install 'flywheel-middleware[serve]'") from exc
 
 from .errors import FlywheelError, SignalError, UnknownInteractionError
-from .feedback import ALIASES, SIGNAL_KINDS, canonical_kind, correction_value, make_signal
+from .feedback import ALIASES, canonical_kind, correction_value, make_signal
 from .records import Signal
 
 _log = logging.getLogger("flywheel_middleware.serve")
@@ -354,8 +354,8 @@ _ERROR_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: 
 _ERRORS = {code: {"model": ErrorOut} for code in (401, 403, 404, 413, 422, 429)}
 
 
-def _error(status: int, message: str, headers: Mapping[str, str] | None = None, **extra: Any) -> JSONResponse:
-    body = {"error": _ERROR_CODES.get(status, "error"), "message": message, "status": status, **extra}
+def _error(status: int, message: str, headers: Mapping[str, str] | None = None, *, code: str | None = None, **extra: Any) -> JSONResponse:
+    body = {"error": code or _ERROR_CODES.get(status, "error"), "message": message, "status": status, **extra}
     return JSONResponse(body, status_code=status, headers=dict(headers or {}))
 
 
@@ -455,8 +455,9 @@ def create_app(
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
                   for e in exc.errors()]
-        message = "; ".join(f"{'.'.join(e['loc'][1:] or e['loc'])}: {e['msg']}" for e in errors) or "invalid request"
-        return _error(422, message, errors=errors)
+        message = "; ".join("the body is not valid JSON" if e["type"] == "json_invalid" else
+                            f"{'.'.join(e['loc'][1:] or e['loc'])}: {e['msg']}" for e in errors) or "invalid request"
+        return _error(422, message, code="invalid_request", errors=errors)
 
     @app.exception_handler(SignalError)
     async def _bad_signal(request: Request, exc: SignalError) -> JSONResponse:

@@ -404,3 +404,11 @@ def test_cli_serve_subprocess_accepts_feedback(tmp_path: Path, embedder) -> None
         assert [(s.kind, s.actor) for s in owner.signals(iid)] == [("thumbs_down", "alice")]
     finally:
         owner.close()
+
+
+def test_invalid_json_is_422_invalid_request(wheel: Flywheel) -> None:
+    iid = stored_turn(wheel)
+    with api(wheel) as client:
+        r = client.post(f"/v1/interactions/{iid}/feedback", content=b"{not json", headers=auth(ALICE) | {"Content-Type": "application/json"})
+    assert r.status_code == 422
+    assert r.json()["error"] == "invalid_request" and r.json()["message"] == "the body is not valid JSON"
