@@ -317,6 +317,12 @@ class Flywheel:
 
         return make_handler(self, **options)
 
+    def llamaindex(self, engine: Any, **options: Any) -> Any:
+        """Wrap a LlamaIndex query or chat engine: each call is captured (and traced); see ``adapters.llamaindex``."""
+        from .adapters.llamaindex import wrap
+
+        return wrap(self, engine, **options)
+
     # -- sessions ------------------------------------------------------------------------------------
     @contextlib.contextmanager
     def session(self, session_id: str, user_id: str | None = None) -> Iterator[None]:
