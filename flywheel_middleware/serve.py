@@ -449,7 +449,8 @@ def create_app(
     # -- errors as JSON ------------------------------------------------------------------------------
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        return _error(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
+        code = "opted_out" if exc.status_code == 403 and "opted out" in str(exc.detail) else None
+        return _error(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None), code=code)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -506,6 +507,9 @@ def create_app(
 
     def queue(signal: Signal, send: Any) -> tuple[Signal, bool]:
         """Queue ``signal`` through ``send`` unless the same signal is already known."""
+        opted_out = getattr(fw, "is_opted_out", None)
+        if callable(opted_out) and opted_out(signal.actor):
+            raise HTTPException(403, f"user {signal.actor!r} has opted out: nothing of theirs is recorded")
         with recent_lock:
             known = recent.get(signal.id)
         if known is None:

@@ -412,3 +412,13 @@ def test_invalid_json_is_422_invalid_request(wheel: Flywheel) -> None:
         r = client.post(f"/v1/interactions/{iid}/feedback", content=b"{not json", headers=auth(ALICE) | {"Content-Type": "application/json"})
     assert r.status_code == 422
     assert r.json()["error"] == "invalid_request" and r.json()["message"] == "the body is not valid JSON"
+
+
+def test_opted_out_user_gets_403_opted_out(wheel: Flywheel) -> None:
+    if not hasattr(wheel, "opt_out"):
+        pytest.skip("this build has no consent registry")
+    iid = stored_turn(wheel)
+    wheel.opt_out("alice")
+    with api(wheel) as client:
+        r = client.post(f"/v1/interactions/{iid}/feedback", json={"kind": "thumbs_up"}, headers=auth(ALICE))
+    assert r.status_code == 403 and r.json()["error"] == "opted_out"
