@@ -166,6 +166,116 @@ def report_command(
                   f"stall: {analysis.stall.verdict})")
 
 
+def _when(value: Optional[str]) -> Optional[float]:
+    """A unix timestamp or an ISO date/time as a unix timestamp."""
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        return _dt.datetime.fromisoformat(value).timestamp()
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r} is neither a unix timestamp nor an ISO date") from exc
+
+
+@app.command("export")
+def export_command(
+    kind: str = typer.Argument(..., help="sft, dpo or kto."),
+    path: Path = PathOption,
+    out: Path = typer.Option(..., "--out", "-o", help="The folder to write train/eval JSONL and manifest.json into."),
+    min_confidence: Optional[float] = typer.Option(None, "--min-confidence", help="Reward confidence label-derived rows need."),
+    since: Optional[str] = typer.Option(None, "--since", help="Only turns started at/after this (unix time or ISO date)."),
+    until: Optional[str] = typer.Option(None, "--until", help="Only turns started before this (unix time or ISO date)."),
+    category: Optional[list[str]] = typer.Option(None, "--category", "-c", help="Only these categories (repeatable)."),
+    exclude_user: Optional[list[str]] = typer.Option(None, "--exclude-user", help="Leave this user out (repeatable)."),
+    eval_fraction: float = typer.Option(0.1, "--eval-fraction", help="Share of interactions in eval.jsonl."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the split hash."),
+    dedup: str = typer.Option("near", "--dedup", help="near, exact or none."),
+    openai: bool = typer.Option(True, "--openai/--no-openai", help="sft: also write the OpenAI fine-tuning files."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Processes building rows (default: by size)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the manifest summary as JSON."),
+) -> None:
+    """Export a versioned SFT / DPO / KTO dataset (TRL and OpenAI formats) with its manifest."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .errors import FlywheelError
+
+    try:
+        fw = _open(path, start_worker=False)
+    except FlywheelError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    try:
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=True, disable=as_json) as bar:
+            tasks: dict[str, Any] = {}
+
+            def on_progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(f"{kind} export: {'selecting' if stage == 'scan' else 'writing'}", total=total)
+                bar.update(tasks[stage], completed=done, total=total)
+
+            result = fw.export(kind, out, progress=on_progress, min_confidence=min_confidence, since=_when(since),
+                               until=_when(until), category=category or None, exclude_users=tuple(exclude_user or ()),
+                               eval_fraction=eval_fraction, seed=seed, dedup=dedup, openai=openai, workers=workers)
+    except FlywheelError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    finally:
+        fw.close()
+    if as_json:
+        typer.echo(json.dumps(result.manifest, indent=2, default=str))
+        return
+    counts = result.manifest["counts"]
+    table = Table(title=f"{kind} export {result.version} -> {result.path}")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for name in ("rows", "train", "eval", "interactions", "users"):
+        table.add_row(name, str(counts[name]))
+    for group in ("per_source", "per_label", "per_category"):
+        for name, n in counts[group].items():
+            table.add_row(f"  {group[4:]}: {name}", str(n))
+    red = result.manifest["redaction"]
+    table.add_row("redaction re-check: rows changed", f"{red.get('rows_changed', 0)} / {red.get('rows_checked', 0)}")
+    console.print(table)
+    console.print(f"version [bold]{result.version}[/bold] in {result.seconds:.1f}s")
+
+
+@app.command("queue")
+def queue_command(
+    path: Path = PathOption,
+    limit: int = typer.Option(20, "--limit", "-n", help="How many items."),
+    category: Optional[list[str]] = typer.Option(None, "--category", "-c", help="Only these categories (repeatable)."),
+    scan: int = typer.Option(20_000, "--scan", help="How many recent interactions to consider."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON lines."),
+) -> None:
+    """The active-learning queue: interactions most worth a human look first, with reasons."""
+    from .errors import FlywheelError
+
+    try:
+        fw = _open(path, start_worker=False)
+    except FlywheelError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    try:
+        items = fw.review_queue(limit, category=category or None, scan=scan)
+    finally:
+        fw.close()
+    if as_json:
+        for item in items:
+            typer.echo(json.dumps(item.to_dict(), default=str))
+        return
+    table = Table(title=f"review queue ({len(items)})")
+    for column in ("#", "score", "reasons", "label", "category", "input", "interaction"):
+        table.add_column(column, justify="right" if column in ("#", "score") else "left")
+    for n, item in enumerate(items, 1):
+        reasons = "; ".join(f"{r.kind} {r.score:.2f}: {r.detail}" for r in item.reasons)
+        table.add_row(str(n), f"{item.score:.2f}", reasons, item.label, item.category, item.input[:60], item.interaction_id)
+    console.print(table)
+
+
 def _register_subcommands() -> None:
     """Commands of the trainers package (imported lazily: they need no torch until they run)."""
     from .trainers.cli import register as register_trainers

@@ -515,6 +515,22 @@ class Flywheel:
 
         return FlywheelExampleSelector(self, **options)
 
+    def export(self, kind: str, out_dir: str | os.PathLike[str], **filters: Any) -> Any:
+        """Write a versioned ``sft`` / ``dpo`` / ``kto`` dataset (+ manifest) into ``out_dir``.
+
+        Filters and options (``min_confidence``, ``since``, ``category``, ``exclude_users``,
+        ``eval_fraction``, ``dedup``...): see ``flywheel_middleware.export``. Returns an ``ExportResult``.
+        """
+        from .export import export
+
+        return export(self, kind, out_dir, **filters)
+
+    def review_queue(self, limit: int = 20, **options: Any) -> list[Any]:
+        """Interactions most worth a human look, ranked, with reasons (``curation.review_queue``)."""
+        from .curation import review_queue
+
+        return review_queue(self, limit, **options)
+
     def reindex(self) -> int:
         """Rebuild the FAISS index from SQLite (the source of truth); returns its size."""
         n = self.index.rebuild(self.store)
