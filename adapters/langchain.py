@@ -45,6 +45,7 @@ import logging
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
@@ -370,6 +371,7 @@ class FlywheelCallbackHandler(_HandlerBase):  # a BaseCallbackHandler
         self._turns: dict[UUID, _Turn] = {}
         self._warned: set[str] = set()
         self._oi: Any = None
+        self._ignored: OrderedDict[UUID, None] = OrderedDict()
         self._last: contextvars.ContextVar[str | None] = contextvars.ContextVar(f"flywheel_last_turn_{id(self)}", default=None)
         if trace:
             provider = tracer_provider if tracer_provider is not None else getattr(recorder, "tracer_provider", None)
@@ -423,6 +425,8 @@ class FlywheelCallbackHandler(_HandlerBase):  # a BaseCallbackHandler
         oi = self._oi
         if oi is None:
             return
+        if self._ignored and kwargs.get("run_id") in self._ignored:
+            return  # an opted-out user's run: not traced
         try:
             getattr(oi, method)(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001
@@ -455,6 +459,9 @@ class FlywheelCallbackHandler(_HandlerBase):  # a BaseCallbackHandler
         """Register a run; a root run (or one whose parent we never saw) opens a turn."""
         now = time.time()
         with self._lock:
+            if parent_run_id is not None and parent_run_id in self._ignored:
+                self._ignore(run_id)
+                return None
             parent = self._runs.get(parent_run_id) if parent_run_id is not None else None
         if parent is None:
             return self._begin_turn(kind, name, run_id, inputs if root_inputs is None else root_inputs, tags, metadata, now)
@@ -500,6 +507,22 @@ class FlywheelCallbackHandler(_HandlerBase):  # a BaseCallbackHandler
                 fs.extend(str(i) for i in few if str(i) not in fs)
         return run
 
+    def _ignore(self, run_id: UUID) -> None:
+        """Remember a run to leave alone (caller holds the lock); bounded like the open turns."""
+        self._ignored[run_id] = None
+        if len(self._ignored) > 4 * self.max_open_turns:
+            self._ignored.popitem(last=False)
+
+    def _opted_out(self, user: str) -> bool:
+        check = getattr(self.recorder, "is_opted_out", None)
+        if check is None:
+            return False
+        try:
+            return bool(check(user))
+        except Exception as exc:  # noqa: BLE001
+            self._fail("is_opted_out", exc)
+            return False
+
     def _begin_turn(
         self,
         kind: str,
@@ -521,6 +544,11 @@ class FlywheelCallbackHandler(_HandlerBase):  # a BaseCallbackHandler
                 cs = cu = None
             session = session if session is not None else cs
             user = user if user is not None else cu
+        if user is not None and self._opted_out(str(user)):
+            with self._lock:
+                self._ignore(run_id)
+            self._count("langchain.opted_out_turns")
+            return None
         few = next((md[k] for k in _FEW_SHOT_KEYS if md.get(k)), None)
         interaction = Interaction(
             input=_compact(inputs),

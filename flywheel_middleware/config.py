@@ -19,6 +19,7 @@ class FlywheelConfig:
     # ingest queue
     max_queue_bytes: int = 1 << 30  # pending bytes on disk before record() starts rejecting
     segment_bytes: int = 64 << 20
+    segment_max_age_s: float = 300.0  # queue segments roll at least this often (raw text must not linger)
     max_record_bytes: int = 4 << 20  # bigger records get their longest text fields truncated
     max_text_chars: int = 200_000
     # worker

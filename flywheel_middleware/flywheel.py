@@ -53,7 +53,11 @@ class Flywheel:
         self._recent_lock = threading.Lock()
         self._prepare_folder()
         self.store = SQLiteStore(self.path / "store.sqlite")
-        self.queue = DurableQueue(self.path / "queue", max_bytes=self.config.max_queue_bytes, segment_bytes=self.config.segment_bytes)
+        self.queue = DurableQueue(self.path / "queue", max_bytes=self.config.max_queue_bytes, segment_bytes=self.config.segment_bytes,
+                                  segment_max_age_s=self.config.segment_max_age_s)
+        from .consent import ConsentRegistry
+
+        self.consent = ConsentRegistry(self.store)
         self.embedder = self.config.embedder or _default_embedder(self.config)
         self.index = VectorIndex(self.path / "index.faiss", dim=int(getattr(self.embedder, "dim", 384)))
         self.index_sync_action = self.index.sync(self.store)
@@ -77,6 +81,7 @@ class Flywheel:
         self._worker_process: Any = None
         self._lock_fd: int | None = None
         self._index_checked_at = 0.0
+        self._last_retention = float("-inf")
         if self.config.start_worker:
             mode = self.config.worker_mode
             if mode == "auto":
@@ -138,6 +143,8 @@ class Flywheel:
             counters=self.counters,
             config=self.config,
             processors=self.processors,
+            record_filter=self.consent.accepts,
+            maintenance=self._owner_maintenance,
         )
         self._worker.start()
 
@@ -187,6 +194,9 @@ class Flywheel:
             elif not isinstance(interaction, Interaction):
                 raise RecordError(f"record() takes an Interaction or a dict, got {type(interaction).__name__}")
             interaction.validate()
+            if interaction.user_id and self.consent.is_opted_out(interaction.user_id):
+                self.counters.inc("dropped_opted_out")
+                return None
             data = interaction.to_dict()
             self.queue.append("i", self._bounded(data))
         except QueueFull as exc:
@@ -210,6 +220,9 @@ class Flywheel:
             if not isinstance(signal, Signal):
                 raise RecordError(f"add_signal() takes a Signal, got {type(signal).__name__}")
             signal.validate()
+            if signal.actor and self.consent.is_opted_out(signal.actor):
+                self.counters.inc("dropped_opted_out")
+                return False
             self.queue.append("s", self._bounded(signal.to_dict()))
         except Exception as exc:  # noqa: BLE001
             self.counters.warn("rejected_signals", "flywheel: signal rejected: %r", exc)
@@ -336,6 +349,49 @@ class Flywheel:
     def current_session(self) -> tuple[str | None, str | None]:
         return _session_var.get()
 
+    # -- consent, erasure, retention (see flywheel_middleware.consent) ---------------------------------
+    def is_opted_out(self, user_id: str | None) -> bool:
+        return self.consent.is_opted_out(user_id)
+
+    def opt_out(self, user_id: str) -> None:
+        """From now on nothing of this user is recorded, traced or ingested (already kept data stays: see ``forget``)."""
+        self.consent.opt_out(user_id)
+
+    def opt_in(self, user_id: str) -> None:
+        self.consent.opt_in(user_id)
+
+    def forget(self, user_id: str) -> Any:
+        """Erase a user everywhere: store, vectors, ingest queue; returns an ``ErasureReport``."""
+        from .consent import forget_user
+
+        return forget_user(self, user_id)
+
+    def retain(self, days: float | None = None) -> int:
+        """Delete interactions older than ``days`` (default: ``retention_days``); returns how many."""
+        from .consent import retain
+
+        days = self.config.retention_days if days is None else days
+        if days is None:
+            raise FlywheelError("no retention period: pass days= or set retention_days")
+        return retain(self, days)
+
+    def apply_index_deletions(self) -> int:
+        """Remove vectors deleted from SQLite (by any process) from this process's index."""
+        if self.store.deletion_generation() == self.index.generation:
+            return 0
+        keys, generation = self.store.deleted_keys_since(self.index.generation)
+        return self.index.remove(keys, generation)
+
+    def _owner_maintenance(self) -> None:
+        """Run by the worker when idle: follow other processes' deletions; apply retention hourly."""
+        self.apply_index_deletions()
+        days = self.config.retention_days
+        if days is not None and time.monotonic() - self._last_retention > 3600:
+            self._last_retention = time.monotonic()
+            removed = self.retain(days)
+            if removed:
+                self.counters.inc("retention_deleted", removed)
+
     def count(self, name: str, n: int = 1) -> None:
         self.counters.inc(name, n)
 
@@ -383,9 +439,8 @@ class Flywheel:
         if not force and now - self._index_checked_at < 0.5:
             return
         self._index_checked_at = now
-        if self.store.deletion_generation() != self.index.generation:
-            self.index.rebuild(self.store)
-        elif self.store.max_key() > self.index.watermark:
+        self.apply_index_deletions()
+        if self.store.max_key() > self.index.watermark:
             for keys, vectors in self.store.iter_embeddings(after_key=self.index.watermark):
                 self.index.add(keys, vectors)
         self.index.dirty = False  # the owner saves the index, not us

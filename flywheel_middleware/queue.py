@@ -48,11 +48,14 @@ class QueueFull(Exception):
 class DurableQueue:
     """Appends records to this process's segment; reads every segment from committed offsets."""
 
-    def __init__(self, directory: Path, *, max_bytes: int = 1 << 30, segment_bytes: int = 64 << 20) -> None:
+    def __init__(self, directory: Path, *, max_bytes: int = 1 << 30, segment_bytes: int = 64 << 20,
+                 segment_max_age_s: float = 300.0) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
         self.segment_bytes = segment_bytes
+        self.segment_max_age_s = segment_max_age_s
+        self._segment_opened = 0.0
         self._lock = threading.Lock()
         self._fd: int | None = None
         self._segment: str | None = None
@@ -71,8 +74,9 @@ class DurableQueue:
                 raise RuntimeError("queue is closed")
             if self._pending_estimate + len(payload) > self.max_bytes:
                 raise QueueFull(f"ingest queue holds over {self.max_bytes} bytes")
-            if self._fd is None or self._segment_size + len(payload) > self.segment_bytes:
-                self._roll()
+            if (self._fd is None or self._segment_size + len(payload) > self.segment_bytes
+                    or time.monotonic() - self._segment_opened > self.segment_max_age_s):
+                self._roll()  # bounded by size and age, so consumed raw text does not linger
             assert self._fd is not None
             written = os.write(self._fd, payload)
             if written != len(payload):  # a short write on a regular file means disk trouble
@@ -82,6 +86,42 @@ class DurableQueue:
             self.appended += 1
         return len(payload)
 
+    def roll(self) -> None:
+        """Close this process's current segment so it can be consumed and deleted (erasure)."""
+        with self._lock:
+            if self._fd is not None and not self._closed:
+                self._roll()
+
+    def delete_consumed(self, cursors: dict[str, int]) -> int:
+        """Delete every complete segment whose bytes are all consumed; returns how many."""
+        deleted = 0
+        for name in self.segments():
+            if self.is_complete(name) and cursors.get(name, 0) >= self.size_of(name):
+                self.discard(name)
+                deleted += 1
+        return deleted
+
+    def scrub_dead_letters(self, matches: Any) -> int:
+        """Rewrite the dead-letter file without the records ``matches`` selects; returns how many."""
+        path = self.directory / "dead-letter.jsonl"
+        if not path.exists():
+            return 0
+        keep, removed = [], 0
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                keep.append(line)
+                continue
+            if matches(record):
+                removed += 1
+            else:
+                keep.append(line)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text("".join(k + "\n" for k in keep), encoding="utf-8")
+        os.replace(tmp, path)
+        return removed
+
     def _roll(self) -> None:
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
@@ -90,6 +130,7 @@ class DurableQueue:
         fd = os.open(self.directory / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._fd, self._segment, self._segment_size = fd, name, 0
+        self._segment_opened = time.monotonic()
 
     def fsync(self) -> None:
         """Make appended records survive a power cut too (called by the worker, off the hot path)."""

@@ -96,6 +96,7 @@ class IngestWorker(threading.Thread):
         config: FlywheelConfig,
         processors: list[IngestProcessor],
         record_filter: Callable[[str, dict[str, Any]], bool] | None = None,
+        maintenance: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(name="flywheel-ingest", daemon=True)
         self.queue = queue
@@ -108,6 +109,7 @@ class IngestWorker(threading.Thread):
         self.config = config
         self.processors = processors
         self.record_filter = record_filter
+        self.maintenance = maintenance
         self.wakeup = threading.Event()
         self._stop_event = threading.Event()
         self._progress = threading.Condition()
@@ -298,6 +300,11 @@ class IngestWorker(threading.Thread):
             self._last_index_save = now
         if self.embedder is not None and not force:
             self._reembed_missing()
+        if not force and self.maintenance is not None:
+            try:
+                self.maintenance()
+            except Exception as exc:  # noqa: BLE001
+                self.counters.warn("maintenance_errors", "flywheel maintenance failed: %s", exc)
         if not force:
             for processor in self.processors:
                 on_idle = getattr(processor, "on_idle", None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from flywheel_middleware import Flywheel, Signal
 from flywheel_middleware.reward import RewardConfig, aggregate
 from helpers import turn
@@ -83,3 +85,15 @@ def test_a_user_over_the_daily_cap_stops_counting(store_path, embedder) -> None:
             fw.feedback(it.id, "thumbs_up", actor="flooder")
         fw.flush(60)
         assert fw.reward(turns[0].id).label == "unknown"
+
+
+def test_returning_to_an_earlier_rating_makes_it_the_latest_again(fw: Flywheel) -> None:
+    it = turn("rate me")
+    fw.record(it)
+    fw.flush(60)
+    for value in (3, 5, 3):
+        fw.feedback(it.id, "rating", value, actor="u1")
+        time.sleep(0.01)
+    fw.flush(60)
+    assert fw.reward(it.id).label == "unknown"  # the 3 counts, not the 5
+    assert len(fw.signals(it.id)) == 2

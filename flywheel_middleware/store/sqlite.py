@@ -56,6 +56,10 @@ CREATE TABLE IF NOT EXISTS rewards(
     n_signals INTEGER NOT NULL, updated_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS rewards_label ON rewards(label, reward);
+CREATE TABLE IF NOT EXISTS consent(user_hash TEXT PRIMARY KEY, opted_out_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS erasures(user_hash TEXT PRIMARY KEY, erased_at REAL NOT NULL, report TEXT);
+CREATE TABLE IF NOT EXISTS deleted_keys(key INTEGER NOT NULL, generation INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS deleted_keys_generation ON deleted_keys(generation);
 CREATE TABLE IF NOT EXISTS queue_cursors(segment TEXT PRIMARY KEY, offset INTEGER NOT NULL);
 """
 
@@ -139,9 +143,12 @@ class SQLiteStore:
                 for stored in interactions:
                     keys.append(self._upsert(conn, stored, now))
                 for signal in signals:
+                    # the same signal again is one signal; sent again later, it is the latest word
+                    # (rating 3, then 5, then 3 again: the reward must see 3)
                     conn.execute(
-                        "INSERT OR IGNORE INTO signals(id, interaction_id, kind, source, actor, at, value, data)"
-                        " VALUES (?,?,?,?,?,?,?,?)",
+                        "INSERT INTO signals(id, interaction_id, kind, source, actor, at, value, data)"
+                        " VALUES (?,?,?,?,?,?,?,?)"
+                        " ON CONFLICT(id) DO UPDATE SET at=excluded.at, data=excluded.data WHERE excluded.at > signals.at",
                         (signal.id, signal.interaction_id, signal.kind, signal.source, signal.actor, signal.at,
                          _dumps(signal.value), _dumps(signal.to_dict())),
                     )
@@ -206,6 +213,43 @@ class SQLiteStore:
                 out[iid] = (label, reward, conf, n)
         return out
 
+    # -- consent, erasure, retention ---------------------------------------------------------------
+    def set_opt_out(self, user_hash: str, opted_out: bool) -> None:
+        with self._write_lock:
+            if opted_out:
+                self._conn().execute("INSERT OR IGNORE INTO consent(user_hash, opted_out_at) VALUES (?, ?)", (user_hash, time.time()))
+            else:
+                self._conn().execute("DELETE FROM consent WHERE user_hash=?", (user_hash,))
+
+    def opted_out_hashes(self) -> list[str]:
+        return [r[0] for r in self._conn().execute("SELECT user_hash FROM consent")]
+
+    def add_erasure(self, user_hash: str, erased_at: float) -> None:
+        with self._write_lock:
+            self._conn().execute("INSERT OR REPLACE INTO erasures(user_hash, erased_at) VALUES (?, ?)", (user_hash, erased_at))
+
+    def finish_erasure(self, user_hash: str, report: str) -> None:
+        with self._write_lock:
+            self._conn().execute("UPDATE erasures SET report=? WHERE user_hash=?", (report, user_hash))
+
+    def erasure_tombstones(self) -> dict[str, float]:
+        return {h: float(t) for h, t in self._conn().execute("SELECT user_hash, erased_at FROM erasures")}
+
+    def interaction_ids_for_user(self, user_id: str) -> list[str]:
+        return [r[0] for r in self._conn().execute("SELECT id FROM interactions WHERE user_id=?", (user_id,))]
+
+    def signal_ids_by_actor(self, actor: str) -> list[str]:
+        return [r[0] for r in self._conn().execute("SELECT id FROM signals WHERE actor=?", (actor,))]
+
+    def interaction_ids_before(self, cutoff: float) -> list[str]:
+        return [r[0] for r in self._conn().execute("SELECT id FROM interactions WHERE started_at < ?", (cutoff,))]
+
+    def deleted_keys_since(self, generation: int) -> tuple[list[int], int]:
+        """Vector keys deleted after ``generation``, and the current generation."""
+        current = self.deletion_generation()
+        keys = [r[0] for r in self._conn().execute("SELECT key FROM deleted_keys WHERE generation > ?", (generation,))]
+        return keys, current
+
     def span_ids(self, interaction_ids: Sequence[str]) -> dict[str, str]:
         """Root span id per stored interaction ('' when it was not traced)."""
         out: dict[str, str] = {}
@@ -254,6 +298,8 @@ class SQLiteStore:
                 conn.execute(
                     "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key='deletion_generation'"
                 )
+                generation = int(self._meta(conn, "deletion_generation") or 0)
+                conn.executemany("INSERT INTO deleted_keys(key, generation) VALUES (?, ?)", [(k, generation) for k in keys])
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
