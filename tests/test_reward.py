@@ -77,7 +77,7 @@ def test_the_worker_keeps_rewards_current(fw: Flywheel) -> None:
 
 def test_a_user_over_the_daily_cap_stops_counting(store_path, embedder) -> None:
     with Flywheel(store_path, embedder=embedder, reward={"daily_signal_cap": 3}) as fw:
-        turns = [turn(f"question {i}") for i in range(5)]
+        turns = [turn(f"question {i}", session_id=f"s{i}") for i in range(5)]
         for it in turns:
             fw.record(it)
         fw.flush(60)
