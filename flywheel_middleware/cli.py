@@ -276,6 +276,59 @@ def queue_command(
     console.print(table)
 
 
+@app.command("forget")
+def forget_command(
+    user: str = typer.Option(..., "--user", "-u", help="The user id to erase."),
+    path: Path = PathOption,
+    as_json: bool = typer.Option(False, "--json", help="Print the erasure report as JSON."),
+) -> None:
+    """Erase a user everywhere (store, vectors, ingest queue) and list exports that contained them."""
+    fw = _open(path)
+    try:
+        report = fw.forget(user)
+    finally:
+        fw.close()
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    console.print(f"erased user (sha256 {report.user_hash[:12]}…): {report.interactions_deleted} interactions, "
+                  f"{report.signals_deleted} signals, {report.vectors_removed} vectors, "
+                  f"{report.queue_segments_deleted} queue segments")
+    for version in report.exported_versions:
+        console.print(f"[yellow]exported dataset that contained them:[/yellow] {version}")
+    for note in report.notes:
+        console.print(f"note: {note}")
+
+
+@app.command("opt-out")
+def opt_out_command(
+    user: str = typer.Option(..., "--user", "-u", help="The user id."),
+    path: Path = PathOption,
+    undo: bool = typer.Option(False, "--undo", help="Opt the user back in."),
+) -> None:
+    """Stop (or, with --undo, resume) recording and tracing a user."""
+    fw = _open(path, start_worker=False)
+    try:
+        (fw.opt_in if undo else fw.opt_out)(user)
+    finally:
+        fw.close()
+    console.print(f"user {'opted back in' if undo else 'opted out'}")
+
+
+@app.command("retain")
+def retain_command(
+    days: float = typer.Option(..., "--days", help="Delete interactions older than this many days."),
+    path: Path = PathOption,
+) -> None:
+    """Apply a retention policy now."""
+    fw = _open(path)
+    try:
+        removed = fw.retain(days)
+    finally:
+        fw.close()
+    console.print(f"deleted {removed} interactions older than {days:g} days")
+
+
 def _register_subcommands() -> None:
     """Commands of the trainers package (imported lazily: they need no torch until they run)."""
     from .trainers.cli import register as register_trainers

@@ -141,3 +141,17 @@ def test_erasure_in_another_process_reaches_the_owners_index(store_path: Path, e
         while len(owner.index) and time.time() < deadline:
             time.sleep(0.05)
         assert len(owner.index) == 0
+
+
+def test_the_cli_forgets_a_user(store_path: Path, embedder) -> None:
+    from typer.testing import CliRunner
+
+    from flywheel_middleware.cli import app
+
+    with Flywheel(store_path, embedder=embedder) as fw:
+        fw.record(turn("kate's question", user_id="kate"))
+        fw.flush(60)
+    result = CliRunner().invoke(app, ["forget", "--user", "kate", "--path", str(store_path), "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"interactions_deleted": 1' in result.output
+    assert "kate" not in _everything(store_path)
