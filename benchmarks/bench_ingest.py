@@ -1,0 +1,95 @@
+"""Sustained ingestion: interactions/s through redaction (Presidio) + embedding (MiniLM) + store.
+
+Target: >= 100 interactions/s (input + output text each) on 2 cores, RSS bounded.
+Two runs: the worker as a thread (per-stage time split from the worker's counters) and the
+default worker process (end to end, as users run it). Texts are support-chat turns, a third of
+them with PII (emails, phones, card numbers, names), 20-60 words each.
+
+Run: .venv/bin/python benchmarks/bench_ingest.py [N]
+"""
+
+from __future__ import annotations
+
+import _common
+
+import random
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+from flywheel_middleware import Flywheel, Interaction, Step
+
+TOPICS = ["refund", "delivery", "password", "invoice", "subscription", "warranty", "account", "shipping address"]
+PII = ["my email is maria.lopez{i}@example.com", "call me at 415-555-{i:04d}", "card 4111 1111 1111 1111",
+       "I'm John Carter", "I live at {i} Oak Street, Springfield"]
+
+
+def make(i: int, rng: random.Random) -> Interaction:
+    topic = rng.choice(TOPICS)
+    question = f"Hi, I have a question about my {topic}. " + " ".join(rng.choice(TOPICS) for _ in range(rng.randint(10, 30)))
+    if i % 3 == 0:
+        question += " " + rng.choice(PII).format(i=i % 10_000)
+    answer = f"Thanks for asking about your {topic}. " + " ".join(rng.choice(TOPICS) for _ in range(rng.randint(20, 40)))
+    return Interaction(input=question, output=answer, session_id=f"s{i % 200}", user_id=f"u{i % 50}",
+                       started_at=time.time(), steps=[Step("llm", "model", inputs=question, outputs=answer)])
+
+
+def peak_rss_of(proc: psutil.Process, stop: threading.Event, out: list[float]) -> None:
+    peak = 0.0
+    while not stop.is_set():
+        try:
+            rss = proc.memory_info().rss
+            for child in proc.children(recursive=True):
+                rss = max(rss, child.memory_info().rss)
+            peak = max(peak, rss)
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+    out.append(peak / (1 << 20))
+
+
+def run(mode: str, n: int) -> dict[str, float]:
+    rng = random.Random(0)
+    items = [make(i, rng) for i in range(n)]
+    with tempfile.TemporaryDirectory() as tmp:
+        fw = Flywheel(Path(tmp) / "s", worker_mode=mode, batch_size=128)
+        # warm up models outside the timed region (the first batch loads Presidio and MiniLM)
+        fw.record(make(-1, rng))
+        fw.flush(600)
+        stop, peak = threading.Event(), []
+        watcher = threading.Thread(target=peak_rss_of, args=(psutil.Process(), stop, peak))
+        watcher.start()
+        before = fw.stats()["counters"]
+        t0 = time.perf_counter()
+        for it in items:
+            fw.record(it)
+        assert fw.flush(3600)
+        elapsed = time.perf_counter() - t0
+        after = fw.stats()["counters"]
+        stop.set()
+        watcher.join()
+        stats = fw.stats()
+        fw.close()
+    split = {k: (after.get(k, 0) - before.get(k, 0)) / 1e6 for k in ("time_redact_us", "time_embed_us", "time_store_us")}
+    return {"n": n, "elapsed": elapsed, "rate": n / elapsed, "peak_rss_mb": peak[0], "interactions": stats["interactions"], **split}
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
+    rows = []
+    for mode in ("thread", "process"):
+        r = run(mode, n)
+        total = r["time_redact_us"] + r["time_embed_us"] + r["time_store_us"] or 1.0
+        rows.append((f"worker {mode}", r["n"], r["elapsed"], r["rate"],
+                     f"{100 * r['time_redact_us'] / total:.0f}% / {100 * r['time_embed_us'] / total:.0f}% / {100 * r['time_store_us'] / total:.0f}%",
+                     r["peak_rss_mb"]))
+    print(_common.table(["run", "interactions", "seconds", "interactions/s", "redact / embed / store", "peak RSS MB (largest process)"], rows))
+
+
+if __name__ == "__main__":
+    _common.one_thread()
+    main()
