@@ -960,14 +960,14 @@ def assign_splits(
     *,
     eval_fraction: float = 0.1,
     seed: int = 0,
-    min_rows: int = 2,
+    min_rows: int | None = None,
     hashes: np.ndarray | None = None,
 ) -> SplitResult:
     """Stratified, deterministic train/eval assignment of groups (an interaction and all its rows).
 
     ``hashes`` (uint64 per group, from ``split_hash``) may be given instead of ``group_ids``.
-    Raises ``SplitError`` when there are fewer than ``min_rows`` groups, or when an eval split is
-    asked for but there are not enough groups for both a train and an eval part.
+    Raises ``SplitError`` when there are fewer than ``min_rows`` groups (default: 2 with an eval
+    split, one for each part; 1 without).
     """
     if not 0.0 <= eval_fraction < 1.0:
         raise CurationError(f"eval_fraction must be in [0, 1), got {eval_fraction!r}")
@@ -976,7 +976,7 @@ def assign_splits(
         if group_ids is None:
             raise CurationError("assign_splits needs group_ids or hashes")
         hashes = np.fromiter((split_hash(g, seed) for g in group_ids), dtype=np.uint64, count=n)
-    need = max(int(min_rows), 2 if eval_fraction > 0 else 1)
+    need = max(int(min_rows or 1), 2 if eval_fraction > 0 else 1)
     if n < need:
         raise SplitError(
             f"too few rows to export: {n} interaction(s) qualify, at least {need} are needed"

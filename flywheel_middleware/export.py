@@ -105,7 +105,7 @@ class ExportOptions:
     pair_threshold: float = 0.92  # dpo: input cosine for near-identical prompts / regenerations
     eval_fraction: float = 0.1
     seed: int = 0
-    min_rows: int = 2
+    min_rows: int | None = None  # fewer qualifying interactions is an error (default: 2 with an eval split, else 1)
     # output
     include_system: bool = True
     openai: bool = True  # sft: also write the OpenAI fine-tuning variant

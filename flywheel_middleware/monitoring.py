@@ -85,7 +85,8 @@ class MonitorConfig:
     plan_min_volume: int = 30  # a category with fewer interactions needs data
     plan_min_confidence: float = 0.5  # mean reward confidence below this: labels needed
     plan_max_bad_rate: float = 0.25
-    plan_max_failures: int = 2000  # most recent failures attributed
+    plan_max_failures: int = 500  # most recent failures attributed
+    plan_review: int = 50  # size of curation's review queue shown
     plan_examples: int = 3
     sft_min_examples: int = 200  # good + corrected answers before SFT is worth it
     dpo_min_pairs: int = 100  # corrections + preferences before DPO is worth it
@@ -595,6 +596,17 @@ def detect_drift(data: MonitorData, reference: int | Sequence[int] | None = None
     return DriftResult(ref_label, cur_label, len(ref_rows), len(cur_rows), k, chi2, p_value, dof, psi, drifted, reason, shifts)
 
 
+def drift_series(data: MonitorData, max_windows: int = 30) -> list[DriftResult]:
+    """``detect_drift`` of each of the last ``max_windows`` windows against the window before it."""
+    windows = data.windows[-(max_windows + 1):]
+    out = []
+    for before, after in zip(windows, windows[1:]):
+        result = detect_drift(data, reference=before, current=after)
+        if result is not None:
+            out.append(result)
+    return out
+
+
 def _unique_texts(texts: Iterable[str], limit: int) -> list[str]:
     out: list[str] = []
     for text in texts:
@@ -819,6 +831,7 @@ class Plan:
     sft_examples: int
     dpo_pairs: int
     thresholds: dict[str, float]
+    review: list[ReviewItem] = field(default_factory=list)  # what curation's active learning would label next
 
 
 def recommend(failure_type: str, *, sft_examples: int = 0, dpo_pairs: int = 0, config: MonitorConfig | None = None) -> tuple[str, str]:
@@ -845,29 +858,35 @@ def recommend(failure_type: str, *, sft_examples: int = 0, dpo_pairs: int = 0, c
 Attributor = Callable[[Any, Sequence[Any]], Any]  # (Interaction, signals) -> Attribution-like
 
 
-def _curation_attributor(source: Any) -> tuple[Callable[[Any, Sequence[Any]], Any] | None, str]:
-    """curation's error attribution when the module exists, else None (the heuristic is used)."""
+def _curation() -> Any:
+    """``flywheel_middleware.curation`` if it imports, else None (the report degrades gracefully)."""
     try:
         from . import curation
-    except Exception:  # noqa: BLE001 - absent or broken: degrade to the heuristic
-        return None, "heuristic"
-    fn = getattr(curation, "attribute", None) or getattr(curation, "attribute_error", None)
-    if fn is None:
-        return None, "heuristic"
-    import inspect
+    except Exception:  # noqa: BLE001 - absent or broken: use the heuristic
+        return None
+    return curation
 
+
+def _curation_attributor(source: Any) -> tuple[Callable[[Any, Sequence[Any]], Any] | None, str]:
+    """curation's ``attribute(fw, interaction, signals=...)`` bound to ``source`` when both are
+    available (it needs a Flywheel: the store, the FAISS index and the embedder), else None."""
+    curation = _curation()
+    fn = getattr(curation, "attribute", None)
+    if fn is None or getattr(source, "index", None) is None or getattr(source, "store", None) is None:
+        return None, "heuristic"
+    good = None
     try:
-        params = list(inspect.signature(fn).parameters)
-    except (TypeError, ValueError):
-        params = []
+        good = curation.good_mask(source.store)
+    except Exception:  # noqa: BLE001 - optional speed-up
+        good = None
 
     def call(interaction: Any, signals: Sequence[Any]) -> Any:
-        if len(params) >= 2 and params[1] in ("signals", "sigs"):
-            return fn(interaction, signals)
-        try:
-            return fn(interaction, signals=signals)
-        except TypeError:
-            return fn(interaction)
+        if good is not None:
+            try:
+                return fn(source, interaction, signals=signals, _good=good)
+            except TypeError:
+                pass
+        return fn(source, interaction, signals=signals)
 
     return call, "curation"
 
@@ -884,34 +903,34 @@ class _HeuristicAttribution:
 
 
 def heuristic_attribution(interaction: Any, signals: Sequence[Any] = ()) -> _HeuristicAttribution:
-    """A small fallback used only when ``flywheel_middleware.curation`` is unavailable.
+    """A small fallback, used only when curation's attribution is unavailable (same order of rules).
 
-    routing: a decision chose something outside its candidates, metadata ``expected_route``
-    disagrees with the route taken, or a tool call failed; knowledge gap: the answer says it does
-    not know, or retrieval found nothing; retrieval: a retrieval step failed; else generation.
+    routing: metadata ``expected_route`` disagrees with the route taken (0.8), a router decision
+    recorded a confidence below 0.55 (0.55), or a tool call failed (0.4); retrieval: a retrieval
+    step failed or returned nothing (0.8); knowledge gap: the answer says it does not know (0.6);
+    else generation (0.45 after a retrieval that returned documents, 0.3 without).
     """
     meta = getattr(interaction, "metadata", {}) or {}
     expected = meta.get("expected_route")
     for d in getattr(interaction, "decisions", []):
-        chosen = _decode_chosen(json.dumps(d.chosen))
+        chosen = _decode_chosen(json.dumps(d.chosen, default=str))
         if expected is not None and chosen is not None and chosen != str(expected):
-            return _HeuristicAttribution("routing", 0.8, {"chosen": chosen, "expected": expected})
-        if d.candidates and d.chosen not in d.candidates:
-            return _HeuristicAttribution("routing", 0.6, {"chosen": chosen, "not_in_candidates": True})
+            return _HeuristicAttribution("routing", 0.8, {"rule": "expected route differs", "chosen": chosen, "expected": expected})
+        confidence = (d.metadata or {}).get("confidence")
+        if d.decider == "router" and isinstance(confidence, (int, float)) and confidence < 0.55:
+            return _HeuristicAttribution("routing", 0.55, {"rule": "low router confidence", "chosen": chosen, "confidence": confidence})
     steps = getattr(interaction, "steps", [])
     if any(s.kind == "tool" and s.error for s in steps):
-        return _HeuristicAttribution("routing", 0.4, {"tool_error": True})
+        return _HeuristicAttribution("routing", 0.4, {"rule": "a tool call failed"})
     retrievals = [s for s in steps if s.kind == "retrieval"]
-    if any(s.error for s in retrievals):
-        return _HeuristicAttribution("retrieval", 0.6, {"retrieval_error": True})
+    if retrievals and (any(s.error for s in retrievals) or all(not s.outputs for s in retrievals)):
+        return _HeuristicAttribution("retrieval", 0.8, {"rule": "retrieval failed or returned nothing"})
     output = (getattr(interaction, "output_text", "") or "").lower()
     if any(cue in output for cue in _GAP_CUES):
-        return _HeuristicAttribution("knowledge_gap", 0.6, {"answer_declined": True})
-    if retrievals and all(not s.outputs for s in retrievals):
-        return _HeuristicAttribution("knowledge_gap", 0.5, {"retrieved_nothing": True})
+        return _HeuristicAttribution("knowledge_gap", 0.6, {"rule": "the answer says it does not know"})
     if retrievals:
-        return _HeuristicAttribution("generation", 0.3, {"retrieved": True})
-    return _HeuristicAttribution("generation", 0.3, {})
+        return _HeuristicAttribution("generation", 0.45, {"rule": "documents were retrieved, the answer was bad"})
+    return _HeuristicAttribution("generation", 0.3, {"rule": "no specific evidence"})
 
 
 def _category_of_attribution(att: Any) -> tuple[str, float]:
@@ -929,46 +948,58 @@ def _category_of_attribution(att: Any) -> tuple[str, float]:
     return category, confidence
 
 
-def _active_learning_counts(source: Any, data: MonitorData) -> dict[str, int]:
-    """Per category, how many interactions curation's active learning would send for labelling."""
+@dataclass(frozen=True)
+class ReviewItem:
+    """An interaction curation's active learning wants labelled next, and why."""
+
+    interaction_id: str
+    score: float
+    reason: str
+    category: str
+    input: str
+
+
+def _review_queue(source: Any, data: MonitorData, limit: int) -> list[ReviewItem]:
+    """curation's ``review_queue`` (needs a Flywheel), mapped to this report's categories; [] if unavailable."""
+    curation = _curation()
+    fn = getattr(curation, "review_queue", None)
+    if fn is None or getattr(source, "index", None) is None or not len(data):
+        return []
     try:
-        from . import curation
-    except Exception:  # noqa: BLE001
-        return {}
-    fn = getattr(curation, "select_for_labeling", None) or getattr(curation, "active_learning", None) \
-        or getattr(curation, "select_uncertain", None)
-    if fn is None:
-        return {}
-    try:
-        picked = fn(source)
+        items = fn(source, limit=limit, since=data.config.since, until=data.config.until)
     except Exception:  # noqa: BLE001 - optional enrichment
-        return {}
-    ids = []
-    for item in picked or []:
-        iid = item if isinstance(item, str) else getattr(item, "interaction_id", None) or getattr(item, "id", None)
-        if iid is None and isinstance(item, dict):
-            iid = item.get("interaction_id") or item.get("id")
-        if isinstance(iid, str):
-            ids.append(iid)
-    if not ids:
-        return {}
-    chosen = np.isin(data.ids, np.asarray(ids, dtype=object))
-    names, counts = np.unique(data.cohorts["category"][chosen].astype(str), return_counts=True)
-    return {str(a): int(b) for a, b in zip(names, counts)}
+        return []
+    position = {str(i): n for n, i in enumerate(data.ids)}
+    out = []
+    for item in items or []:
+        iid = getattr(item, "interaction_id", None)
+        if not isinstance(iid, str):
+            continue
+        row = position.get(iid)
+        category = str(data.cohorts["category"][row]) if row is not None else str(getattr(item, "category", NONE_COHORT))
+        out.append(ReviewItem(iid, float(getattr(item, "score", 0.0)), str(getattr(item, "reason", "")), category,
+                              str(getattr(item, "input", "") or (data.input_text[row] if row is not None else ""))))
+    return out
 
 
 def make_plan(source: Any, data: MonitorData, *, attribute: Attributor | None = None) -> Plan:
     """The plan: categories needing data, failures by attributed cause, and the intervention for each.
 
-    Failures are interactions labelled ``bad`` (the ``plan_max_failures`` most recent). Their cause
-    comes from ``attribute`` if given, else ``flywheel_middleware.curation``'s error attribution
-    when installed, else ``heuristic_attribution``.
+    Failures are interactions labelled ``bad`` or corrected (the ``plan_max_failures`` most
+    recent). Their cause comes from ``attribute(interaction, signals)`` if given, else
+    ``flywheel_middleware.curation.attribute`` when available (it needs a ``Flywheel``), else
+    ``heuristic_attribution``. Categories need data when they have low volume, low reward
+    confidence, a negative mean reward or a high bad share; with a ``Flywheel``, curation's
+    ``review_queue`` adds how many of each category's interactions it would send for labelling.
     """
     cfg = data.config
     store = _store_of(source)
     # -- categories that need data
     needs: list[CategoryNeed] = []
-    selected = _active_learning_counts(source, data)
+    review = _review_queue(source, data, cfg.plan_review)
+    selected: dict[str, int] = {}
+    for item in review:
+        selected[item.category] = selected.get(item.category, 0) + 1
     for m in cohort_metrics(data, "category", by_window=False):
         reasons, priority = [], 0.0
         if m.n < cfg.plan_min_volume:
@@ -998,7 +1029,9 @@ def make_plan(source: Any, data: MonitorData, *, attribute: Attributor | None = 
         attributor, source_name = _curation_attributor(source)
         if attributor is None:
             attributor = heuristic_attribution
-    failing = np.flatnonzero(data.flags["bad"])
+    corrected_ids = set(_ids_with_kind(store, "correction"))
+    corrected = np.fromiter((i in corrected_ids for i in data.ids), dtype=bool, count=len(data))
+    failing = np.flatnonzero(data.flags["bad"] | corrected)
     failing = failing[np.argsort(-data.started_at[failing], kind="stable")][: cfg.plan_max_failures]
     ids = [str(i) for i in data.ids[failing]]
     signals_by_id = store.signals_for(ids) if ids else {}
@@ -1013,12 +1046,13 @@ def make_plan(source: Any, data: MonitorData, *, attribute: Attributor | None = 
             category, confidence = _category_of_attribution(heuristic_attribution(interaction, signals_by_id.get(iid, [])))
         by_type[category].append((int(row), confidence))
     n_failures = sum(len(v) for v in by_type.values())
-    sft_examples = int(data.flags["good"].sum() + data.flags["correction"].sum()) if "correction" in data.flags else int(data.flags["good"].sum())
+    sft_examples = int((data.flags["good"] | corrected).sum())
     dpo_pairs = _count_pairs(store)
     items = []
     for failure_type in FAILURE_TYPES:
         entries = by_type[failure_type]
         intervention, rationale = recommend(failure_type, sft_examples=sft_examples, dpo_pairs=dpo_pairs, config=cfg)
+        entries = sorted(entries, key=lambda e: -e[1])  # the clearest cases first
         rows = np.asarray([r for r, _ in entries], dtype=np.int64)
         cats: list[tuple[str, int]] = []
         if len(rows):
@@ -1036,7 +1070,11 @@ def make_plan(source: Any, data: MonitorData, *, attribute: Attributor | None = 
         "plan_max_bad_rate": cfg.plan_max_bad_rate, "sft_min_examples": cfg.sft_min_examples,
         "dpo_min_pairs": cfg.dpo_min_pairs,
     }
-    return Plan(needs, items, n_failures, source_name, sft_examples, dpo_pairs, thresholds)
+    return Plan(needs, items, n_failures, source_name, sft_examples, dpo_pairs, thresholds, review)
+
+
+def _ids_with_kind(store: Any, kind: str) -> list[str]:
+    return [r[0] for r in store.execute("SELECT DISTINCT interaction_id FROM signals WHERE kind = ?", (kind,))]
 
 
 def _count_pairs(store: Any) -> int:
@@ -1054,6 +1092,7 @@ class Analysis:
     cohorts: dict[str, list[CohortMetrics]]  # dimension -> per cohort over the whole period
     cohort_series: dict[str, list[CohortMetrics]]  # dimension -> per cohort and window
     drift: DriftResult | None
+    drift_history: list[DriftResult]  # each window against the one before (the last 30)
     regressions: list[Regression]
     stall: StallResult
     plan: Plan
@@ -1074,6 +1113,7 @@ def analyze(source: Any, config: MonitorConfig | None = None, *, on_step: Callab
     cohort_series = {d: cohort_metrics(data, d) for d in dims}
     step("metrics")
     drift = detect_drift(data)
+    history = drift_series(data)
     step("drift")
     regressions = detect_regressions(data)
     step("regressions")
@@ -1081,13 +1121,13 @@ def analyze(source: Any, config: MonitorConfig | None = None, *, on_step: Callab
     step("stall")
     plan = make_plan(source, data, attribute=attribute)
     step("plan")
-    return Analysis(data, series, cohorts, cohort_series, drift, regressions, stall, plan)
+    return Analysis(data, series, cohorts, cohort_series, drift, history, regressions, stall, plan)
 
 
 __all__ = [
     "ANALYSIS_STEPS", "Analysis", "CategoryNeed", "ClusterShift", "CohortMetrics", "DriftResult", "FAILURE_TYPES",
-    "INTERVENTIONS", "KMeansModel", "MonitorConfig", "MonitorData", "Plan", "PlanItem", "Regression",
+    "INTERVENTIONS", "KMeansModel", "MonitorConfig", "MonitorData", "Plan", "PlanItem", "Regression", "ReviewItem",
     "SIGNAL_GROUPS", "StallResult", "analyze", "cohort_metrics", "detect_drift", "detect_regressions",
-    "detect_stall", "heuristic_attribution", "load", "make_plan", "population_stability_index", "recommend",
+    "detect_stall", "drift_series", "heuristic_attribution", "load", "make_plan", "population_stability_index", "recommend",
     "time_series", "two_proportion_z",
 ]

@@ -110,23 +110,23 @@ def plot_reward(series: Sequence[CohortMetrics]) -> str:
     labels = [m.window_label for m in series]
     x = np.arange(len(series))
     fig = _figure()
-    ax = fig.add_subplot()
+    left, right = fig.subplots(1, 2)
     reward = [np.nan if m.mean_reward is None else m.mean_reward for m in series]
-    ax.plot(x, reward, marker="o", color=_COLORS["reward"], label="mean reward (rated)")
-    ax.axhline(0, color="#999", lw=0.8)
-    ax.set_ylim(-1.05, 1.05)
-    ax.set_ylabel("mean reward")
-    ax2 = ax.twinx()
-    ax2.plot(x, [m.good_rate for m in series], color=_COLORS["good"], ls="--", label="good share")
-    ax2.plot(x, [m.bad_rate for m in series], color=_COLORS["bad"], ls="--", label="bad share")
-    ax2.set_ylim(0, 1)
-    ax2.set_ylabel("share of interactions")
-    lines = ax.get_legend_handles_labels()
-    lines2 = ax2.get_legend_handles_labels()
-    ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], fontsize=8, frameon=False, loc="lower left", ncols=3)
-    ax.set_title("Reward over time", fontsize=10)
-    _ticks(ax, labels)
-    ax.grid(alpha=0.3)
+    left.plot(x, reward, marker="o", color=_COLORS["reward"])
+    left.axhline(0, color="#999", lw=0.8)
+    left.set_ylim(-1.05, 1.05)
+    left.set_ylabel("mean reward (rated)")
+    left.set_title("Mean reward per window", fontsize=10)
+    right.plot(x, [m.good_rate for m in series], marker="o", color=_COLORS["good"], label="good")
+    right.plot(x, [m.bad_rate for m in series], marker="o", color=_COLORS["bad"], label="bad")
+    right.plot(x, [1.0 - m.n_rated / m.n for m in series], color=_COLORS["unknown"], ls="--", label="no signal")
+    right.set_ylim(0, 1)
+    right.set_ylabel("share of interactions")
+    right.set_title("Reward labels per window", fontsize=10)
+    right.legend(fontsize=8, frameon=False, ncols=3)
+    for ax in (left, right):
+        _ticks(ax, labels)
+        ax.grid(alpha=0.3)
     return _png(fig)
 
 
@@ -188,6 +188,23 @@ def plot_drift(analysis: Analysis) -> str:
     ax.set_title(f"Query clusters: PSI {drift.psi:.3f}, chi² p={drift.p_value:.2g}", fontsize=10)
     ax.legend(fontsize=8, frameon=False, loc="lower right")
     ax.grid(axis="x", alpha=0.3)
+    return _png(fig)
+
+
+def plot_drift_history(analysis: Analysis) -> str:
+    history = analysis.drift_history
+    cfg = analysis.data.config
+    x = np.arange(len(history))
+    fig = _figure(height=2.6)
+    ax = fig.add_subplot()
+    colors = [_COLORS["bad"] if d.drifted else _COLORS["ref"] for d in history]
+    ax.bar(x, [d.psi for d in history], color=colors)
+    ax.axhline(cfg.psi_threshold, color=_COLORS["bad"], ls=":", lw=1, label=f"PSI threshold {cfg.psi_threshold}")
+    ax.set_ylabel("PSI vs previous window")
+    ax.set_title("Query drift per window (red: drift)", fontsize=10)
+    ax.legend(fontsize=8, frameon=False)
+    _ticks(ax, [d.current for d in history])
+    ax.grid(axis="y", alpha=0.3)
     return _png(fig)
 
 
@@ -361,6 +378,20 @@ def render_html(analysis: Analysis, *, title: str = "Flywheel monitoring report"
 
     # -- drift
     drift_html = ['<section id="drift"><h2>Query drift</h2>']
+    if len(analysis.drift_history) > 1:
+        drift_html.append(_img(plot_drift_history(analysis), "PSI per window"))
+        shifted = [d for d in analysis.drift_history if d.drifted]
+        if shifted:
+            drift_html.append("<h3>Windows where the query mix shifted</h3><table><tr><th class=l>window</th><th>PSI</th><th>p</th>"
+                              "<th class=l>cluster that grew most</th><th class=l>its new queries</th></tr>")
+            for d in shifted[-10:]:
+                top = d.grew[0] if d.grew else None
+                drift_html.append(f"<tr><td class=l>{_e(d.current)}</td><td>{d.psi:.3f}</td><td>{d.p_value:.2g}</td>"
+                                  f"<td class=l>{_e(_short(top.name, 50)) if top else '–'} "
+                                  f"{f'({100 * top.delta:+.1f} pts)' if top else ''}</td>"
+                                  f"<td class=l>{_examples(top.examples) if top else ''}</td></tr>")
+            drift_html.append("</table>")
+        drift_html.append("<h3>Last window against the one before</h3>")
     if drift is None:
         drift_html.append("<p class=muted>Needs two windows with embedded queries.</p>")
     else:
@@ -436,6 +467,14 @@ def render_html(analysis: Analysis, *, title: str = "Flywheel monitoring report"
                          "route more traffic to them in evaluation sets.</p>")
     else:
         plan_html.append(f"<p>{_badge('none', 'ok')} Every category has enough volume, confident labels and a non-negative reward.</p>")
+    if plan.review:
+        plan_html.append("<h3>Label next (curation's review queue)</h3><table><tr><th class=l>interaction</th><th>score</th>"
+                         "<th class=l>main reason</th><th class=l>category</th><th class=l>input</th></tr>")
+        for r in plan.review[:10]:
+            plan_html.append(f"<tr><td class=l><code>{_e(r.interaction_id[:12])}</code></td><td>{r.score:.2f}</td>"
+                             f"<td class=l>{_e(r.reason)}</td><td class=l>{_e(_short(r.category, 40))}</td>"
+                             f"<td class=l>{_e(_short(r.input, 120))}</td></tr>")
+        plan_html.append("</table>")
     plan_html.append("<h3>Failures by cause, and what to do</h3>")
     if plan.n_failures:
         plan_html.append(_img(plot_failures(analysis), "failures by attributed cause"))
@@ -449,7 +488,7 @@ def render_html(analysis: Analysis, *, title: str = "Flywheel monitoring report"
     plan_html.append("</table>")
     t = plan.thresholds
     plan_html.append(
-        f"<p class=muted>{plan.n_failures} failures (interactions labelled bad, the {cfg.plan_max_failures} most recent) attributed by "
+        f"<p class=muted>{plan.n_failures} failures (interactions labelled bad or corrected, the {cfg.plan_max_failures} most recent) attributed by "
         f"{_e(plan.attribution_source)}. Thresholds: a category needs data when it has &lt; {t['plan_min_volume']} interactions, "
         f"a mean reward confidence &lt; {t['plan_min_confidence']}, a negative mean reward or a bad share &gt; {t['plan_max_bad_rate']:.0%}. "
         f"Generation failures call for prompt work and dynamic few-shot until there are ≥ {t['sft_min_examples']} SFT examples "

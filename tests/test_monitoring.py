@@ -172,48 +172,74 @@ def test_no_stall_when_reward_improves(wheel):
 
 
 def _failure_turns() -> list[Turn]:
-    """Clear-cut failures of each type, all thumbed down, in two categories each."""
+    """Clear-cut failures of each type, corrected by the user, in one category each."""
     day = T0 + 3600
     turns = []
     for i in range(6):
-        # routing: the router sent an account question to billing
-        turns.append(Turn(f"How do I change the email on my account number {i}?", day + i, ["thumbs_down"], route="billing",
-                          category="account", metadata={"expected_route": "account"},
-                          steps=[Step("tool", "billing_lookup", inputs={"q": "email"}, outputs="no invoice found")]))
-        # retrieval: the retriever failed
+        # routing: the router sent an account question to billing (unsure), the user names the account team
+        turns.append(Turn(f"How do I change the email on my profile, case {i}?", day + i,
+                          [("correction", {"edited": "Ask the account team: change it under account settings."})],
+                          route="billing", route_confidence=0.3, category="profile", metadata={"expected_route": "account"},
+                          output="Your last invoice was paid."))
+        # retrieval: the retriever returned nothing
         turns.append(Turn(f"What does clause {i} of the rental contract say?", day + 100 + i, ["thumbs_down"], route="search",
-                          category="contracts", steps=[Step("retrieval", "kb", inputs="clause", error="TimeoutError: vector store")]))
-        # knowledge gap: nothing in the knowledge base, the agent says it does not know
-        turns.append(Turn(f"What is the warranty on the model X{i} dryer?", day + 200 + i, ["thumbs_down"], route="search",
-                          category="warranty", output="I don't know; I could not find any information about that model.",
-                          steps=[Step("retrieval", "kb", inputs="warranty X dryer", outputs=[])]))
-        # generation: the right documents were retrieved, the answer was still wrong
-        turns.append(Turn(f"Summarise the refund policy for order {i}", day + 300 + i, ["thumbs_down"], route="search",
+                          category="contracts", output="Clauses usually describe obligations.",
+                          steps=[Step("retrieval", "kb", inputs="rental contract clause", outputs=[])]))
+        # knowledge gap: relevant documents, but none holds the answer the user gave
+        turns.append(Turn(f"How long is the warranty on the model X{i} dryer?", day + 200 + i,
+                          [("correction", {"edited": "Five years, parts and labour, registered online."})], route="search",
+                          category="warranty", output="I don't know; I could not find how long the warranty lasts.",
+                          steps=[Step("retrieval", "kb", inputs="warranty X dryer", outputs=[
+                              {"page_content": "Model X dryers come with a manufacturer warranty on the dryer; see the warranty card.",
+                               "score": 0.88}])]))
+        # generation: the retrieved document held the answer, the model still got it wrong
+        turns.append(Turn(f"What is the refund policy for order {i}?", day + 300 + i,
+                          [("correction", {"edited": "Refunds are possible within 30 days of purchase."})], route="search",
                           category="policy", output="Refunds are never possible.",
                           steps=[Step("retrieval", "kb", inputs="refund policy",
-                                      outputs=[{"page_content": "Refunds within 30 days of purchase.", "score": 0.91}])]))
+                                      outputs=[{"page_content": "Refund policy: refunds within 30 days of purchase.", "score": 0.91}])]))
     return turns
 
 
-def test_the_plan_recommends_the_intervention_for_each_failure_type(wheel):
-    record(wheel, _failure_turns())
-    data = load(wheel)
-    plan = make_plan(wheel, data)
+@pytest.fixture(scope="module")
+def failure_store(tmp_path_factory, embedder):
+    fw = open_flywheel(tmp_path_factory.mktemp("failures") / "store", embedder)
+    record(fw, _failure_turns())
+    yield fw
+    fw.close()
+
+
+EXPECTED_CATEGORY = {"routing": "profile", "retrieval": "contracts", "knowledge_gap": "warranty", "generation": "policy"}
+
+
+def test_the_plan_recommends_the_intervention_for_each_failure_type(failure_store):
+    data = load(failure_store)
+    plan = make_plan(failure_store, data)
     by_type = {it.failure_type: it for it in plan.items}
-    expected_category = {"routing": "account", "retrieval": "contracts", "knowledge_gap": "warranty", "generation": "policy"}
-    for failure_type, category in expected_category.items():
+    for failure_type, category in EXPECTED_CATEGORY.items():
         item = by_type[failure_type]
-        assert item.count >= 4, (failure_type, item, plan.attribution_source)
+        assert item.count == 6, (failure_type, plan.items, plan.attribution_source)
         assert item.categories[0][0] == category
         assert item.examples
     assert by_type["routing"].intervention == INTERVENTIONS["routing"]
     assert by_type["retrieval"].intervention == INTERVENTIONS["retrieval"]
     assert by_type["knowledge_gap"].intervention == INTERVENTIONS["knowledge_gap"]
-    assert by_type["generation"].intervention == INTERVENTIONS["generation_prompt"]  # 0 good answers: no fine-tuning yet
+    assert by_type["generation"].intervention == INTERVENTIONS["generation_prompt"]  # too little data to fine-tune
+    assert plan.attribution_source == "curation"
+    assert (plan.sft_examples, plan.dpo_pairs) == (18, 18)  # the corrected answers
     assert plan.n_failures == 24
     # four small, all-bad categories need data
-    assert {c.category for c in plan.needs} == set(expected_category.values())
+    assert {c.category for c in plan.needs} == set(EXPECTED_CATEGORY.values())
     assert all(any("low volume" in r for r in c.reasons) for c in plan.needs)
+
+
+def test_the_plan_falls_back_to_heuristic_attribution_on_a_bare_store(failure_store):
+    """Curation's attribution needs a Flywheel (index, embedder); on a bare store the plan still works."""
+    plan = make_plan(failure_store.store, load(failure_store.store))
+    assert plan.attribution_source == "heuristic"
+    assert plan.review == []
+    assert {it.failure_type: (it.count, it.categories[0][0]) for it in plan.items} == {
+        t: (6, c) for t, c in EXPECTED_CATEGORY.items()}
 
 
 def test_generation_failures_escalate_to_fine_tuning_with_enough_data():

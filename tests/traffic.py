@@ -43,6 +43,7 @@ class Turn:
     signals: Sequence[Any] = ()  # kind or (kind, value)
     category: str | None = None
     route: str | None = None  # a router decision
+    route_confidence: float | None = None  # the router's recorded confidence
     meta_route: str | None = None  # metadata "route"
     model_version: str = "m1"
     user_segment: str | None = None
@@ -63,7 +64,9 @@ def record(fw: Flywheel, turns: Sequence[Turn]) -> list[str]:
             metadata["route"] = t.meta_route
         if t.user_segment is not None:
             metadata["user_segment"] = t.user_segment
-        decisions = [RoutingDecision("router", chosen=t.route, candidates=["billing", "search", "account"], name="router")] if t.route else []
+        decision_meta = {} if t.route_confidence is None else {"confidence": t.route_confidence}
+        decisions = [RoutingDecision("router", chosen=t.route, candidates=["billing", "search", "account"], name="router",
+                                     metadata=decision_meta)] if t.route else []
         it = Interaction(input=t.text, output=t.output, session_id=f"sess-{n}-{t.at}", user_id=f"user-{n % 7}",
                          started_at=t.at, ended_at=t.at + 2, status=t.status, model_version=t.model_version,
                          decisions=decisions, steps=list(t.steps), metadata=metadata)
@@ -74,6 +77,13 @@ def record(fw: Flywheel, turns: Sequence[Turn]) -> list[str]:
             kind, value = (s, None) if isinstance(s, str) else s
             fw.feedback(iid, kind, value, at=t.at + 30, source="implicit" if kind in IMPLICIT else "explicit")
     assert fw.flush(120)
+    # flush() returns once the queue cursors are committed, which happens just before the worker's
+    # processors (the reward) run on that batch; re-derive the rewards so reads see the final labels
+    from flywheel_middleware.reward import RewardProcessor
+
+    for processor in fw.processors:
+        if isinstance(processor, RewardProcessor):
+            processor.update(ids)
     return ids
 
 
