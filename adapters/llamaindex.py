@@ -907,26 +907,57 @@ def _set_interaction_id(result: Any, interaction_id: str) -> None:
 
 
 def _wrap_stream(turn: _Turn, gen: Iterator[str]) -> Iterator[str]:
+    """Yield the tokens; the LLM runs while they are pulled, so pull them inside the call's context."""
     parts: list[str] = []
-    try:
-        for token in gen:
-            parts.append(token)
+    it = iter(gen)
+    while True:
+        ctx = _ACTIVE.set(turn)
+        try:
+            token = next(it)
+        except StopIteration:
+            break
+        except BaseException as exc:
+            turn.finish(output="".join(parts) or None, error=exc)
+            raise
+        finally:
+            _ACTIVE.reset(ctx)
+        parts.append(token)
+        try:
             yield token
-    except BaseException as exc:
-        turn.finish(output="".join(parts) or None, error=exc)
-        raise
+        except BaseException as exc:  # GeneratorExit: the consumer stopped reading
+            turn.finish(output="".join(parts) or None, error=exc)
+            close = getattr(it, "close", None)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    close()
+            raise
     turn.finish(output="".join(parts))
 
 
 async def _wrap_astream(turn: _Turn, agen: AsyncIterator[str]) -> AsyncIterator[str]:
     parts: list[str] = []
-    try:
-        async for token in agen:
-            parts.append(token)
+    it = agen.__aiter__()
+    while True:
+        ctx = _ACTIVE.set(turn)
+        try:
+            token = await it.__anext__()
+        except StopAsyncIteration:
+            break
+        except BaseException as exc:
+            turn.finish(output="".join(parts) or None, error=exc)
+            raise
+        finally:
+            _ACTIVE.reset(ctx)
+        parts.append(token)
+        try:
             yield token
-    except BaseException as exc:
-        turn.finish(output="".join(parts) or None, error=exc)
-        raise
+        except BaseException as exc:
+            turn.finish(output="".join(parts) or None, error=exc)
+            aclose = getattr(it, "aclose", None)
+            if aclose is not None:
+                with contextlib.suppress(Exception):
+                    await aclose()
+            raise
     turn.finish(output="".join(parts))
 
 
