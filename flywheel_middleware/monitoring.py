@@ -69,6 +69,7 @@ class MonitorConfig:
     psi_threshold: float = 0.1  # PSI < 0.1 stable, 0.1-0.25 moderate shift, > 0.25 major shift
     drift_min_volume: int = 30  # per window
     drift_examples: int = 3
+    drift_outside_quantile: float = 0.95  # beyond this quantile of reference distances: "outside" bin
     # regressions: one-sided test, minimum volume per window, minimum absolute effect
     regression_alpha: float = 0.01
     regression_min_volume: int = 30
@@ -85,7 +86,7 @@ class MonitorConfig:
     plan_min_volume: int = 30  # a category with fewer interactions needs data
     plan_min_confidence: float = 0.5  # mean reward confidence below this: labels needed
     plan_max_bad_rate: float = 0.25
-    plan_max_failures: int = 500  # most recent failures attributed
+    plan_max_failures: int = 300  # most recent failures attributed (curation embeds each: ~50 ms apiece)
     plan_review: int = 50  # size of curation's review queue shown
     plan_examples: int = 3
     sft_min_examples: int = 200  # good + corrected answers before SFT is worth it
@@ -547,15 +548,22 @@ def detect_drift(data: MonitorData, reference: int | Sequence[int] | None = None
     k = _auto_k(len(ref_rows), cfg.n_clusters)
     model = KMeansModel.fit(ref_x, k, seed=cfg.seed, max_fit=cfg.kmeans_max_fit)
     k = len(model.centers)
-    ref_assign, cur_assign = model.assign(ref_x), model.assign(cur_x)
-    ref_counts = np.bincount(ref_assign, minlength=k)
-    cur_counts = np.bincount(cur_assign, minlength=k)
+    d_ref = _sq_dists(ref_x.astype(np.float32), model.centers)
+    d_cur = _sq_dists(cur_x.astype(np.float32), model.centers)
+    ref_assign, cur_assign = d_ref.argmin(1), d_cur.argmin(1)
+    # one more bin for queries unlike every reference cluster (a new topic has no cluster of its
+    # own in a model fitted on the reference): farther from their centroid than the reference's
+    # ``drift_outside_quantile`` distance. By construction ~5% of the reference lands there too.
+    threshold = float(np.quantile(d_ref.min(1), cfg.drift_outside_quantile))
+    ref_assign = np.where(d_ref.min(1) > threshold, k, ref_assign)
+    cur_assign = np.where(d_cur.min(1) > threshold, k, cur_assign)
+    ref_counts = np.bincount(ref_assign, minlength=k + 1)
+    cur_counts = np.bincount(cur_assign, minlength=k + 1)
     names = model.names(np.vstack([ref_x, cur_x]), np.concatenate([ref_assign, cur_assign]),
                         np.concatenate([data.input_text[ref_rows], data.input_text[cur_rows]]))
+    names[k] = "outside the reference clusters"
     used = (ref_counts + cur_counts) > 0
-    chi2 = p_value = 0.0
-    dof = 0
-    p_value = 1.0
+    chi2, dof, p_value = 0.0, 0, 1.0
     if used.sum() >= 2:
         from scipy.stats import chi2_contingency
 
@@ -564,14 +572,14 @@ def detect_drift(data: MonitorData, reference: int | Sequence[int] | None = None
     psi = population_stability_index(ref_counts, cur_counts)
     ref_share = ref_counts / max(ref_counts.sum(), 1)
     cur_share = cur_counts / max(cur_counts.sum(), 1)
-    d_ref = _sq_dists(ref_x.astype(np.float32), model.centers)
+    d_ref = np.hstack([d_ref, d_ref.min(1, keepdims=True)])  # "distance" to the outside bin, for examples
     # a grown cluster is shown by its *new* queries: current ones farthest from any reference query
     sample = ref_x[:: max(1, len(ref_x) // 5000)].astype(np.float32)
     novelty = np.empty(len(cur_x), dtype=np.float32)
     for start in range(0, len(cur_x), 2048):
         novelty[start:start + 2048] = _sq_dists(cur_x[start:start + 2048].astype(np.float32), sample).min(1)
     shifts = []
-    for j in range(k):
+    for j in range(k + 1):
         delta = float(cur_share[j] - ref_share[j])
         cur_members = np.flatnonzero(cur_assign == j)
         ref_members = np.flatnonzero(ref_assign == j)

@@ -332,7 +332,13 @@ def render_html(analysis: Analysis, *, title: str = "Flywheel monitoring report"
     mean_reward = float(data.reward[data.rated].mean()) if rated else None
     drift = analysis.drift
     stall = analysis.stall
-    drift_card = ("–", "na") if drift is None else (("drift", "warn") if drift.drifted else ("stable", "ok"))
+    shifted = [d.current for d in analysis.drift_history if d.drifted]
+    if drift is not None and drift.drifted:
+        drift_card = ("shifted", "warn")
+    elif shifted:
+        drift_card = (f"stable now, shifted {shifted[-1]}", "warn")
+    else:
+        drift_card = ("–", "na") if drift is None else ("stable", "ok")
     stall_kind = {"stalled": "warn", "declining": "warn", "improving": "ok"}.get(stall.verdict, "na")
     cards = [
         ("interactions", str(n), ""), ("rated", _pct(rated / n) if n else "–", ""),
