@@ -149,9 +149,6 @@ class MonitorData:
             return "week of " + start.strftime("%Y-%m-%d")
         return start.strftime("%Y-%m-%d")
 
-    def rows_for(self, mask: np.ndarray) -> np.ndarray:
-        return np.flatnonzero(mask)
-
     def embedding_rows(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(row indices, vectors) of the rows in ``mask`` that have an embedding."""
         rows = np.flatnonzero(mask & self.has_embedding)

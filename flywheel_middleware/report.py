@@ -186,7 +186,7 @@ def plot_drift(analysis: Analysis) -> str:
     ax.invert_yaxis()
     ax.set_xlabel("share of queries")
     ax.set_title(f"Query clusters: PSI {drift.psi:.3f}, chi² p={drift.p_value:.2g}", fontsize=10)
-    ax.legend(fontsize=8, frameon=False, loc="lower right")
+    ax.legend(fontsize=8, frameon=True, framealpha=0.9, loc="best")
     ax.grid(axis="x", alpha=0.3)
     return _png(fig)
 
