@@ -72,11 +72,13 @@ def demo(
     path: Path = typer.Option(Path(".flywheel-demo"), "--path", "-p", help="Where the demo store goes (wiped first)."),
     phoenix: Optional[str] = typer.Option(None, "--phoenix", help="Send traces to a running Phoenix at this URL."),
     quick: bool = typer.Option(False, "--quick", help="A smaller run (used by the tests)."),
+    cycles: Optional[int] = typer.Option(None, "--cycles", help="Flywheel cycles (default 3, --quick 2)."),
+    sessions: Optional[int] = typer.Option(None, "--sessions", help="Simulated conversations per cycle (default 60)."),
 ) -> None:
-    """Run the flywheel end to end offline on the embedded default."""
+    """Run the flywheel end to end offline: agent, users, signals, few-shot, export, LoRA, gate, report."""
     from .demo import run_demo
 
-    run_demo(path, phoenix=phoenix, quick=quick, console=console)
+    run_demo(path, phoenix=phoenix, quick=quick, cycles=cycles, sessions=sessions, console=console)
 
 
 @app.command("serve")
