@@ -704,3 +704,24 @@ def test_few_shot_into_a_chat_engine_context(fw: Flywheel) -> None:
     engine.chat("Where is the Eiffel tower?", session_id="other")
     assert only(fw).few_shot_ids == [good]
     assert "Answer: In Paris, France." in llm.prompts[-1]
+
+
+def test_with_a_global_llamaindex_instrumentor_spans_are_not_duplicated(traced: tuple[Flywheel, InMemorySpanExporter]) -> None:
+    from openinference.instrumentation.llama_index import LlamaIndexInstrumentor
+
+    fw, exporter = traced
+    instrumentor = LlamaIndexInstrumentor()
+    instrumentor.instrument(tracer_provider=fw.tracer_provider)
+    try:
+        with fw.session("global-s", "global-u"):
+            fw.llamaindex(router(RuleLLM())).query("What is the capital of France?")
+    finally:
+        instrumentor.uninstrument()
+    it = only(fw)
+    fw.tracer_provider.force_flush()
+    spans = exporter.get_finished_spans()
+    roots = [s for s in spans if s.name == "RouterQueryEngine.query"]
+    assert len(roots) == 1  # traced once, by the global instrumentor
+    assert format(roots[0].context.span_id, "016x") == it.metadata["span_id"]
+    assert roots[0].attributes["session.id"] == "global-s" and roots[0].attributes["flywheel.interaction_id"] == it.id
+    assert it.decisions[0].chosen == "geography"
