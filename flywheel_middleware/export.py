@@ -55,7 +55,7 @@ from .curation import (
     find_duplicates,
     load_embeddings,
     split_hash,
-    text_hash,
+
 )
 
 __all__ = [
@@ -165,6 +165,13 @@ class ExportResult:
         return {name: self.path / meta["name"] for name, meta in self.manifest.get("files", {}).items()}
 
 
+def _h(text: Any) -> int:
+    """In-process hash of normalised text (lowercase, collapsed whitespace) for grouping and dedup.
+
+    Python's string hash: fast, and only ever compared within one export run."""
+    return hash(" ".join(text.lower().split())) if isinstance(text, str) else hash("")
+
+
 SOURCES = {"sft": ("good", "correction"), "kto": ("good", "bad", "correction"),
            "dpo": ("correction", "preference", "regenerate", "near")}
 _GOOD, _BAD = 1, -1
@@ -261,7 +268,8 @@ def _scan(fw: Any, kind: str, opts: ExportOptions, fb: _Feedback, progress: Prog
         args += versions
     signal_kinds = {"sft": ("correction",), "kto": ("correction",), "dpo": ("correction", "preference", "regenerate")}[kind]
     where.append(
-        "(r.label IN ('good', 'bad') OR EXISTS (SELECT 1 FROM signals s WHERE s.interaction_id = i.id AND s.kind IN ("
+        # a non-correlated IN (built once) rather than EXISTS, which SQLite would run per row on the kind index
+        "(r.label IN ('good', 'bad') OR i.id IN (SELECT s.interaction_id FROM signals s WHERE s.kind IN ("
         + ",".join(f"'{k}'" for k in signal_kinds) + ")))"
     )
     sql = (
@@ -274,6 +282,7 @@ def _scan(fw: Any, kind: str, opts: ExportOptions, fb: _Feedback, progress: Prog
     if opts.category is not None:
         wanted = {opts.category} if isinstance(opts.category, str) else {str(c) for c in opts.category}
     c = _Candidates()
+    category_cache: dict[Any, str] = {}
     total = int(fw.store.execute("SELECT COUNT(*) FROM interactions")[0][0])
     last, seen, page = 0, 0, 20_000
     while True:
@@ -284,7 +293,9 @@ def _scan(fw: Any, kind: str, opts: ExportOptions, fb: _Feedback, progress: Prog
         for key, iid, user, session, started, input_text, output_text, label, reward, conf, cat_raw in rows:
             if opts.limit is not None and len(c.key) >= opts.limit:
                 break
-            cat = category_from_sql(cat_raw)
+            cat = category_cache.get(cat_raw)
+            if cat is None:
+                cat = category_cache[cat_raw] = category_from_sql(cat_raw)
             if wanted is not None and cat not in wanted:
                 continue
             code = _GOOD if label == "good" else _BAD if label == "bad" else 0
@@ -304,10 +315,10 @@ def _scan(fw: Any, kind: str, opts: ExportOptions, fb: _Feedback, progress: Prog
             c.eligible.append(1 if ok else 0)
             c.cat.append(c.cat_names.setdefault(cat, len(c.cat_names)))
             c.user.append(-1 if user is None else c.user_ids.setdefault(user, len(c.user_ids)))
-            c.in_hash.append(text_hash(input_text or ""))
-            own = text_hash(output_text or "")
+            c.in_hash.append(_h(input_text or ""))
+            own = _h(output_text or "")
             c.own_out_hash.append(own)
-            c.out_hash.append(text_hash(edited) if edited is not None else own)
+            c.out_hash.append(_h(edited) if edited is not None else own)
             c.split.append(split_hash(iid, opts.seed))
             if session and session in fb.regen_sessions:
                 c.sessions[session].append((float(started or 0.0), len(c.key) - 1))
@@ -487,8 +498,8 @@ def _plan(fw: Any, kind: str, c: _Candidates, fb: _Feedback, opts: ExportOptions
     for p in sorted(pairs):
         kept = []
         for spec in pairs[p]:
-            rej = c.own_out_hash[p] if spec["rejected"] is None else text_hash(spec["rejected"])
-            ident = (int(c.in_hash[p]), text_hash(spec["chosen"]), int(rej))
+            rej = c.own_out_hash[p] if spec["rejected"] is None else _h(spec["rejected"])
+            ident = (int(c.in_hash[p]), _h(spec["chosen"]), int(rej))
             if opts.dedup != "none" and ident in seen:
                 removed += 1
                 continue
@@ -507,37 +518,6 @@ def _plan(fw: Any, kind: str, c: _Candidates, fb: _Feedback, opts: ExportOptions
 
 
 # -- pass 2: stored interactions in key order -----------------------------------------------------------------
-def _iter_interactions(store: Any, keys: np.ndarray, page: int = 2_000) -> Iterator[tuple[int, str, str | None, str | None, str]]:
-    """(key, id, user_id, session_id, data) for ``keys`` (sorted), by range scan when dense, else by lookups."""
-    if not len(keys):
-        return
-    lo, hi = int(keys[0]), int(keys[-1])
-    dense = len(keys) >= 0.25 * (hi - lo + 1)
-    if dense:
-        last = lo - 1
-        while last < hi:
-            rows = store.execute(
-                "SELECT key, id, user_id, session_id, data FROM interactions WHERE key > ? AND key <= ? ORDER BY key LIMIT ?",
-                (last, hi, page),
-            )
-            if not rows:
-                return
-            last = rows[-1][0]
-            ks = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            idx = np.searchsorted(keys, ks)
-            hit = (idx < len(keys)) & (keys[np.minimum(idx, len(keys) - 1)] == ks)
-            for r, h in zip(rows, hit):
-                if h:
-                    yield r
-    else:
-        for start in range(0, len(keys), 500):
-            chunk = [int(k) for k in keys[start : start + 500]]
-            yield from store.execute(
-                f"SELECT key, id, user_id, session_id, data FROM interactions WHERE key IN ({','.join('?' * len(chunk))}) ORDER BY key",
-                chunk,
-            )
-
-
 def _specs_for(kind: str, p: int, c: _Candidates, plan: _Plan, fb: _Feedback, is_eval: bool) -> list[dict[str, Any]]:
     base = {"category": c.categories[int(c.cat[p])], "reward": float(c.reward[p]), "confidence": float(c.conf[p]),
             "label": {_GOOD: "good", _BAD: "bad"}.get(int(c.label[p]), "unknown"), "split": "eval" if is_eval else "train"}
@@ -598,7 +578,6 @@ def export(fw: Any, kind: str, out_dir: str | os.PathLike[str], *, progress: Pro
                           hashes=cands.split[primaries])
     is_eval = np.zeros(len(cands), dtype=bool)
     is_eval[primaries] = split.is_eval
-    keys = cands.key[primaries]  # sorted: candidates are in key order
     n_rows_est = int(sum(bin(int(f)).count("1") for f in plan.emit[primaries][:1000]) / min(1000, len(primaries)) * len(primaries)) if kind != "dpo" else sum(len(v) for v in plan.pairs.values())
     workers = _default_workers(n_rows_est) if opts.workers is None else max(0, int(opts.workers))
 
@@ -641,66 +620,56 @@ def export(fw: Any, kind: str, out_dir: str | os.PathLike[str], *, progress: Pro
             per_source[source] += 1
             per_label[count_label] += 1
 
-    redactor = fw._make_redactor() if opts.redact else None
+    redactor = fw._make_redactor() if opts.redact and not workers else None  # workers build their own
     executor = None
-    if workers and opts.redact:
+    if workers:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         from ._export_rows import init_worker
 
-        executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                       initializer=init_worker, initargs=(dict(fw.config.redaction), 1))
-    elif workers:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker,
+                                       initargs=(dict(fw.config.redaction) if opts.redact else None, 1))
     pending: deque[Any] = deque()
     cache: dict[str, str] = {}
-    done = 0
-    try:
-        batch: list[tuple[str, str | None, str, list[dict[str, Any]]]] = []
+    db = str(Path(store.path).resolve())
 
-        def submit(items: list[tuple[str, str | None, str, list[dict[str, Any]]]]) -> None:
-            task = (kind, opts.include_system, opts.openai, items)
-            if executor is None:
-                write(*materialize(task, redactor, cache))
-                return
-            pending.append(executor.submit(materialize, task))
-            while len(pending) > 2 * workers:
-                write(*pending.popleft().result())
-
-        for key, iid, user, session, data in _iter_interactions(store, keys):
-            p = int(primaries[np.searchsorted(keys, key)])
-            specs = _specs_for(kind, p, cands, plan, fb, bool(is_eval[p]))
-            if not specs:
-                continue
+    def collect(result: tuple[list[Any], dict[str, Any], list[tuple[str, str | None]]]) -> None:
+        nonlocal n_interactions
+        lines, stats, members = result
+        write(lines, stats)
+        for iid, user in members:
             n_interactions += 1
-            ucode = int(cands.user[p])
+            ucode = cands.user_ids.get(user, -1) if user is not None else -1
             if ucode >= 0:
                 users_used.add(ucode)
             if kind == "dpo":
                 dpo_ids.add(iid)
-                for s in specs:
-                    if s["chosen_id"]:
-                        dpo_ids.add(s["chosen_id"])
             else:
                 ids_file.write(iid + "\n")
             members_out.write(f"{ucode}\t{iid}\n")
-            batch.append((iid, session, data, specs))
-            if len(batch) >= opts.batch_size:
-                submit(batch)
-                batch = []
-                done += opts.batch_size
-                if progress:
-                    progress("write", done, len(primaries))
-        if batch:
-            submit(batch)
+
+    try:
+        done = 0
+        for start in range(0, len(primaries), opts.batch_size):
+            part = primaries[start : start + opts.batch_size]
+            items = []
+            for p in part.tolist():
+                specs = _specs_for(kind, p, cands, plan, fb, bool(is_eval[p]))
+                if specs:
+                    items.append((int(cands.key[p]), specs))
+            task = (db, kind, opts.include_system, opts.openai, items)
+            if executor is None:
+                collect(materialize(task, redactor, cache))
+            else:
+                pending.append(executor.submit(materialize, task))
+                while len(pending) > 2 * workers:
+                    collect(pending.popleft().result())
+            done += len(part)
+            if progress:
+                progress("write", done, len(primaries))
         while pending:
-            write(*pending.popleft().result())
-        if progress:
-            progress("write", len(primaries), len(primaries))
+            collect(pending.popleft().result())
     finally:
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
@@ -710,6 +679,7 @@ def export(fw: Any, kind: str, out_dir: str | os.PathLike[str], *, progress: Pro
     # secondary interactions (dpo: the chosen answers of regenerations / near-identical prompts)
     if kind == "dpo":
         for g, (iid, _, user) in plan.secondary.items():
+            dpo_ids.add(iid)
             ucode = int(cands.user[g])
             if ucode >= 0:
                 users_used.add(ucode)
@@ -752,7 +722,8 @@ def export(fw: Any, kind: str, out_dir: str | os.PathLike[str], *, progress: Pro
                           "smallest seeded blake2b hash of the interaction id go to eval"},
         "files": {name: {"name": file, "rows": file_rows[name], "sha256": file_hashes[name].hexdigest()}
                   for name, file in names.items()},
-        "redaction": {"recheck": opts.redact, "mode": getattr(getattr(redactor, "config", None), "mode", None), **red.to_dict()},
+        "redaction": {"recheck": opts.redact, "mode": (fw.config.redaction or {}).get("mode", "placeholder") if opts.redact else None,
+                      **red.to_dict()},
         "store": {"path": str(Path(fw.path).resolve()), "interactions": counts_store.interactions,
                   "last_ingest_at": counts_store.last_ingest_at, "deletion_generation": store.deletion_generation()},
         "user_id_hashing": "HMAC-SHA256 with a per-store secret key (meta.export_user_key), 'u_' + 32 hex",
