@@ -27,6 +27,7 @@ from .store.sqlite import APP_ID, SQLiteStore
 
 _log = logging.getLogger("flywheel_middleware")
 _MARKER = "flywheel.json"
+_FLUSH_ROUNDS = 4
 _LAYOUT_VERSION = 1
 _session_var: contextvars.ContextVar[tuple[str | None, str | None]] = contextvars.ContextVar(
     "flywheel_session", default=(None, None)
@@ -397,13 +398,28 @@ class Flywheel:
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def flush(self, timeout: float = 60.0) -> bool:
-        """Wait until everything recorded so far is stored and indexed; False on timeout."""
+        """Wait until everything recorded so far is stored, indexed and judged; False on timeout.
+
+        "Judged" includes the implicit signals the worker's detectors emit for these records: they
+        travel through the queue too, so flush waits for them (a few rounds at most, so a flush
+        under continuous traffic still returns).
+        """
         self._check_worker_process()
-        targets = {name: self.queue.size_of(name) for name in self.queue.segments()}
-        if self._worker is not None:
-            ok = self._worker.wait_for(targets, timeout)
-        else:
-            ok = self._wait_for_other_owner(targets, timeout)
+        deadline = time.monotonic() + timeout
+        ok = True
+        targets: dict[str, int] = {}
+        for _ in range(_FLUSH_ROUNDS):
+            snapshot = {name: self.queue.size_of(name) for name in self.queue.segments()}
+            if snapshot == targets:
+                break
+            targets = snapshot
+            remaining = max(0.0, deadline - time.monotonic())
+            if self._worker is not None:
+                ok = self._worker.wait_for(targets, remaining)
+            else:
+                ok = self._wait_for_other_owner(targets, remaining)
+            if not ok:
+                break
         for processor in self.processors:
             flush = getattr(processor, "flush", None)
             if flush is not None:
@@ -417,9 +433,11 @@ class Flywheel:
 
     def _wait_for_other_owner(self, targets: dict[str, int], timeout: float) -> bool:
         """Poll the committed queue offsets until another process has ingested ``targets``."""
+        from .worker import processed_cursors
+
         deadline = time.monotonic() + timeout
         while True:
-            cursors = self.store.cursors()
+            cursors = processed_cursors(self.store)
             present = set(self.queue.segments())
             if all(name not in present or cursors.get(name, 0) >= end for name, end in targets.items()):
                 self._refresh_index(force=True)

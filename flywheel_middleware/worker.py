@@ -81,6 +81,33 @@ def redact_signal(signal: Signal, redactor: Redacting, conversation: str | None)
     return Signal.from_dict(data)
 
 
+def processed_cursors(store: Any) -> dict[str, int]:
+    """Queue offsets whose records are stored *and* seen by every processor (rewards, detectors).
+
+    ``flush()`` waits on these rather than on the committed offsets, so a caller never sees a
+    stored turn whose reward or implicit signals are still being computed.
+    """
+    try:
+        return {k: int(v) for k, v in json.loads(store.get_meta("processed_cursors") or "{}").items()}
+    except ValueError:
+        return {}
+
+
+def mark_processed(store: Any, cursors: dict[str, int]) -> None:
+    if not cursors:
+        return
+    current = processed_cursors(store)
+    for name, offset in cursors.items():
+        current[name] = max(current.get(name, 0), offset)
+    store.set_meta("processed_cursors", json.dumps(current))
+
+
+def forget_processed(store: Any, segment: str) -> None:
+    current = processed_cursors(store)
+    if current.pop(segment, None) is not None:
+        store.set_meta("processed_cursors", json.dumps(current))
+
+
 class IngestWorker(threading.Thread):
     """Drains the durable queue in batches; one per store folder (guarded by a file lock)."""
 
@@ -126,11 +153,11 @@ class IngestWorker(threading.Thread):
         self.join(timeout)
 
     def wait_for(self, targets: dict[str, int], timeout: float) -> bool:
-        """Block until every segment in ``targets`` is consumed up to its offset (or gone)."""
+        """Block until every segment in ``targets`` is stored *and processed* up to its offset (or gone)."""
         deadline = time.monotonic() + timeout
         with self._progress:
             while True:
-                cursors = self.store.cursors()
+                cursors = processed_cursors(self.store)
                 present = set(self.queue.segments())
                 if all(name not in present or cursors.get(name, 0) >= end for name, end in targets.items()):
                     return True
@@ -142,6 +169,8 @@ class IngestWorker(threading.Thread):
 
     # -- the loop ------------------------------------------------------------------------------
     def run(self) -> None:
+        # a crash between a batch's commit and its processors must not make flush() wait forever
+        mark_processed(self.store, self.store.cursors())
         backoff = 0.05
         failures = 0
         while not self._stop_event.is_set():
@@ -181,6 +210,7 @@ class IngestWorker(threading.Thread):
             return False
         batch = self._decode(items)
         self._ingest(batch)
+        mark_processed(self.store, batch.cursors)
         with self._progress:
             self._progress.notify_all()
         return True
@@ -200,6 +230,7 @@ class IngestWorker(threading.Thread):
             with open(self.queue.directory / "dead-letter.jsonl", "a", encoding="utf-8") as handle:
                 handle.write(json.dumps({"kind": item.kind, "data": item.data, "error": repr(exc)}, default=repr) + "\n")
             self.store.ingest([], [], {item.segment: item.end_offset})
+            mark_processed(self.store, {item.segment: item.end_offset})
             self.counters.warn("dead_lettered", "flywheel: a record failed %d times and went to dead-letter.jsonl: %s", _QUARANTINE_AFTER, exc)
         return True
 
@@ -283,6 +314,7 @@ class IngestWorker(threading.Thread):
                     self.counters.warn("queue_torn_records", "flywheel: skipped a torn record at the end of %s", name)
                     self.store.ingest([], [], {name: size})
                 self.queue.discard(name)
+                forget_processed(self.store, name)
                 self.store.drop_cursor(name)
 
     def _maintenance(self, force: bool = False) -> None:
