@@ -308,3 +308,30 @@ def test_flat_index_converts_to_ivf_as_it_grows_and_back_on_rebuild(tmp_path: Pa
             return 2
 
     assert index.rebuild(Store()) == 40 and index.info()["kind"] == "flat"
+
+
+@pytest.mark.parametrize("exact_max", [10_000, 4])
+def test_forget_and_retention_remove_examples_from_few_shot(store_path: Path, embedder, exact_max: int) -> None:
+    if not hasattr(Flywheel, "forget"):
+        pytest.skip("erasure not available")
+    with Flywheel(store_path, embedder=embedder, flush_interval_s=0.05,
+                  few_shot={"index": {"exact_max": exact_max, "ivf_min_nprobe": 2}}) as fw:
+        fw.few_shot("warm up", session_id=None)
+        alice = Interaction(input="How do I reset my password?", output="Use the link.", user_id="alice", session_id="a")
+        bob = Interaction(input="I forgot my password and cannot log in", output="Click 'Forgot password'.",
+                          user_id="bob", session_id="b")
+        old = Interaction(input="Password reset does not work", output="Clear your cookies.", user_id="carol",
+                          session_id="c", started_at=time.time() - 400 * 86_400)
+        fillers = [Interaction(input=f"Filler question {i} about opening hours", output="9 to 5", user_id="dave",
+                               session_id="d") for i in range(6)]
+        for it in [alice, bob, old, *fillers]:
+            fw.record(it)
+            fw.feedback(it.id, "thumbs_up", actor=f"rater-{it.id}")
+        settle(fw)
+        assert fw.index.info()["kind"] == ("ivf" if exact_max == 4 else "flat")
+        assert set(ids(fw.few_shot("reset my password", k=3, session_id=None))) == {alice.id, bob.id, old.id}
+        fw.forget("alice")
+        assert set(ids(fw.few_shot("reset my password", k=3, session_id=None))) == {bob.id, old.id}
+        assert fw.retain(days=365) >= 1
+        assert ids(fw.few_shot("reset my password", k=3, session_id=None)) == [bob.id]
+        assert len(fw.index) == 7

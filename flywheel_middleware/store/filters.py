@@ -10,7 +10,8 @@ mask goes to FAISS as an ``IDSelectorBitmap``, so filters apply *before* the top
 It is a cache of SQLite, kept current incrementally: the ``rewards`` table is rewritten with
 ``INSERT OR REPLACE`` whenever an interaction or its signals change, so every change gets a new
 ``rowid``; the catalog reads the rows past the last one it saw. A deletion (erasure, retention)
-bumps the store's deletion generation and the catalog reloads from scratch.
+bumps the store's deletion generation; the catalog drops the deleted keys (the store's deletion
+log, ``deleted_keys_since``) or, without a log, reloads from scratch.
 
 Filterable fields (values compared as strings; a list means "any of"):
 
@@ -37,6 +38,7 @@ MULTI_FIELDS = ("route", "tool")
 FILTER_FIELDS = ("category", "language", "model_version", "route", "tool")
 _ALIASES = {"tools": "tool", "tool_used": "tool", "routes": "route", "model": "model_version", "lang": "language"}
 _SEP = "\x1f"
+_REREAD = 10_000  # rewards rows re-read after a deletion (see refresh)
 _KEY_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
 
 _ROWS_SQL = f"""
@@ -149,8 +151,16 @@ class FilterCatalog:
         with self._lock:
             generation = store.deletion_generation()
             if generation != self.generation:
-                self._reset(0)
-                self.last_rowid = 0
+                deleted = getattr(store, "deleted_keys_since", None)
+                if self.generation >= 0 and deleted is not None:
+                    keys, generation = deleted(self.generation)
+                    self._forget(keys)
+                    # SQLite reuses the highest rowids after a delete: re-read the tail (idempotent)
+                    top = int(store.execute("SELECT COALESCE(MAX(rowid), 0) FROM rewards")[0][0])
+                    self.last_rowid = max(0, min(self.last_rowid, top) - _REREAD)
+                else:
+                    self._reset(0)
+                    self.last_rowid = 0
                 self.generation = generation
             read = 0
             while True:
@@ -162,6 +172,22 @@ class FilterCatalog:
                 self.last_rowid = int(rows[-1][0])
                 if len(rows) < batch:
                     return read
+
+    def _forget(self, keys: Iterable[int]) -> None:
+        for key in keys:
+            key = int(key)
+            if not 0 <= key < self.capacity:
+                continue
+            self.n_good -= int(self.good[key])
+            self.good[key] = False
+            self.reward[key] = 0.0
+            self.confidence[key] = 0.0
+            for codes in self.codes.values():
+                codes[key] = 0
+            for field in MULTI_FIELDS:
+                for value in self._multi_of[field].pop(key, ()):
+                    self.multi[field].get(value, set()).discard(key)
+        self._multi_cache.clear()
 
     def _apply(self, rows: list[tuple[Any, ...]]) -> None:
         self._grow(max(int(r[1]) for r in rows))

@@ -109,7 +109,8 @@ class VectorIndex:
         return self._faiss.IndexIDMap2(self._faiss.IndexFlatIP(self.dim))
 
     def nlist_for(self, n: int) -> int:
-        return int(min(self.ivf_max_lists, max(16, round(self.ivf_lists_factor * math.sqrt(max(n, 1))))))
+        nlist = min(self.ivf_max_lists, max(16, round(self.ivf_lists_factor * math.sqrt(max(n, 1)))))
+        return int(max(1, min(nlist, n // 2)))  # never more lists than training points (tiny stores)
 
     def wanted_kind(self, n: int) -> str:
         """The index type for ``n`` vectors, with hysteresis around ``exact_max``."""
