@@ -190,7 +190,7 @@ class RssSampler(threading.Thread):
             self.stop.wait(0.2)
 
 
-def time_export(store_dir: Path, kind: str, out: Path, workers: int | None) -> dict[str, object]:
+def time_export(store_dir: Path, kind: str, out: Path, workers: int | None, redact: bool = True) -> dict[str, object]:
     from flywheel_middleware import Flywheel
     from flywheel_middleware.export import export
 
@@ -206,14 +206,14 @@ def time_export(store_dir: Path, kind: str, out: Path, workers: int | None) -> d
     sampler = RssSampler()
     sampler.start()
     try:
-        result = export(fw, kind, out, progress=progress, workers=workers)
+        result = export(fw, kind, out, progress=progress, workers=workers, redact=redact)
     finally:
         sampler.stop.set()
         sampler.join()
         fw.close()
     m = result.manifest
     return {
-        "kind": kind, "rows": result.rows, "interactions": m["counts"]["interactions"], "seconds": result.seconds,
+        "kind": kind if redact else f"{kind} (no re-check)", "rows": result.rows, "interactions": m["counts"]["interactions"], "seconds": result.seconds,
         "scan_s": stages.get("scan", 0.0), "rows_per_s": result.rows / result.seconds if result.seconds else 0.0,
         "open_s": open_s, "rss_baseline_mb": sampler.baseline, "rss_main_peak_mb": sampler.main_peak,
         "rss_workers_peak_mb": sampler.children_peak, "dedup": m["dedup"], "redaction": {k: m["redaction"][k] for k in ("rows_checked", "rows_changed")},
@@ -230,6 +230,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None, help="export worker processes (default: the export's choice)")
     parser.add_argument("--reuse", action="store_true", help="reuse the store in --dir")
     parser.add_argument("--no-embeddings", action="store_true")
+    parser.add_argument("--no-redact", action="store_true", help="skip the redaction re-check (to see its cost)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     args = parser.parse_args()
     one_thread()
@@ -248,7 +249,7 @@ def main() -> None:
     results = []
     for kind in args.kinds.split(","):
         out = args.dir / f"export-{kind}-{args.n}"
-        r = time_export(store_dir, kind, out, args.workers)
+        r = time_export(store_dir, kind, out, args.workers, redact=not args.no_redact)
         results.append(r)
         print(json.dumps(r, default=str))
     print()

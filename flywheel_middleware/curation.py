@@ -254,7 +254,7 @@ def find_duplicates(
     output_text: Callable[[list[int]], Sequence[str]] | None = None,
     near_threshold: float = 0.95,
     output_threshold: float = 0.8,
-    near_max: int = 100_000,
+    near_max: int = 50_000,
     vectors: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
     """The array core of ``dedup`` (positions, not ids), used by the export on large candidate sets.
@@ -333,7 +333,7 @@ def find_duplicates(
     return keep, kept_by, similarity, reason, info
 
 
-def _near_pairs(vecs: np.ndarray, threshold: float, block: int = 4096) -> list[tuple[int, int, float]]:
+def _near_pairs(vecs: np.ndarray, threshold: float, block: int = 512) -> list[tuple[int, int, float]]:
     """All (i, j, cosine) with i < j and cosine >= threshold (normalised vectors), blockwise."""
     out: list[tuple[int, int, float]] = []
     n = len(vecs)

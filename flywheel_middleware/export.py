@@ -101,7 +101,7 @@ class ExportOptions:
     dedup: str = "near"  # "near" (exact + near), "exact", or "none"
     near_threshold: float = 0.95
     output_threshold: float = 0.8
-    near_max: int = 100_000  # near-dup search is O(n^2): skipped above this many candidates
+    near_max: int = 50_000  # near-dup search is exact and O(n^2): skipped above this many candidates (manifest says so)
     pair_threshold: float = 0.92  # dpo: input cosine for near-identical prompts / regenerations
     eval_fraction: float = 0.1
     seed: int = 0
@@ -649,6 +649,33 @@ def export(fw: Any, kind: str, out_dir: str | os.PathLike[str], *, progress: Pro
                 ids_file.write(iid + "\n")
             members_out.write(f"{ucode}\t{iid}\n")
 
+    local_redactor: list[Any] = [redactor]
+
+    def inline(task: Any) -> None:
+        if local_redactor[0] is None and opts.redact:
+            local_redactor[0] = fw._make_redactor()
+        collect(materialize(task, local_redactor[0], cache))
+
+    def drain(limit: int) -> None:
+        """Collect finished work in order; a broken pool (a worker killed) degrades to inline work."""
+        nonlocal executor
+        from concurrent.futures.process import BrokenProcessPool
+
+        while len(pending) > limit:
+            future, task = pending[0]
+            try:
+                result = future.result()
+            except BrokenProcessPool:
+                _log.warning("flywheel export: a worker process died; finishing in this process")
+                executor.shutdown(wait=False, cancel_futures=True)
+                executor = None
+                for _, t in list(pending):
+                    inline(t)
+                pending.clear()
+                return
+            pending.popleft()
+            collect(result)
+
     try:
         done = 0
         for start in range(0, len(primaries), opts.batch_size):
@@ -660,16 +687,14 @@ def export(fw: Any, kind: str, out_dir: str | os.PathLike[str], *, progress: Pro
                     items.append((int(cands.key[p]), specs))
             task = (db, kind, opts.include_system, opts.openai, items)
             if executor is None:
-                collect(materialize(task, redactor, cache))
+                inline(task)
             else:
-                pending.append(executor.submit(materialize, task))
-                while len(pending) > 2 * workers:
-                    collect(pending.popleft().result())
+                pending.append((executor.submit(materialize, task), task))
+                drain(2 * workers)
             done += len(part)
             if progress:
                 progress("write", done, len(primaries))
-        while pending:
-            collect(pending.popleft().result())
+        drain(0)
     finally:
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
