@@ -198,8 +198,7 @@ class Flywheel:
             if interaction.user_id and self.consent.is_opted_out(interaction.user_id):
                 self.counters.inc("dropped_opted_out")
                 return None
-            data = interaction.to_dict()
-            self.queue.append("i", self._bounded(data))
+            self.queue.append_payload(self._encode("i", interaction.to_dict()))
         except QueueFull as exc:
             self.counters.warn("rejected_queue_full", "flywheel: record rejected: %s", exc)
             return None
@@ -224,7 +223,7 @@ class Flywheel:
             if signal.actor and self.consent.is_opted_out(signal.actor):
                 self.counters.inc("dropped_opted_out")
                 return False
-            self.queue.append("s", self._bounded(signal.to_dict()))
+            self.queue.append_payload(self._encode("s", signal.to_dict()))
         except Exception as exc:  # noqa: BLE001
             self.counters.warn("rejected_signals", "flywheel: signal rejected: %r", exc)
             return False
@@ -273,17 +272,18 @@ class Flywheel:
         """A pairwise choice between two answers to this interaction's input (a DPO pair)."""
         return self.feedback(interaction_id, "preference", {"chosen": chosen, "rejected": rejected}, actor=actor)
 
-    def _bounded(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Huge payloads are truncated (and counted), not rejected: the turn is still worth keeping."""
-        size = len(json.dumps(data, default=repr))
-        if size <= self.config.max_record_bytes:
-            return data
+    def _encode(self, kind: str, data: dict[str, Any]) -> bytes:
+        """The queue line for a record. Huge payloads are truncated (and counted), not rejected:
+        the turn is still worth keeping."""
+        payload = self.queue.encode(kind, data)
+        if len(payload) <= self.config.max_record_bytes:
+            return payload
         self.counters.inc("truncated_records")
         limit = max(1000, self.config.max_text_chars)
         while True:
-            data = _truncate_strings(data, limit)
-            if len(json.dumps(data, default=repr)) <= self.config.max_record_bytes or limit <= 1000:
-                return data
+            payload = self.queue.encode(kind, _truncate_strings(data, limit))
+            if len(payload) <= self.config.max_record_bytes or limit <= 1000:
+                return payload
             limit //= 4
 
     def _remember(self, interaction_id: str) -> None:

@@ -65,10 +65,18 @@ class DurableQueue:
         self.appended = 0  # records appended by this process
 
     # -- writer side (the caller's thread) ---------------------------------------------------
-    def append(self, kind: str, data: dict[str, Any]) -> int:
-        """Write one record; returns its size. Raises QueueFull / OSError / TypeError to ``record()``."""
+    @staticmethod
+    def encode(kind: str, data: dict[str, Any]) -> bytes:
+        """One queue line (JSON + newline): encoded once, so its size can be checked before appending."""
         line = json.dumps({"k": kind, "d": data}, ensure_ascii=False, separators=(",", ":"), default=repr)
-        payload = line.encode("utf-8", "surrogatepass") + b"\n"
+        return line.encode("utf-8", "surrogatepass") + b"\n"
+
+    def append(self, kind: str, data: dict[str, Any]) -> int:
+        """Encode and write one record; returns its size."""
+        return self.append_payload(self.encode(kind, data))
+
+    def append_payload(self, payload: bytes) -> int:
+        """Write one encoded record. Raises QueueFull / OSError to ``record()``, which counts them."""
         with self._lock:
             if self._closed:
                 raise RuntimeError("queue is closed")
