@@ -47,6 +47,7 @@ class FlywheelConfig:
     few_shot: dict[str, Any] = field(default_factory=dict)
     # retention: drop interactions older than this many days (None = keep)
     retention_days: float | None = None
+    retention_interval_s: float = 3600.0  # how often the worker applies it
     # extra, for integrations: objects that are not serialisable (a tracer provider, an embedder)
     tracer_provider: Any = None
     embedder: Any = None

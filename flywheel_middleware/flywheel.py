@@ -388,10 +388,10 @@ class Flywheel:
         return self.index.remove(keys, generation)
 
     def _owner_maintenance(self) -> None:
-        """Run by the worker when idle: follow other processes' deletions; apply retention hourly."""
+        """Run by the worker when idle: follow other processes' deletions; apply retention periodically."""
         self.apply_index_deletions()
         days = self.config.retention_days
-        if days is not None and time.monotonic() - self._last_retention > 3600:
+        if days is not None and time.monotonic() - self._last_retention > self.config.retention_interval_s:
             self._last_retention = time.monotonic()
             removed = self.retain(days)
             if removed:

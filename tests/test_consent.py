@@ -119,7 +119,7 @@ def test_retention_deletes_old_interactions(fw: Flywheel) -> None:
 
 
 def test_the_worker_applies_the_retention_policy(store_path: Path, embedder) -> None:
-    with Flywheel(store_path, embedder=embedder, retention_days=30, flush_interval_s=0.05) as fw:
+    with Flywheel(store_path, embedder=embedder, retention_days=30, retention_interval_s=0.1, flush_interval_s=0.05) as fw:
         old = turn("old question", started_at=time.time() - 40 * 86_400)
         fw.record(old)
         fw.flush(60)

@@ -1,0 +1,84 @@
+"""A LangGraph agent with one flywheel callback, traced to Phoenix, judged by feedback. Offline.
+
+    # optional: a local Phoenix to look at (http://127.0.0.1:6006)
+    PHOENIX_PORT=6006 PHOENIX_GRPC_PORT=0 PHOENIX_TELEMETRY_ENABLED=false phoenix serve &
+    python examples/langchain_phoenix.py [--phoenix http://127.0.0.1:6006]
+
+The chat model is a deterministic fake that calls a tool and answers (no API key); swap in any
+LangChain chat model. Without --phoenix the turns are still captured, judged and stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import uuid
+import warnings
+from typing import Any
+
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from langchain_core.tools import tool
+
+from flywheel_middleware import Flywheel
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from langgraph.prebuilt import create_react_agent
+
+
+class FakeToolModel(BaseChatModel):
+    """Asks `get_order_status` once, then answers from its result."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "fake-tool-model"
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> FakeToolModel:
+        return self
+
+    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        results = [m for m in messages if isinstance(m, ToolMessage)]
+        usage = {"input_tokens": 30, "output_tokens": 12, "total_tokens": 42}
+        if results:
+            message = AIMessage(content=f"Your order is {results[-1].content}.", usage_metadata=usage)
+        else:
+            message = AIMessage(content="", tool_calls=[{"name": "get_order_status", "args": {"order_id": "A17"}, "id": "c1"}],
+                                usage_metadata=usage)
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+@tool
+def get_order_status(order_id: str) -> str:
+    """Where an order is."""
+    return "in transit, arriving Friday"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--phoenix", help="a running Phoenix, e.g. http://127.0.0.1:6006")
+    parser.add_argument("--path", default=tempfile.mkdtemp(prefix="flywheel-example-"))
+    args = parser.parse_args()
+
+    with Flywheel(args.path, phoenix_endpoint=args.phoenix) as fw:
+        agent = create_react_agent(FakeToolModel(), [get_order_status])
+        handler = fw.langchain()
+        run_id = uuid.uuid4()  # know the interaction id before the run
+        agent.invoke({"messages": [("user", "Where is my order A17? Email me at jo@example.com")]},
+                     config={"callbacks": [handler], "run_id": run_id,
+                             "metadata": {"session_id": "example-session", "user_id": "jo"}})
+        fw.feedback(str(run_id), "thumbs_up", actor="jo")
+        fw.flush()
+        it = fw.get(str(run_id))
+        print("stored input (redacted):", it.input_text)
+        print("steps:", [f"{s.kind}:{s.name}" for s in it.steps if s.kind in ("llm", "tool")])
+        print("decisions:", [(d.decider, d.chosen) for d in it.decisions])
+        print("reward:", fw.reward(it.id))
+        if args.phoenix:
+            print(f"open {args.phoenix}: project 'default', session 'example-session'; the root span "
+                  f"{it.metadata.get('span_id')} carries a thumbs_up annotation")
+
+
+if __name__ == "__main__":
+    main()
