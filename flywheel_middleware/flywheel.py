@@ -202,7 +202,7 @@ class Flywheel:
             if interaction.user_id and self.consent.is_opted_out(interaction.user_id):
                 self.counters.inc("dropped_opted_out")
                 return None
-            self.queue.append_payload(self._encode("i", interaction.to_dict()))
+            self.queue.append_payload(self._encode("i", interaction))
         except QueueFull as exc:
             self.counters.warn("rejected_queue_full", "flywheel: record rejected: %s", exc)
             return None
@@ -227,7 +227,7 @@ class Flywheel:
             if signal.actor and self.consent.is_opted_out(signal.actor):
                 self.counters.inc("dropped_opted_out")
                 return False
-            self.queue.append_payload(self._encode("s", signal.to_dict()))
+            self.queue.append_payload(self._encode("s", signal))
         except Exception as exc:  # noqa: BLE001
             self.counters.warn("rejected_signals", "flywheel: signal rejected: %r", exc)
             return False
@@ -276,13 +276,15 @@ class Flywheel:
         """A pairwise choice between two answers to this interaction's input (a DPO pair)."""
         return self.feedback(interaction_id, "preference", {"chosen": chosen, "rejected": rejected}, actor=actor)
 
-    def _encode(self, kind: str, data: dict[str, Any]) -> bytes:
+    def _encode(self, kind: str, data: Any) -> bytes:
         """The queue line for a record. Huge payloads are truncated (and counted), not rejected:
         the turn is still worth keeping."""
         payload = self.queue.encode(kind, data)
         if len(payload) <= self.config.max_record_bytes:
             return payload
         self.counters.inc("truncated_records")
+        if hasattr(data, "to_dict"):
+            data = data.to_dict()
         limit = max(1000, self.config.max_text_chars)
         while True:
             payload = self.queue.encode(kind, _truncate_strings(data, limit))

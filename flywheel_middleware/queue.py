@@ -28,7 +28,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+import orjson
+
 _SEGMENT_GLOB = "seg-*.log"
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS
+
+
+def _jsonable(value: Any) -> Any:
+    from .records import to_jsonable
+
+    out = to_jsonable(value)
+    if out is value:  # to_jsonable passed it through: orjson cannot take it, so describe it
+        return repr(value)
+    return out
 
 
 @dataclass(slots=True)
@@ -66,10 +78,20 @@ class DurableQueue:
 
     # -- writer side (the caller's thread) ---------------------------------------------------
     @staticmethod
-    def encode(kind: str, data: dict[str, Any]) -> bytes:
-        """One queue line (JSON + newline): encoded once, so its size can be checked before appending."""
-        line = json.dumps({"k": kind, "d": data}, ensure_ascii=False, separators=(",", ":"), default=repr)
-        return line.encode("utf-8", "surrogatepass") + b"\n"
+    def encode(kind: str, data: Any) -> bytes:
+        """One queue line (JSON + newline), encoded once so its size can be checked before appending.
+
+        ``data`` may be a record dataclass itself: orjson walks dataclasses natively, an order of
+        magnitude faster than building a dict first; anything it cannot encode (bytes, framework
+        objects, sets) goes through ``to_jsonable``.
+        """
+        try:
+            return orjson.dumps({"k": kind, "d": data}, default=_jsonable, option=_ORJSON_OPTIONS) + b"\n"
+        except (TypeError, orjson.JSONEncodeError):  # e.g. an int too large for orjson
+            if hasattr(data, "to_dict"):
+                data = data.to_dict()
+            line = json.dumps({"k": kind, "d": data}, ensure_ascii=False, separators=(",", ":"), default=repr)
+            return line.encode("utf-8", "surrogatepass") + b"\n"
 
     def append(self, kind: str, data: dict[str, Any]) -> int:
         """Encode and write one record; returns its size."""
