@@ -28,9 +28,10 @@ PII = ["my email is maria.lopez{i}@example.com", "call me at 415-555-{i:04d}", "
        "I'm John Carter", "I live at {i} Oak Street, Springfield"]
 
 
-def make(i: int, rng: random.Random) -> Interaction:
+def make(i: int, rng: random.Random, long: bool = True) -> Interaction:
     topic = rng.choice(TOPICS)
-    question = f"Hi, I have a question about my {topic}. " + " ".join(rng.choice(TOPICS) for _ in range(rng.randint(10, 30)))
+    filler = rng.randint(10, 30) if long else rng.randint(1, 8)
+    question = f"Hi, I have a question about my {topic}. " + " ".join(rng.choice(TOPICS) for _ in range(filler))
     if i % 3 == 0:
         question += " " + rng.choice(PII).format(i=i % 10_000)
     answer = f"Thanks for asking about your {topic}. " + " ".join(rng.choice(TOPICS) for _ in range(rng.randint(20, 40)))
@@ -52,11 +53,12 @@ def peak_rss_of(proc: psutil.Process, stop: threading.Event, out: list[float]) -
     out.append(peak / (1 << 20))
 
 
-def run(mode: str, n: int) -> dict[str, float]:
+def run(mode: str, n: int, long: bool, quantize: bool = False) -> dict[str, float]:
     rng = random.Random(0)
-    items = [make(i, rng) for i in range(n)]
+    items = [make(i, rng, long) for i in range(n)]
+    words = sum(len(it.input.split()) for it in items) / n
     with tempfile.TemporaryDirectory() as tmp:
-        fw = Flywheel(Path(tmp) / "s", worker_mode=mode, batch_size=128)
+        fw = Flywheel(Path(tmp) / "s", worker_mode=mode, batch_size=128, embedding_quantize=quantize)
         # warm up models outside the timed region (the first batch loads Presidio and MiniLM)
         fw.record(make(-1, rng))
         fw.flush(600)
@@ -77,19 +79,21 @@ def run(mode: str, n: int) -> dict[str, float]:
         stats = fw.stats()
         fw.close()
     split = {k: (after.get(k, 0) - before.get(k, 0)) / 1e6 for k in ("time_redact_us", "time_embed_us", "time_store_us")}
-    return {"n": n, "elapsed": elapsed, "rate": n / elapsed, "peak_rss_mb": peak[0], "interactions": stats["interactions"], **split}
+    return {"words": words, "n": n, "elapsed": elapsed, "rate": n / elapsed, "peak_rss_mb": peak[0], "interactions": stats["interactions"], **split}
 
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
     rows = []
-    for mode in ("thread", "process"):
-        r = run(mode, n)
+    for mode, long, quantize in (("thread", False, False), ("process", False, False), ("process", True, False),
+                                 ("process", False, True), ("process", True, True)):
+        r = run(mode, n, long, quantize)
         total = r["time_redact_us"] + r["time_embed_us"] + r["time_store_us"] or 1.0
-        rows.append((f"worker {mode}", r["n"], r["elapsed"], r["rate"],
+        rows.append((f"worker {mode}{', int8 MiniLM' if quantize else ''}", f"{r['words']:.0f}", r["n"], r["elapsed"], r["rate"],
                      f"{100 * r['time_redact_us'] / total:.0f}% / {100 * r['time_embed_us'] / total:.0f}% / {100 * r['time_store_us'] / total:.0f}%",
                      r["peak_rss_mb"]))
-    print(_common.table(["run", "interactions", "seconds", "interactions/s", "redact / embed / store", "peak RSS MB (largest process)"], rows))
+    print(_common.table(["run", "words per question", "interactions", "seconds", "interactions/s", "redact / embed / store",
+                         "peak RSS MB (largest process)"], rows))
 
 
 if __name__ == "__main__":

@@ -36,17 +36,20 @@ class SentenceTransformerEmbedder:
 
     dim = 384
 
-    def __init__(self, model_path: str | None = None, *, batch_size: int = 64, threads: int | None = None) -> None:
+    def __init__(self, model_path: str | None = None, *, batch_size: int = 32, threads: int | None = None,
+                 quantize: bool = False) -> None:
         self.model_path = model_path or default_model_path()
         self.batch_size = batch_size
         self.threads = threads
+        self.quantize = quantize  # int8 dynamic quantization of the Linear layers: ~1.6-2x faster on CPU
         self._model: object | None = None
         self._lock = threading.Lock()
 
     def _load(self) -> object:
         if self._model is None:
             with _MODEL_LOCK:
-                model = _MODEL_CACHE.get(self.model_path)
+                cache_key = f"{self.model_path}|int8={self.quantize}"
+                model = _MODEL_CACHE.get(cache_key)
                 if model is None:
                     os.environ.setdefault("HF_HUB_OFFLINE", "1")
                     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -56,7 +59,13 @@ class SentenceTransformerEmbedder:
                     if self.threads:
                         torch.set_num_threads(self.threads)
                     model = SentenceTransformer(self.model_path, device="cpu")
-                    _MODEL_CACHE[self.model_path] = model
+                    if self.quantize:
+                        import warnings
+
+                        with warnings.catch_warnings():
+                            warnings.simplefilter("ignore")
+                            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+                    _MODEL_CACHE[cache_key] = model
                 self._model = model
                 getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension  # type: ignore[attr-defined]
                 dim = getter()

@@ -678,7 +678,7 @@ class Flywheel:
 def _default_embedder(config: FlywheelConfig) -> Any:
     from .embedding import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder(config.embedding_model, threads=config.torch_threads)
+    return SentenceTransformerEmbedder(config.embedding_model, threads=config.torch_threads, quantize=config.embedding_quantize)
 
 
 def _truncate_strings(value: Any, limit: int) -> Any:
