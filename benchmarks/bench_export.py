@@ -66,7 +66,7 @@ def _sentence(rng: random.Random, words: list[str], lo: int, hi: int, digits: bo
     return " ".join(ws).capitalize()
 
 
-def build(store_dir: Path, n: int, seed: int = 0, embeddings: bool = True) -> dict[str, float]:
+def build(store_dir: Path, n: int, seed: int = 0, embeddings: bool = True, stamped: bool = True) -> dict[str, float]:
     """Create the store folder with ``n`` interactions; returns setup timings."""
     from flywheel_middleware import Flywheel
 
@@ -75,6 +75,10 @@ def build(store_dir: Path, n: int, seed: int = 0, embeddings: bool = True) -> di
     rng = random.Random(seed)
     nrng = np.random.default_rng(seed)
     words = _vocabulary(rng)
+    # what the ingest worker stamps on what it redacted (so exports verify instead of re-analysing)
+    from flywheel_middleware.privacy import RedactionConfig, Redactor
+
+    stamp = Redactor(RedactionConfig()).fingerprint() if stamped else None
     conn = sqlite3.connect(store_dir / "store.sqlite", isolation_level=None)
     conn.execute("PRAGMA synchronous=OFF")
     now = time.time()
@@ -117,6 +121,8 @@ def build(store_dir: Path, n: int, seed: int = 0, embeddings: bool = True) -> di
                 step_list.insert(0, {"kind": "retrieval", "name": "kb", "inputs": q, "outputs": docs, "started_at": started,
                                      "ended_at": started + 0.2, "error": None, "run_id": None, "parent_run_id": None, "metadata": {}})
             md = {"category": category} if rng.random() < 0.8 else {}
+            if stamp:
+                md["flywheel.redaction"] = stamp
             if not md:
                 decision_list.append({"decider": "router", "chosen": f"{category}_engine", "candidates": [f"{c}_engine" for c in CATEGORIES[:4]],
                                       "reason": None, "name": "router", "at": started, "metadata": {}})
@@ -231,6 +237,8 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="reuse the store in --dir")
     parser.add_argument("--no-embeddings", action="store_true")
     parser.add_argument("--no-redact", action="store_true", help="skip the redaction re-check (to see its cost)")
+    parser.add_argument("--unstamped", action="store_true",
+                        help="store rows without the ingest worker's redaction stamp (every row is re-analysed)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     args = parser.parse_args()
     one_thread()
@@ -243,7 +251,7 @@ def main() -> None:
             shutil.rmtree(store_dir)
         args.dir.mkdir(parents=True, exist_ok=True)
         print(f"building a store of {args.n:,} interactions in {store_dir} ...")
-        setup = build(store_dir, args.n, embeddings=not args.no_embeddings)
+        setup = build(store_dir, args.n, embeddings=not args.no_embeddings, stamped=not args.unstamped)
         print(f"setup: insert {setup['insert_s']:.0f}s, index {setup['index_s']:.0f}s; "
               f"store {(store_dir / 'store.sqlite').stat().st_size / (1 << 30):.2f} GiB")
     results = []

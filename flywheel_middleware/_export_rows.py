@@ -351,8 +351,17 @@ def _rebuild(obj: Any, it: Any, key: str | None = None) -> Any:
     return obj
 
 
+def _audited(interaction_id: str, fraction: float) -> bool:
+    """A deterministic sample of already-clean rows that is analysed again anyway."""
+    if fraction <= 0:
+        return False
+    digest = hashlib.blake2b(interaction_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64 < fraction
+
+
 class RedactionStats:
     def __init__(self) -> None:
+        self.rows_verified = 0  # stamped with the current fingerprint and not in the audit sample
         self.rows_checked = 0
         self.strings_checked = 0
         self.rows_changed = 0
@@ -360,6 +369,7 @@ class RedactionStats:
         self.entities: Counter[str] = Counter()
 
     def add(self, other: Mapping[str, Any]) -> None:
+        self.rows_verified += other.get("rows_verified_by_stamp", 0)
         self.rows_checked += other["rows_checked"]
         self.strings_checked += other["strings_checked"]
         self.rows_changed += other["rows_changed"]
@@ -367,7 +377,7 @@ class RedactionStats:
         self.entities.update(other["entities"])
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rows_checked": self.rows_checked, "strings_checked": self.strings_checked,
+        return {"rows_verified_by_stamp": self.rows_verified, "rows_checked": self.rows_checked, "strings_checked": self.strings_checked,
                 "rows_changed": self.rows_changed, "strings_changed": self.strings_changed,
                 "entities": dict(sorted(self.entities.items()))}
 
@@ -498,8 +508,9 @@ def materialize(task: tuple[str, str, bool, bool, list[tuple[int, list[dict[str,
     Returns ``([(split, line, openai_line, category, source, count_label)], redaction stats,
     [(interaction id, user id)])`` in key order.
     """
-    db, kind, include_system, openai, items = task
+    db, kind, include_system, openai, items, recheck_all, audit_fraction = task
     redactor = redactor if redactor is not None else _WORKER_REDACTOR
+    fingerprint = redactor.fingerprint() if redactor is not None and hasattr(redactor, "fingerprint") else None
     cache = cache if cache is not None else _WORKER_CACHE
     keys = [k for k, _ in items]
     stored: dict[int, tuple[str, str | None, str | None, str]] = {}
@@ -512,6 +523,7 @@ def materialize(task: tuple[str, str, bool, bool, list[tuple[int, list[dict[str,
             stored[int(key)] = (iid, user, session, data)
     built: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
     conversations: list[str | None] = []
+    needs_check: list[bool] = []
     members: list[tuple[str, str | None]] = []
     for key, specs in items:
         row = stored.get(int(key))
@@ -520,11 +532,22 @@ def materialize(task: tuple[str, str, bool, bool, list[tuple[int, list[dict[str,
         iid, user, session, data = row
         members.append((iid, user))
         it = View(loads(data))
+        # stored under the current redaction fingerprint: already clean, so only an audit sample
+        # is analysed again; anything else (older config, other engine, unstamped) is re-checked
+        stamp = (it.metadata or {}).get("flywheel.redaction")
+        check = recheck_all or stamp is None or stamp != fingerprint or _audited(iid, audit_fraction)
         for spec, out_row in build_rows(kind, it, specs, include_system):
             built.append((spec, out_row))
             conversations.append(session)
+            needs_check.append(check)
     stats = RedactionStats()
-    rows = recheck([r for _, r in built], redactor, conversations, stats, cache) if redactor is not None else [r for _, r in built]
+    rows = [r for _, r in built]
+    if redactor is not None:
+        todo = [i for i, check in enumerate(needs_check) if check]
+        checked = recheck([rows[i] for i in todo], redactor, [conversations[i] for i in todo], stats, cache)
+        for i, row in zip(todo, checked):
+            rows[i] = row
+        stats.rows_verified = len(rows) - len(todo)
     out = []
     for (spec, _), row in zip(built, rows):
         line = dumps(row)

@@ -34,7 +34,7 @@ class FlywheelConfig:
     # models
     embedding_model: str | None = None  # a local sentence-transformers path; None = packaged MiniLM
     torch_threads: int | None = None
-    embedding_quantize: bool = False  # int8 MiniLM: ~1.6-2x faster on CPU, vectors within ~0.99 cosine (see benchmarks)
+    embedding_quantize: bool = False  # int8 MiniLM: ~1.6-2x faster on CPU, but top-1 neighbours agree only 72% (see benchmarks)
     # privacy (see flywheel_middleware.privacy.RedactionConfig for keys)
     redaction: dict[str, Any] = field(default_factory=dict)
     # tracing

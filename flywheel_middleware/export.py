@@ -109,7 +109,9 @@ class ExportOptions:
     # output
     include_system: bool = True
     openai: bool = True  # sft: also write the OpenAI fine-tuning variant
-    redact: bool = True  # the redaction re-check over every row (the last line of defence)
+    redact: bool = True  # the redaction re-check (the last line of defence); False: none
+    redact_all: bool = False  # re-check every row, even those stored under the current redaction fingerprint
+    redact_audit_fraction: float = 0.02  # of the rows stored under the current fingerprint, this share is re-checked anyway
     workers: int | None = None  # processes for building rows; None: 0 for small exports, else up to the cores
     batch_size: int = 256  # interactions per worker task
     inline_ids_max: int = 100_000  # more interaction ids than this go to interaction_ids.txt
@@ -685,7 +687,7 @@ def export(fw: Any, kind: str, out_dir: str | os.PathLike[str], *, progress: Pro
                 specs = _specs_for(kind, p, cands, plan, fb, bool(is_eval[p]))
                 if specs:
                     items.append((int(cands.key[p]), specs))
-            task = (db, kind, opts.include_system, opts.openai, items)
+            task = (db, kind, opts.include_system, opts.openai, items, opts.redact_all, opts.redact_audit_fraction)
             if executor is None:
                 inline(task)
             else:
@@ -748,6 +750,9 @@ def export(fw: Any, kind: str, out_dir: str | os.PathLike[str], *, progress: Pro
         "files": {name: {"name": file, "rows": file_rows[name], "sha256": file_hashes[name].hexdigest()}
                   for name, file in names.items()},
         "redaction": {"recheck": opts.redact, "mode": (fw.config.redaction or {}).get("mode", "placeholder") if opts.redact else None,
+                      "policy": ("every row" if opts.redact_all else
+                                 f"rows not stamped with the current redaction fingerprint, plus a {opts.redact_audit_fraction:.0%} audit sample")
+                      if opts.redact else "off",
                       **red.to_dict()},
         "store": {"path": str(Path(fw.path).resolve()), "interactions": counts_store.interactions,
                   "last_ingest_at": counts_store.last_ingest_at, "deletion_generation": store.deletion_generation()},

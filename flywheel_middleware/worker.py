@@ -71,6 +71,9 @@ def redact_interaction(it: Interaction, redactor: Redacting) -> Interaction:
         decision["chosen"], decision["candidates"], decision["reason"] = chosen, candidates, reason
     for key, value in zip(unsafe_meta, clean["meta"]):
         data["metadata"][key] = value
+    fingerprint = getattr(redactor, "fingerprint", None)
+    if fingerprint is not None:  # exports skip a second full pass over texts redacted like this
+        data["metadata"]["flywheel.redaction"] = fingerprint()
     return Interaction.from_dict(data)
 
 

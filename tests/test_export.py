@@ -196,7 +196,7 @@ def test_manifest_records_what_the_dataset_holds(fw: Flywheel, tmp_path: Path) -
     assert sorted(m["interaction_ids"]) == sorted(ids)
     assert len(m["user_ids"]) == 2 and all(u.startswith("u_") and "user-" not in u for u in m["user_ids"])
     assert m["store"]["interactions"] == 6 and m["store"]["deletion_generation"] == 0 and m["store"]["last_ingest_at"]
-    assert m["redaction"]["rows_checked"] == 6 and m["redaction"]["rows_changed"] == 0
+    assert m["redaction"]["rows_checked"] + m["redaction"]["rows_verified_by_stamp"] == 6 and m["redaction"]["rows_changed"] == 0
     assert m["files"]["train"]["rows"] == m["counts"]["train"] and m["files"]["train_openai"]["name"] == "train.openai.jsonl"
     assert m["library_version"] and m["created_at"] and m["filters"] == {}
     assert set(m["split"]["strata"]) == {"billing", "shipping"}
@@ -387,3 +387,18 @@ def test_cli_export_and_queue(corpus: tuple[Flywheel, dict[str, Path]], tmp_path
     assert queue.exit_code == 0, queue.output
     items = [json.loads(line) for line in queue.output.splitlines() if line.startswith("{")]
     assert 0 < len(items) <= 3 and all(item["reasons"] for item in items)
+
+
+def test_rows_stored_under_the_current_redaction_are_not_analysed_twice(fw: Flywheel, tmp_path: Path) -> None:
+    for i in range(20):
+        it = Interaction(input=f"how do I reset my password, attempt {i}?", output="Settings > Security.",
+                         session_id=f"s{i}", user_id=f"u{i}")
+        fw.record(it)
+        fw.flush(60)
+        fw.feedback(it.id, "thumbs_up", actor=f"u{i}")
+    fw.flush(60)
+    assert fw.get(it.id).metadata["flywheel.redaction"]  # the worker stamped what it redacted
+    quick = fw.export("sft", tmp_path / "quick", dedup="none").manifest["redaction"]
+    assert quick["rows_verified_by_stamp"] >= 15 and quick["rows_checked"] + quick["rows_verified_by_stamp"] == 20
+    full = fw.export("sft", tmp_path / "full", dedup="none", redact_all=True).manifest["redaction"]
+    assert full["rows_checked"] == 20 and full["rows_verified_by_stamp"] == 0

@@ -34,6 +34,8 @@ from typing import Any, Literal
 from . import _engine
 from .recognizers import LooseCreditCardRecognizer, NanpPhoneRecognizer, StreetAddressRecognizer, find_person_names
 
+_FINGERPRINT_VERSION = 1  # bump when the project's own recognizers change what they find
+
 __all__ = ["DEFAULT_ENTITIES", "RedactionConfig", "Redactor", "Span"]
 
 #: What is redacted by default. URL is off: links in answers are rarely personal and often useful.
@@ -159,6 +161,15 @@ class Redactor:
         self._streets = StreetAddressRecognizer()
 
     # -- engine -------------------------------------------------------------------------------
+    def fingerprint(self) -> str:
+        """Identifies what this redactor removes (config, engine, recognizers): texts redacted under
+        the same fingerprint need no second pass (the ingest worker stamps stored interactions)."""
+        import json as _json
+        from dataclasses import asdict
+
+        payload = _json.dumps([asdict(self.config), self.engine_kind, _FINGERPRINT_VERSION], sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
     @property
     def engine_kind(self) -> str:
         """``"spacy-blank"`` (offline) or ``"spacy-ner:<model>"``."""
