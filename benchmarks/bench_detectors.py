@@ -1,6 +1,6 @@
 """Quality and speed of the implicit-signal detectors on ``benchmarks/data/turn_pairs.jsonl``.
 
-    python benchmarks/bench_detectors.py          # score, write benchmarks/README_detectors.md
+    python benchmarks/bench_detectors.py          # score, write benchmarks/results/detectors.md
     python benchmarks/bench_detectors.py --fit    # refit the rephrase weights on the dev half
 
 The labeled set is split by topic (``split`` field): thresholds are tuned on ``dev`` only and the
@@ -33,7 +33,7 @@ from flywheel_middleware.signals.detectors import (  # noqa: E402
 )
 
 DATA = ROOT / "benchmarks" / "data" / "turn_pairs.jsonl"
-README = ROOT / "benchmarks" / "README_detectors.md"
+README = ROOT / "benchmarks" / "results" / "detectors.md"  # tables to paste into benchmarks/README.md
 NEGATIVE_FOR_REPHRASE = ("follow_up", "new_question", "repeat_after_good")
 
 
@@ -136,7 +136,7 @@ def _latency_us(fn: Any, repeat: int = 5) -> tuple[float, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--fit", action="store_true", help="refit rephrase weights on the dev half and print them")
-    parser.add_argument("--no-write", action="store_true", help="do not rewrite README_detectors.md")
+    parser.add_argument("--no-write", action="store_true", help="do not write results/detectors.md")
     args = parser.parse_args(argv)
 
     rows = load_pairs()
@@ -225,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines)
     print(text)
     if not args.no_write and not args.fit:
+        README.parent.mkdir(parents=True, exist_ok=True)
         README.write_text(text, encoding="utf-8")
     return 0
 
