@@ -832,6 +832,10 @@ class FlywheelCallbackHandler(_HandlerBase):  # a BaseCallbackHandler
                 run.turn.interaction.decisions.append(decision)
 
     def on_chain_error(self, error: BaseException, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any) -> None:
+        self._on_error("on_chain_error", error, run_id, parent_run_id, kwargs)
+
+    def _on_error(self, method: str, error: BaseException, run_id: UUID, parent_run_id: UUID | None, kwargs: dict[str, Any]) -> None:
+        """Every ``on_*_error``: a step fails (the turn goes on), or the whole turn ends in error."""
         root = False
         try:
             with self._lock:
@@ -841,11 +845,11 @@ class FlywheelCallbackHandler(_HandlerBase):  # a BaseCallbackHandler
                 if run is not None:
                     self._step_error(run, error)
         except Exception as exc:  # noqa: BLE001
-            self._fail("on_chain_error", exc)
+            self._fail(method, exc)
         if root:
-            self._root_end(run_id, None, error, "on_chain_error", (error,), dict(run_id=run_id, parent_run_id=parent_run_id, **kwargs))
+            self._root_end(run_id, None, error, method, (error,), dict(run_id=run_id, parent_run_id=parent_run_id, **kwargs))
         else:
-            self._forward("on_chain_error", error, run_id=run_id, parent_run_id=parent_run_id, **kwargs)
+            self._forward(method, error, run_id=run_id, parent_run_id=parent_run_id, **kwargs)
 
     def _step_error(self, run: _Run, error: BaseException) -> None:
         names = _exc_names(error)
@@ -1028,20 +1032,7 @@ class FlywheelCallbackHandler(_HandlerBase):  # a BaseCallbackHandler
             self._signal_escalation(turn, name, "tool_call")
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any) -> None:
-        root = False
-        try:
-            with self._lock:
-                root = run_id in self._turns
-            if not root:
-                run = self._end(run_id)
-                if run is not None:
-                    self._step_error(run, error)
-        except Exception as exc:  # noqa: BLE001
-            self._fail("on_llm_error", exc)
-        if root:
-            self._root_end(run_id, None, error, "on_llm_error", (error,), dict(run_id=run_id, parent_run_id=parent_run_id, **kwargs))
-        else:
-            self._forward("on_llm_error", error, run_id=run_id, parent_run_id=parent_run_id, **kwargs)
+        self._on_error("on_llm_error", error, run_id, parent_run_id, kwargs)
 
     # -- tools ---------------------------------------------------------------------------------
 
@@ -1092,20 +1083,7 @@ class FlywheelCallbackHandler(_HandlerBase):  # a BaseCallbackHandler
             self._forward("on_tool_end", output, run_id=run_id, parent_run_id=parent_run_id, **kwargs)
 
     def on_tool_error(self, error: BaseException, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any) -> None:
-        root = False
-        try:
-            with self._lock:
-                root = run_id in self._turns
-            if not root:
-                run = self._end(run_id)
-                if run is not None:
-                    self._step_error(run, error)
-        except Exception as exc:  # noqa: BLE001
-            self._fail("on_tool_error", exc)
-        if root:
-            self._root_end(run_id, None, error, "on_tool_error", (error,), dict(run_id=run_id, parent_run_id=parent_run_id, **kwargs))
-        else:
-            self._forward("on_tool_error", error, run_id=run_id, parent_run_id=parent_run_id, **kwargs)
+        self._on_error("on_tool_error", error, run_id, parent_run_id, kwargs)
 
     # -- retrievers ----------------------------------------------------------------------------
 
@@ -1150,20 +1128,7 @@ class FlywheelCallbackHandler(_HandlerBase):  # a BaseCallbackHandler
             self._forward("on_retriever_end", documents, run_id=run_id, parent_run_id=parent_run_id, **kwargs)
 
     def on_retriever_error(self, error: BaseException, *, run_id: UUID, parent_run_id: UUID | None = None, **kwargs: Any) -> None:
-        root = False
-        try:
-            with self._lock:
-                root = run_id in self._turns
-            if not root:
-                run = self._end(run_id)
-                if run is not None:
-                    self._step_error(run, error)
-        except Exception as exc:  # noqa: BLE001
-            self._fail("on_retriever_error", exc)
-        if root:
-            self._root_end(run_id, None, error, "on_retriever_error", (error,), dict(run_id=run_id, parent_run_id=parent_run_id, **kwargs))
-        else:
-            self._forward("on_retriever_error", error, run_id=run_id, parent_run_id=parent_run_id, **kwargs)
+        self._on_error("on_retriever_error", error, run_id, parent_run_id, kwargs)
 
     # -- custom events, graph lifecycle, misc ---------------------------------------------------
 
