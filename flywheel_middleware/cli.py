@@ -18,24 +18,24 @@ PathOption = typer.Option(Path(".flywheel"), "--path", "-p", help="The store fol
 
 
 def _open(path: Path, **overrides: Any) -> Any:
+    """Open the store folder for a command; a missing, foreign or corrupt store exits cleanly."""
+    from .errors import FlywheelError
     from .flywheel import Flywheel
 
     if not path.exists():
         console.print(f"[red]no flywheel store at {path}[/red]")
         raise typer.Exit(1)
-    return Flywheel(path, **overrides)
+    try:
+        return Flywheel(path, **overrides)
+    except FlywheelError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
 
 
 @app.command()
 def stats(path: Path = PathOption, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Counts per kind, signals per kind, queue depth, index size, last ingest time."""
-    from .errors import StoreError
-
-    try:
-        fw = _open(path, start_worker=False)
-    except StoreError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from exc
+    fw = _open(path, start_worker=False)
     try:
         data = fw.stats()
     finally:
@@ -134,7 +134,6 @@ def report_command(
     """Monitoring report: metrics per cohort over time, drift, regressions, stall verdict and the plan."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from .errors import StoreError
     from .report import REPORT_STEPS, build_report
 
     try:
@@ -146,11 +145,7 @@ def report_command(
     except ValueError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
-    try:
-        fw = _open(path, start_worker=False)
-    except StoreError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from exc
+    fw = _open(path, start_worker=False)
     try:
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                       TimeElapsedColumn(), console=console, transient=False) as progress:
@@ -204,11 +199,7 @@ def export_command(
 
     from .errors import FlywheelError
 
-    try:
-        fw = _open(path, start_worker=False)
-    except FlywheelError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from exc
+    fw = _open(path, start_worker=False)
     try:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console, transient=True, disable=as_json) as bar:
@@ -254,13 +245,7 @@ def queue_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines."),
 ) -> None:
     """The active-learning queue: interactions most worth a human look first, with reasons."""
-    from .errors import FlywheelError
-
-    try:
-        fw = _open(path, start_worker=False)
-    except FlywheelError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from exc
+    fw = _open(path, start_worker=False)
     try:
         items = fw.review_queue(limit, category=category or None, scan=scan)
     finally:

@@ -41,7 +41,7 @@ _SEP = "\x1f"
 _REREAD = 10_000  # rewards rows re-read after a deletion (see refresh)
 _KEY_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
 
-_ROWS_SQL = f"""
+_ROWS_SQL = """
 SELECT r.rowid, i.key, r.label, r.reward, r.confidence, i.session_id, i.started_at,
   CASE WHEN r.label = 'good' THEN i.model_version END,
   CASE WHEN r.label = 'good' THEN COALESCE(json_extract(i.data, '$.metadata.category'),
