@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
+
 import statistics
 import sys
 import time

@@ -11,7 +11,7 @@ pytest.importorskip("langgraph")
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter  # noqa: E402
-from phoenix_server import get_span_annotations, phoenix_server, wait_for, wait_for_spans  # noqa: E402,F401
+from phoenix_server import get_span_annotations, wait_for, wait_for_spans  # noqa: E402
 from test_langchain_capture import answer, calls, react_agent  # noqa: E402
 
 from flywheel_middleware import Flywheel  # noqa: E402
@@ -77,7 +77,7 @@ def test_no_tracing_configured_means_no_tracer(fw: Flywheel, monkeypatch: pytest
 
 @pytest.mark.phoenix
 @pytest.mark.slow
-def test_quick_start_with_phoenix_spans_session_and_feedback_annotation(store_path: Path, embedder, phoenix_server: str) -> None:  # noqa: F811
+def test_quick_start_with_phoenix_spans_session_and_feedback_annotation(store_path: Path, embedder, phoenix_server: str) -> None:
     with Flywheel(store_path, embedder=embedder, phoenix_endpoint=phoenix_server) as fw:
         agent = react_agent(calls(("get_weather", {"city": "Oslo"})), answer("Snowing in Oslo."))
         iid = _ask(fw, agent, "Weather in Oslo?", session="phx-fw-session", user="phx-fw-user")

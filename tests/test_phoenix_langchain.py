@@ -14,7 +14,6 @@ pytest.importorskip("phoenix")
 from phoenix_server import (  # noqa: E402
     get_session,
     get_span_annotations,
-    phoenix_server,  # noqa: F401 - the session-scoped fixture
     span_attribute,
     wait_for,
     wait_for_spans,
@@ -28,7 +27,7 @@ from flywheel_middleware.tracing import PhoenixAnnotator, SpanIndex, setup_traci
 pytestmark = [pytest.mark.phoenix, pytest.mark.slow]
 
 
-def test_langgraph_agent_spans_session_and_feedback_in_phoenix(phoenix_server: str) -> None:  # noqa: F811
+def test_langgraph_agent_spans_session_and_feedback_in_phoenix(phoenix_server: str) -> None:
     counts: dict[str, int] = {}
 
     def count(name: str, n: int = 1) -> None:

@@ -17,7 +17,6 @@ pytest.importorskip("phoenix")
 from phoenix_server import (  # noqa: E402
     get_session,
     get_span_annotations,
-    phoenix_server,  # noqa: F401 - the session-scoped fixture
     span_attribute,
     wait_for,
     wait_for_spans,
@@ -31,7 +30,7 @@ from flywheel_middleware.tracing import PhoenixAnnotator, SpanIndex, setup_traci
 pytestmark = [pytest.mark.phoenix, pytest.mark.slow]
 
 
-def test_router_decision_in_the_store_and_in_phoenix(phoenix_server: str, store_path: Path, embedder) -> None:  # noqa: F811
+def test_router_decision_in_the_store_and_in_phoenix(phoenix_server: str, store_path: Path, embedder) -> None:
     counts: dict[str, int] = {}
 
     def count(name: str, n: int = 1) -> None:
