@@ -102,6 +102,7 @@ class ExportOptions:
     near_threshold: float = 0.95
     output_threshold: float = 0.8
     near_max: int = 50_000  # near-dup search is exact and O(n^2): skipped above this many candidates (manifest says so)
+    near_pairs_max: int = 50_000  # dpo: good-vs-bad pairs from near-identical prompts need a search per bad answer
     pair_threshold: float = 0.92  # dpo: input cosine for near-identical prompts / regenerations
     eval_fraction: float = 0.1
     seed: int = 0
@@ -468,6 +469,10 @@ def _plan(fw: Any, kind: str, c: _Candidates, fb: _Feedback, opts: ExportOptions
     if "near" in sources:
         bad_pos = np.flatnonzero(bad & ~np.isin(np.arange(n), list(linked)))
         good_pos = np.flatnonzero(good)
+        if len(bad_pos) > opts.near_pairs_max:
+            # one filtered nearest-good search per bad answer: bounded like near dedup, and said so
+            plan.dedup["near_pairs"] = f"skipped: {len(bad_pos)} bad answers > near_pairs_max {opts.near_pairs_max}"
+            bad_pos = bad_pos[:0]
         if len(bad_pos) and len(good_pos):
             found, vecs = load_embeddings(fw.store, c.key[bad_pos])
             mask = np.zeros(int(c.key.max()) + 1, dtype=bool)
