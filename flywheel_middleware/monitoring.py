@@ -143,6 +143,8 @@ class MonitorData:
     def window_label(self, w: int) -> str:
         start = _dt.datetime.fromtimestamp(self.window_start(w), tz=_dt.timezone.utc)
         size = self.config.window_seconds()
+        if size < 60:
+            return start.strftime("%H:%M:%S")
         if size < 86_400:
             return start.strftime("%Y-%m-%d %H:%M")
         if self.config.window == "week":
