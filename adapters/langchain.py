@@ -57,6 +57,7 @@ try:  # LangGraph (>= 1.2) sends on_interrupt / on_resume only to GraphCallbackH
 except Exception:  # noqa: BLE001 - no (or an older) LangGraph: plain LangChain callbacks
     _HandlerBase = BaseCallbackHandler  # type: ignore[assignment,misc]
 
+from flywheel_middleware.adapters._deliver import deliver
 from flywheel_middleware.records import Interaction, RoutingDecision, Signal, Step
 from flywheel_middleware.tracing import SPAN_INDEX, SpanIndex, format_span_id, format_trace_id
 
@@ -684,22 +685,7 @@ class FlywheelCallbackHandler(_HandlerBase):  # a BaseCallbackHandler
         return turn, True
 
     def _record(self, turn: _Turn) -> None:
-        it = turn.interaction
-        if "span_id" in it.metadata:
-            try:
-                self.span_index.put(it.id, it.metadata["trace_id"], it.metadata["span_id"])
-            except Exception as exc:  # noqa: BLE001
-                self._fail("span_index", exc)
-        try:
-            self.recorder.record(it)
-        except Exception as exc:  # noqa: BLE001 - the protocol says never raises; be sure
-            self._fail("record", exc)
-            return
-        for sig in turn.signals:
-            try:
-                self.recorder.add_signal(sig)
-            except Exception as exc:  # noqa: BLE001
-                self._fail("add_signal", exc)
+        deliver(self.recorder, self.span_index, turn.interaction, turn.signals, self._fail)
 
     def _root_end(self, run_id: UUID, outputs: Any, error: BaseException | None, method: str, args: tuple, kwargs: dict) -> None:
         done = None

@@ -83,6 +83,7 @@ from llama_index.core.instrumentation.span_handlers import BaseSpanHandler
 from llama_index.core.prompts import BasePromptTemplate, ChatPromptTemplate, PromptTemplate, SelectorPromptTemplate
 from llama_index.core.question_gen.types import BaseQuestionGenerator
 
+from flywheel_middleware.adapters._deliver import deliver
 from flywheel_middleware.records import Interaction, RoutingDecision, Signal, Step
 from flywheel_middleware.tracing import SPAN_INDEX, SpanIndex, format_span_id, format_trace_id
 
@@ -852,23 +853,7 @@ class _Turn:
         self.root_attributes(status)
 
     def _record(self) -> None:
-        cap = self.cap
-        it = self.interaction
-        if "span_id" in it.metadata:
-            try:
-                cap.span_index.put(it.id, it.metadata["trace_id"], it.metadata["span_id"])
-            except Exception as exc:  # noqa: BLE001
-                self.fail("span_index", exc)
-        try:
-            cap.recorder.record(it)
-        except Exception as exc:  # noqa: BLE001 - the protocol says never raises; be sure
-            self.fail("record", exc)
-            return
-        for sig in self.signals:
-            try:
-                cap.recorder.add_signal(sig)
-            except Exception as exc:  # noqa: BLE001
-                self.fail("add_signal", exc)
+        deliver(self.cap.recorder, self.cap.span_index, self.interaction, self.signals, self.fail)
 
 
 def _selection_decision(result: Any, choices: list[Any], query: str) -> RoutingDecision:
