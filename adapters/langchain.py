@@ -57,7 +57,7 @@ try:  # LangGraph (>= 1.2) sends on_interrupt / on_resume only to GraphCallbackH
 except Exception:  # noqa: BLE001 - no (or an older) LangGraph: plain LangChain callbacks
     _HandlerBase = BaseCallbackHandler  # type: ignore[assignment,misc]
 
-from flywheel_middleware.adapters._deliver import deliver
+from flywheel_middleware.adapters._guard import deliver, report_failure, safe_count
 from flywheel_middleware.records import Interaction, RoutingDecision, Signal, Step
 from flywheel_middleware.tracing import SPAN_INDEX, SpanIndex, format_span_id, format_trace_id
 
@@ -398,29 +398,11 @@ class FlywheelCallbackHandler(_HandlerBase):  # a BaseCallbackHandler
             return None
 
     def _count(self, name: str, n: int = 1) -> None:
-        try:
-            self.recorder.count(name, n)
-        except Exception:  # noqa: BLE001
-            pass
+        safe_count(self.recorder, name, n)
 
     def _fail(self, where: str, exc: BaseException) -> None:
         """An exception inside the handler: warn once per kind, count, never re-raise."""
-        try:
-            key = f"{where}:{type(exc).__name__}"
-            first = key not in self._warned
-            if first:
-                self._warned.add(key)
-            _log.log(
-                logging.WARNING if first else logging.DEBUG,
-                "flywheel LangChain handler: %s failed (%r); the agent is unaffected",
-                where,
-                exc,
-                exc_info=first,
-            )
-            self._count("langchain.callback_errors")
-            self._count(f"langchain.callback_errors.{where}")
-        except Exception:  # noqa: BLE001
-            pass
+        report_failure(self.recorder, self._warned, "langchain", "the agent is unaffected", where, exc, _log)
 
     def _forward(self, method: str, *args: Any, **kwargs: Any) -> None:
         oi = self._oi

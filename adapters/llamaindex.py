@@ -83,7 +83,7 @@ from llama_index.core.instrumentation.span_handlers import BaseSpanHandler
 from llama_index.core.prompts import BasePromptTemplate, ChatPromptTemplate, PromptTemplate, SelectorPromptTemplate
 from llama_index.core.question_gen.types import BaseQuestionGenerator
 
-from flywheel_middleware.adapters._deliver import deliver
+from flywheel_middleware.adapters._guard import deliver, report_failure, safe_count
 from flywheel_middleware.records import Interaction, RoutingDecision, Signal, Step
 from flywheel_middleware.tracing import SPAN_INDEX, SpanIndex, format_span_id, format_trace_id
 
@@ -1126,24 +1126,11 @@ class _Capture:
             self.fail("walk_engines", exc)
 
     def count(self, name: str, n: int = 1) -> None:
-        try:
-            self.recorder.count(name, n)
-        except Exception:  # noqa: BLE001
-            pass
+        safe_count(self.recorder, name, n)
 
     def fail(self, where: str, exc: BaseException) -> None:
         """An exception inside the capture: warn once per kind, count, never re-raise."""
-        try:
-            key = f"{where}:{type(exc).__name__}"
-            first = key not in self._warned
-            if first:
-                self._warned.add(key)
-            _log.log(logging.WARNING if first else logging.DEBUG,
-                     "flywheel LlamaIndex capture: %s failed (%r); the query is unaffected", where, exc, exc_info=first)
-            self.count("llamaindex.callback_errors")
-            self.count(f"llamaindex.callback_errors.{where}")
-        except Exception:  # noqa: BLE001
-            pass
+        report_failure(self.recorder, self._warned, "llamaindex", "the query is unaffected", where, exc, _log)
 
     def warn_once(self, key: str, message: str, *args: Any) -> None:
         if key not in self._warned:
