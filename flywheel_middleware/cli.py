@@ -14,15 +14,16 @@ from rich.table import Table
 app = typer.Typer(help="flywheel-middleware: capture, signals, store, few-shot, export, train, gate.", no_args_is_help=True)
 console = Console()
 
-PathOption = typer.Option(Path(".flywheel"), "--path", "-p", help="The store folder.")
+PathOption = typer.Option(".flywheel", "--path", "-p", help="The store folder, or a postgresql:// URL.")
 
 
-def _open(path: Path, **overrides: Any) -> Any:
-    """Open the store folder for a command; a missing, foreign or corrupt store exits cleanly."""
+def _open(path: str | Path, **overrides: Any) -> Any:
+    """Open the store (folder or URL) for a command; a missing, foreign, corrupt or unreachable one exits cleanly."""
     from .errors import FlywheelError
     from .flywheel import Flywheel
+    from .store.postgres import is_postgres_url
 
-    if not path.exists():
+    if not is_postgres_url(str(path)) and not Path(path).exists():
         console.print(f"[red]no flywheel store at {path}[/red]")
         raise typer.Exit(1)
     try:
@@ -33,7 +34,7 @@ def _open(path: Path, **overrides: Any) -> Any:
 
 
 @app.command()
-def stats(path: Path = PathOption, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def stats(path: str = PathOption, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Counts per kind, signals per kind, queue depth, index size, last ingest time."""
     fw = _open(path, start_worker=False)
     try:
@@ -83,7 +84,7 @@ def demo(
 
 @app.command("serve")
 def serve_command(
-    path: Path = PathOption,
+    path: str = PathOption,
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (use a TLS proxy for anything public)."),
     port: int = typer.Option(8088, "--port", help="TCP port."),
     tokens: Optional[Path] = typer.Option(None, "--tokens", help="JSON or TOML file {token: user_id} (tokens may be sha256:<hex>)."),
@@ -114,10 +115,11 @@ def serve_command(
         console.print("[red]no tokens: give --tokens FILE, --token user=TOKEN, --admin-token TOKEN or FLYWHEEL_TOKENS[/red]")
         raise typer.Exit(2)
     from .flywheel import Flywheel
+    from .store.postgres import safe_url
 
     fw = Flywheel(path)  # a writer-only client if the app's process already ingests this folder
     try:
-        console.print(f"flywheel serve: store {path} (worker: {fw.stats()['worker']}), users {registry.users()}, "
+        console.print(f"flywheel serve: store {safe_url(path)} (worker: {fw.stats()['worker']}), users {registry.users()}, "
                       f"http://{host}:{port}/docs")
         run_server(fw, registry, host=host, port=port, log_level=log_level, rate_limit=RateLimit(rate, burst),
                    max_body_bytes=max_body_bytes, cors_origins=cors_origin, pending_wait_s=pending_wait)
@@ -127,7 +129,7 @@ def serve_command(
 
 @app.command("report")
 def report_command(
-    path: Path = PathOption,
+    path: str = PathOption,
     out: Path = typer.Option(Path("report.html"), "--out", "-o", help="The HTML file to write (self-contained)."),
     window: str = typer.Option("day", "--window", "-w", help="Time window: hour, day, week, or seconds."),
 ) -> None:
@@ -180,7 +182,7 @@ def _when(value: Optional[str]) -> Optional[float]:
 @app.command("export")
 def export_command(
     kind: str = typer.Argument(..., help="sft, dpo or kto."),
-    path: Path = PathOption,
+    path: str = PathOption,
     out: Path = typer.Option(..., "--out", "-o", help="The folder to write train/eval JSONL and manifest.json into."),
     min_confidence: Optional[float] = typer.Option(None, "--min-confidence", help="Reward confidence label-derived rows need."),
     since: Optional[str] = typer.Option(None, "--since", help="Only turns started at/after this (unix time or ISO date)."),
@@ -238,7 +240,7 @@ def export_command(
 
 @app.command("queue")
 def queue_command(
-    path: Path = PathOption,
+    path: str = PathOption,
     limit: int = typer.Option(20, "--limit", "-n", help="How many items."),
     category: Optional[list[str]] = typer.Option(None, "--category", "-c", help="Only these categories (repeatable)."),
     scan: int = typer.Option(20_000, "--scan", help="How many recent interactions to consider."),
@@ -266,7 +268,7 @@ def queue_command(
 @app.command("forget")
 def forget_command(
     user: str = typer.Option(..., "--user", "-u", help="The user id to erase."),
-    path: Path = PathOption,
+    path: str = PathOption,
     as_json: bool = typer.Option(False, "--json", help="Print the erasure report as JSON."),
 ) -> None:
     """Erase a user everywhere (store, vectors, ingest queue) and list exports that contained them."""
@@ -290,7 +292,7 @@ def forget_command(
 @app.command("opt-out")
 def opt_out_command(
     user: str = typer.Option(..., "--user", "-u", help="The user id."),
-    path: Path = PathOption,
+    path: str = PathOption,
     undo: bool = typer.Option(False, "--undo", help="Opt the user back in."),
 ) -> None:
     """Stop (or, with --undo, resume) recording and tracing a user."""
@@ -305,7 +307,7 @@ def opt_out_command(
 @app.command("retain")
 def retain_command(
     days: float = typer.Option(..., "--days", help="Delete interactions older than this many days."),
-    path: Path = PathOption,
+    path: str = PathOption,
 ) -> None:
     """Apply a retention policy now."""
     fw = _open(path)

@@ -13,6 +13,10 @@ class StoreError(FlywheelError):
     """The store folder is corrupt, foreign, or from a newer version: refused rather than overwritten."""
 
 
+class StoreUnavailableError(StoreError, ConnectionError):
+    """A server store (PostgreSQL) cannot be reached right now; the worker retries, nothing queued is lost."""
+
+
 class UnknownInteractionError(FlywheelError, KeyError):
     """A signal or lookup names an interaction id the flywheel has never accepted."""
 
@@ -24,4 +28,4 @@ class SignalError(FlywheelError, ValueError):
     """A signal of an unknown kind, or with a value its kind does not accept."""
 
 
-__all__ = ["FlywheelError", "RecordError", "SignalError", "StoreError", "UnknownInteractionError"]
+__all__ = ["FlywheelError", "RecordError", "SignalError", "StoreError", "StoreUnavailableError", "UnknownInteractionError"]

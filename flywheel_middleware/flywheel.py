@@ -18,11 +18,12 @@ import numpy as np
 
 from ._stats import Counters
 from .config import FlywheelConfig
-from .errors import FlywheelError, SignalError, StoreError, UnknownInteractionError
+from .errors import FlywheelError, SignalError, StoreError, StoreUnavailableError, UnknownInteractionError
 from .queue import DurableQueue, QueueFull
 from .records import Interaction, RecordError, Signal, to_jsonable
 from .store.base import InteractionQuery
 from .store.index import VectorIndex
+from .store.postgres import is_postgres_url, safe_url
 from .store.sqlite import APP_ID, SQLiteStore
 
 _log = logging.getLogger("flywheel_middleware")
@@ -35,32 +36,50 @@ _session_var: contextvars.ContextVar[tuple[str | None, str | None]] = contextvar
 
 
 class Flywheel:
-    """Capture, signals, store and retrieval for one store folder.
+    """Capture, signals, store and retrieval for one store folder or one shared database.
 
     ``Flywheel("./.flywheel")`` opens (or creates) the embedded store: SQLite + FAISS + a durable
-    ingest queue in one folder. ``record()`` and ``add_signal()`` are safe on an agent's hot path;
-    everything heavy runs in a background worker. Use it as a context manager or call ``close()``.
+    ingest queue in one folder. ``Flywheel("postgresql://user@host/db")`` opens the shared store of
+    a fleet of replicas: PostgreSQL + pgvector, with this replica's durable queue and FAISS cache
+    in a local folder (``queue_dir``). ``record()`` and ``add_signal()`` are safe on an agent's hot
+    path; everything heavy runs in a background worker. Use it as a context manager or call ``close()``.
     """
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, config: FlywheelConfig | None = None, **overrides: Any) -> None:
         config = config or FlywheelConfig()
         if path is not None:
-            overrides["path"] = os.fspath(path)
-        self.config = config.replace(**overrides) if overrides else config
-        self.path = Path(self.config.path)
+            overrides["store" if is_postgres_url(os.fspath(path)) else "path"] = os.fspath(path)
+        config = config.replace(**overrides) if overrides else config
+        if config.store is None and is_postgres_url(config.path):
+            config = config.replace(store=config.path)
+        self.config = config
+        self.url: str | None = None  # the shared database, or None for the embedded store
+        if config.store is not None and not is_postgres_url(config.store):
+            self.path = Path(config.store)  # store= may name a folder too
+        elif config.store is not None:
+            from .store.replica import default_queue_dir
+
+            self.url = config.store
+            self.path = Path(config.queue_dir) if config.queue_dir else default_queue_dir(config.store)
+        else:
+            self.path = Path(config.path)
         self.counters = Counters()
         self._closed = False
         self._recent_ids: OrderedDict[str, None] = OrderedDict()
         self._recent_lock = threading.Lock()
-        self._prepare_folder()
-        self.store = SQLiteStore(self.path / "store.sqlite")
+        self.replica = self._prepare_folder()
+        self.embedder = self.config.embedder or _default_embedder(self.config)
+        self.store: Any = self._open_store()
         self.queue = DurableQueue(self.path / "queue", max_bytes=self.config.max_queue_bytes, segment_bytes=self.config.segment_bytes,
                                   segment_max_age_s=self.config.segment_max_age_s)
         from .consent import ConsentRegistry
 
         self.consent = ConsentRegistry(self.store)
-        self.embedder = self.config.embedder or _default_embedder(self.config)
-        self.index = VectorIndex(self.path / "index.faiss", dim=int(getattr(self.embedder, "dim", 384)))
+        self.index: Any = VectorIndex(self.path / "index.faiss", dim=int(getattr(self.embedder, "dim", 384)))
+        if self.url is not None:  # a cache of every replica's vectors, following the database's order
+            from .store.following_index import StoreFollowingIndex
+
+            self.index = StoreFollowingIndex(self.index, self.store)
         self.index_sync_action = self.index.sync(self.store)
         from .reward import RewardConfig, RewardProcessor
         from .signals.processor import SignalDetectionProcessor, SignalsConfig
@@ -100,7 +119,20 @@ class Flywheel:
         return cls(config=FlywheelConfig.from_file(file), **overrides)
 
     # -- store folder ------------------------------------------------------------------------------
-    def _prepare_folder(self) -> None:
+    def _open_store(self) -> Any:
+        if self.url is None:
+            return SQLiteStore(self.path / "store.sqlite")
+        from .store.postgres import PostgresStore
+
+        return PostgresStore(self.url, replica=self.replica or "default", dim=int(getattr(self.embedder, "dim", 384)),
+                             on_unavailable=lambda: self.counters.inc("store_unavailable"))
+
+    def _prepare_folder(self) -> str | None:
+        """Check or create the local folder; returns the replica id with a server store."""
+        if self.url is not None:
+            from .store.replica import prepare_queue_dir
+
+            return prepare_queue_dir(self.path, self.url)
         if self.path.exists() and not self.path.is_dir():
             raise StoreError(f"{self.path} is a file, not a flywheel store folder")
         marker = self.path / _MARKER
@@ -120,9 +152,13 @@ class Flywheel:
                 raise StoreError(f"{self.path} belongs to another application ({meta.get('app')!r})")
             if int(meta.get("layout", 0)) > _LAYOUT_VERSION:
                 raise StoreError(f"{self.path} was written by a newer flywheel-middleware (layout {meta.get('layout')})")
+            if meta.get("store"):
+                raise StoreError(f"{self.path} is the local queue folder of a replica of {meta['store']}, not an embedded "
+                                 f"store; open Flywheel({meta['store']!r}) instead")
         else:
             self.path.mkdir(parents=True, exist_ok=True)
             marker.write_text(json.dumps({"app": APP_ID, "layout": _LAYOUT_VERSION, "created_at": time.time()}))
+        return None
 
     def _start_worker(self) -> None:
         from .worker import IngestWorker
@@ -157,7 +193,8 @@ class Flywheel:
         import subprocess
         import sys
 
-        cfg = json.dumps(self.config.to_json_dict() | {"path": str(self.path.resolve())})
+        where = {"queue_dir": str(self.path.resolve())} if self.url else {"path": str(self.path.resolve()), "store": None}
+        cfg = json.dumps(self.config.to_json_dict() | where)
         try:
             self._worker_process = subprocess.Popen(
                 [sys.executable, "-m", "flywheel_middleware.worker_process", cfg],
@@ -299,11 +336,18 @@ class Flywheel:
                 self._recent_ids.popitem(last=False)
 
     def knows(self, interaction_id: str) -> bool:
-        """Whether this interaction was accepted here (queued or stored)."""
+        """Whether this interaction was accepted here (queued or stored).
+
+        With a shared database that is down, an id this replica did not record cannot be checked:
+        it is taken on trust (counted as ``feedback_unverified``) so feedback is queued, not lost."""
         with self._recent_lock:
             if interaction_id in self._recent_ids:
                 return True
-        return bool(self.store.existing_ids([interaction_id]))
+        try:
+            return bool(self.store.existing_ids([interaction_id]))
+        except StoreUnavailableError:
+            self.counters.inc("feedback_unverified")
+            return True
 
     def require(self, interaction_id: str) -> None:
         if not isinstance(interaction_id, str) or not interaction_id:
@@ -392,6 +436,8 @@ class Flywheel:
     def _owner_maintenance(self) -> None:
         """Run by the worker when idle: follow other processes' deletions; apply retention periodically."""
         self.apply_index_deletions()
+        if self.url is not None:  # other replicas' vectors, even while this one has no traffic
+            self.index.catch_up()
         days = self.config.retention_days
         if days is not None and time.monotonic() - self._last_retention > self.config.retention_interval_s:
             self._last_retention = time.monotonic()
@@ -474,13 +520,21 @@ class Flywheel:
             time.sleep(0.02)
 
     def _refresh_index(self, force: bool = False) -> None:
-        """Another process ingests: pull its new vectors (and deletions) from SQLite into our index."""
-        if self._worker is not None:
+        """Another process ingests: pull its new vectors (and deletions) from SQLite into our index.
+
+        With a server store every other replica is such a process, so the index always follows it."""
+        if self._worker is not None and self.url is None:
             return
         now = time.monotonic()
         if not force and now - self._index_checked_at < 0.5:
             return
         self._index_checked_at = now
+        if self.url is not None:
+            try:
+                self.index.catch_up()
+            except StoreUnavailableError:
+                pass  # search what we have; the database is counted as unavailable by the store
+            return
         self.apply_index_deletions()
         if self.store.max_key() > self.index.watermark:
             for keys, vectors in self.store.iter_embeddings(after_key=self.index.watermark):
@@ -635,12 +689,25 @@ class Flywheel:
         return n
 
     def stats(self) -> dict[str, Any]:
-        counts = self.store.counts()
-        cursors = self.store.cursors()
+        """Store counts, queue, worker and counters. With the database down it still answers:
+        ``store_available`` is False, the counts are None and the queue shows what waits locally."""
+        from .store.base import StoreCounts
+
+        available = True
+        try:
+            counts = self.store.counts()
+            cursors = self.store.cursors()
+        except StoreUnavailableError:
+            available = False
+            counts = StoreCounts(interactions=None, embedded=None)  # type: ignore[arg-type]
+            cursors = {}
         segments = self.queue.segments()
         tracing = self._tracing.stats() if self._tracing is not None else {}
         return {
             "path": str(self.path),
+            "store": safe_url(self.url) if self.url else str(self.path / "store.sqlite"),
+            "store_available": available,
+            "replica": self.replica,
             "interactions": counts.interactions,
             "steps_by_kind": counts.steps_by_kind,
             "signals_by_kind": counts.signals_by_kind,
@@ -668,7 +735,7 @@ class Flywheel:
         if self._worker is None:
             try:
                 published = json.loads(self.store.get_meta("worker_counters") or "{}")
-            except ValueError:
+            except (ValueError, StoreUnavailableError):
                 published = {}
             for key, value in published.items():
                 counts[key] = counts.get(key, 0) + int(value)

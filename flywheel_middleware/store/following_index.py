@@ -1,0 +1,55 @@
+"""A replica's FAISS cache of a shared store's vectors, kept current by following the store.
+
+With a server store, every replica's worker writes vectors into one database, so a replica's
+local FAISS index is a cache of *everyone's* vectors. It must never add its own batch ahead of the
+store's order: a key it skipped past (another replica's, committed just before) would be lost to
+the "everything after the watermark" catch-up. So ``add()`` here does not add what it is given;
+it catches up from the store in key order (the PostgreSQL store commits keys in allocation order,
+see ``postgres.py``), then upserts any given key the catch-up did not bring (a re-embedded old
+row). Deletions follow the store's deletion log. Everything else is the wrapped ``VectorIndex``.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+
+from .base import TrajectoryStore
+from .index import VectorIndex
+
+
+class StoreFollowingIndex:
+    """Wraps a ``VectorIndex``; ``catch_up()`` pulls new vectors and deletions from the store."""
+
+    def __init__(self, index: VectorIndex, store: TrajectoryStore) -> None:
+        self._index = index
+        self._store = store
+        self._follow_lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._index, name)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def catch_up(self) -> set[int]:
+        """Apply the store's deletions and add its vectors past the watermark; returns keys added."""
+        added: set[int] = set()
+        with self._follow_lock:
+            generation = self._store.deletion_generation()
+            if generation != self._index.generation:
+                keys, generation = self._store.deleted_keys_since(self._index.generation)  # type: ignore[attr-defined]
+                self._index.remove(keys, generation)
+            for keys, vectors in self._store.iter_embeddings(after_key=self._index.watermark):
+                self._index.add(keys, vectors)
+                added.update(int(k) for k in keys)
+        return added
+
+    def add(self, keys: np.ndarray, vectors: np.ndarray) -> None:
+        added = self.catch_up()
+        keys = np.asarray(keys, dtype=np.int64)
+        rest = np.fromiter((k not in added for k in keys.tolist()), dtype=bool, count=len(keys))
+        if rest.any():
+            self._index.add(keys[rest], np.asarray(vectors)[rest])
