@@ -318,6 +318,62 @@ def retain_command(
     console.print(f"deleted {removed} interactions older than {days:g} days")
 
 
+@app.command("migrate")
+def migrate(
+    src: str = typer.Argument(..., help="The store to copy: a folder or a postgresql:// URL."),
+    dst: str = typer.Argument(..., help="Where to copy it: a new folder or an empty postgresql:// database."),
+    force: bool = typer.Option(False, "--force", help="Copy into a destination that already holds interactions (upserts)."),
+) -> None:
+    """Copy a store into another (embedded folder -> PostgreSQL, or back), with a progress bar."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .errors import FlywheelError
+    from .flywheel import Flywheel
+    from .store.migrate import copy_store
+    from .store.postgres import is_postgres_url, safe_url
+
+    source = _open(src, start_worker=False)
+    try:
+        pending = source.stats()["queue_pending_bytes"]
+        if pending:
+            console.print(f"[red]{safe_url(src)} has {pending} bytes of records still queued: run the app (or "
+                          "`flywheel stats` after its worker drained) until the queue is empty, then migrate[/red]")
+            raise typer.Exit(2)
+        try:
+            target = Flywheel(dst, start_worker=False)
+        except FlywheelError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+        try:
+            if target.store.counts().interactions and not force:
+                console.print(f"[red]{safe_url(dst)} already holds interactions; pass --force to merge into it[/red]")
+                raise typer.Exit(2)
+            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+            with Progress(*columns, console=console, transient=False) as bar:
+                tasks: dict[str, Any] = {}
+
+                def progress(stage: str, done: int, total: int) -> None:
+                    if stage not in tasks:
+                        tasks[stage] = bar.add_task(stage, total=max(total, 1))
+                    bar.update(tasks[stage], completed=done, total=max(total, 1))
+
+                report = copy_store(source.store, target.store, progress=progress)
+            if not is_postgres_url(dst):
+                target.reindex()  # the embedded destination's FAISS index, built once at the end
+        finally:
+            target.close()
+    finally:
+        source.close()
+    table = Table(title=f"migrated {safe_url(src)} -> {safe_url(dst)}")
+    table.add_column("what")
+    table.add_column("copied", justify="right")
+    for name in ("interactions", "embeddings", "signals", "rewards", "opt_outs", "erasures", "exports", "export_members"):
+        table.add_row(name.replace("_", " "), str(getattr(report, name)))
+    console.print(table)
+    for note in report.notes:
+        console.print(f"note: {note}")
+
+
 def _register_subcommands() -> None:
     """Commands of the trainers package (imported lazily: they need no torch until they run)."""
     from .trainers.cli import register as register_trainers
