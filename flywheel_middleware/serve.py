@@ -38,6 +38,7 @@ with requires_extra("serve"):
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
     from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, TypeAdapter
+    from fastapi_offline import FastAPIOffline  # /docs and /redoc from packaged assets, no CDN
     from starlette.exceptions import HTTPException
 
 from .errors import FlywheelError, RecordError, SignalError, UnknownInteractionError
@@ -436,7 +437,8 @@ def create_app(
     recent: OrderedDict[str, Signal] = OrderedDict()  # signals this server queued, for idempotent answers
     recent_lock = threading.Lock()
 
-    app = FastAPI(
+    app = FastAPIOffline(
+        swagger_ui_parameters={"validatorUrl": None},  # Swagger UI would otherwise call validator.swagger.io
         title=title,
         version=_version(),
         description=(
