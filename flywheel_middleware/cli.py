@@ -7,6 +7,7 @@ in ``--help``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import json
 from pathlib import Path
@@ -377,6 +378,7 @@ def migrate(
     src: str = typer.Argument(..., help="The store to copy: a folder or a postgresql:// URL."),
     dst: str = typer.Argument(..., help="Where to copy it: a new folder or an empty postgresql:// database."),
     force: bool = typer.Option(False, "--force", help="Copy into a destination that already holds interactions (upserts)."),
+    as_json: bool = JsonOption,
 ) -> None:
     """Copy a store into another (embedded folder -> PostgreSQL, or back), with a progress bar."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -403,7 +405,7 @@ def migrate(
                 console.print(f"[red]{safe_url(dst)} already holds interactions; pass --force to merge into it[/red]")
                 raise typer.Exit(2)
             columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-            with Progress(*columns, console=console, transient=False) as bar:
+            with Progress(*columns, console=console, transient=False, disable=as_json) as bar:
                 tasks: dict[str, Any] = {}
 
                 def progress(stage: str, done: int, total: int) -> None:
@@ -418,6 +420,9 @@ def migrate(
             target.close()
     finally:
         source.close()
+    if as_json:
+        console.print_json(json.dumps(dataclasses.asdict(report)))
+        return
     table = Table(title=f"migrated {safe_url(src)} -> {safe_url(dst)}")
     table.add_column("what")
     table.add_column("copied", justify="right")
