@@ -39,6 +39,8 @@ from typing import Any, Iterator
 
 import orjson
 
+from .errors import QueueFull  # re-exported: its home before errors.py
+
 _SEGMENT_GLOB = "seg-*.log"
 _ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS
 
@@ -69,10 +71,6 @@ class QueuedItem:
     end_offset: int
     kind: str
     data: dict[str, Any]
-
-
-class QueueFull(Exception):
-    """Pending bytes are over the configured bound: the record is rejected, not buffered."""
 
 
 class DurableQueue:

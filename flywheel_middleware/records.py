@@ -14,6 +14,8 @@ import uuid
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
+from .errors import RecordError  # re-exported: its home before errors.py
+
 SCHEMA_VERSION = 1
 
 StepKind = Literal["llm", "tool", "retrieval", "chain", "agent", "embedding", "other"]
@@ -23,10 +25,6 @@ SignalSource = Literal["explicit", "implicit", "judge"]
 STEP_KINDS: frozenset[str] = frozenset(("llm", "tool", "retrieval", "chain", "agent", "embedding", "other"))
 STATUSES: frozenset[str] = frozenset(("ok", "error", "aborted"))
 SIGNAL_SOURCES: frozenset[str] = frozenset(("explicit", "implicit", "judge"))
-
-
-class RecordError(ValueError):
-    """A record that cannot be accepted: wrong type, bad field, unknown schema version."""
 
 
 def new_id() -> str:
