@@ -1,6 +1,6 @@
 """Dynamic few-shot retrieval: the best *good* past trajectories for a query.
 
-``Flywheel.few_shot(query, k=3, ...)`` (or ``FewShotRetriever(fw).select(...)``) returns up to
+``Flywheel.few_shot(query, k=3, ...)`` (or ``fw.few_shot_retriever.select(...)``) returns up to
 ``k`` :class:`FewShotExample`\\ s. How they are chosen, in order:
 
 1. **Eligible set** (a boolean mask over store keys, see ``store/filters.py``): reward label

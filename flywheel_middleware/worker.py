@@ -189,6 +189,8 @@ class IngestWorker(threading.Thread):
             return False
         batch = self._decode(items)
         self._ingest(batch)
+        # counters first: once flush() sees the batch processed, stats() in any process counts it
+        self.store.publish_counters(self.counters.snapshot())
         self.store.mark_processed(batch.cursors)
         with self._progress:
             self._progress.notify_all()
