@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .errors import FlywheelError
+from .errors import ConfigError
 
 
 @dataclass
@@ -59,11 +59,11 @@ class FlywheelConfig:
         try:
             text = path.read_text()
         except OSError as exc:
-            raise FlywheelError(f"cannot read config {path}: {exc}") from exc
+            raise ConfigError(f"cannot read config {path}: {exc}") from exc
         try:
             data = tomllib.loads(text) if path.suffix in {".toml", ".tml"} else json.loads(text)
         except (tomllib.TOMLDecodeError, ValueError) as exc:
-            raise FlywheelError(f"config {path} is not valid {'TOML' if path.suffix == '.toml' else 'JSON'}: {exc}") from exc
+            raise ConfigError(f"config {path} is not valid {'TOML' if path.suffix == '.toml' else 'JSON'}: {exc}") from exc
         data = data.get("flywheel", data)
         return cls.from_dict(data)
 
@@ -72,7 +72,7 @@ class FlywheelConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise FlywheelError(f"unknown config keys {unknown}; known keys: {sorted(known)}")
+            raise ConfigError(f"unknown config keys {unknown}; known keys: {sorted(known)}")
         return cls(**data)
 
     def to_json_dict(self) -> dict[str, Any]:
@@ -83,6 +83,6 @@ class FlywheelConfig:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         unknown = sorted(set(overrides) - set(values))
         if unknown:
-            raise FlywheelError(f"unknown config keys {unknown}")
+            raise ConfigError(f"unknown config keys {unknown}")
         values.update(overrides)
         return FlywheelConfig(**values)

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Protocol, Se
 
 import numpy as np
 
-from .errors import FlywheelError
+from .errors import CurationError, SplitError  # re-exported: their home before errors.py
 from .records import Interaction, Signal, Step, text_of
 from .store.base import SimilarityIndex, TrajectoryStore, TurnQuery, TurnSummary
 
@@ -87,14 +87,6 @@ __all__ = [
     "retrieved_docs",
     "review_queue",
 ]
-
-
-class CurationError(FlywheelError, ValueError):
-    """Curation or export cannot proceed with the data or options given."""
-
-
-class SplitError(CurationError):
-    """Too few rows for the requested train/eval split."""
 
 
 # -- text helpers ------------------------------------------------------------------------------

@@ -47,11 +47,12 @@ import numpy as np
 
 from . import _export_registry as registry
 from ._export_rows import RedactionStats, materialize
-from .curation import CurationError, assign_splits, category_from_hint, find_duplicates, split_hash
+from .curation import assign_splits, category_from_hint, find_duplicates, split_hash
+from .errors import ExportError  # re-exported: ExportError's home before errors.py
 from .store.base import HasStore, SimilarityIndex, TrajectoryStore, TurnQuery, store_of
 
 if TYPE_CHECKING:
-    from .worker import Redacting
+    from .privacy.records import Redacting
 
 __all__ = [
     "KINDS",
@@ -72,10 +73,6 @@ KINDS = ("sft", "dpo", "kto")
 FORMAT = "flywheel-export/1"
 ExportInfo = registry.ExportInfo
 Progress = Callable[[str, int, int], None]
-
-
-class ExportError(CurationError):
-    """An export that cannot be made: unknown kind, bad filter, nothing to export, too few rows."""
 
 
 @dataclass

@@ -219,6 +219,11 @@ def test_max_key_is_the_highest_embedded_key(store: TrajectoryStore) -> None:
     assert store.max_key() == ka
 
 
+def test_a_turn_without_input_text_is_never_listed_as_missing_its_embedding(store: TrajectoryStore) -> None:
+    put(store, turn("a", question=""), embed=False)
+    assert store.missing_embeddings() == []
+
+
 def test_missing_embeddings_can_be_filled_in_later(store: TrajectoryStore) -> None:
     put(store, turn("a"))
     [kb] = put(store, turn("b"), embed=False)
@@ -235,6 +240,12 @@ def test_previous_turn_is_the_latest_earlier_turn_of_the_session(store: Trajecto
     assert prev is not None and prev.interaction_id == "b" and prev.input_text == "second" and prev.ended_at == T0 + 6
     assert np.allclose(prev.embedding, vec(1))
     assert store.previous_turn("s1", T0, "a") is None
+
+
+def test_previous_turns_are_the_sessions_earlier_turns_newest_first(store: TrajectoryStore) -> None:
+    put(store, turn("a", at=T0), turn("b", at=T0 + 5), turn("c", at=T0 + 10), turn("other", at=T0 + 6, session="s2"))
+    assert [t.interaction_id for t in store.previous_turns("s1", T0 + 10, "c", 5)] == ["b", "a"]
+    assert [t.interaction_id for t in store.previous_turns("s1", T0 + 10, "c", 1)] == ["b"]
 
 
 def test_next_turn_is_the_first_later_turn_within_the_window(store: TrajectoryStore) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flywheel_middleware.errors import UnknownModelError
 from flywheel_middleware.store.models import ModelRegistryDB
 
 STATUSES: tuple[str, ...] = ("candidate", "shadow", "promoted", "rejected", "retired")
@@ -97,10 +98,10 @@ class Registry:
 
     # -- reads --------------------------------------------------------------------------------
     def get(self, model_id: str) -> ModelEntry:
-        """The entry of ``model_id``; KeyError if unknown."""
+        """The entry of ``model_id``; ``UnknownModelError`` (a ``KeyError``) if unknown."""
         row = self._db.model(model_id)
         if row is None:
-            raise KeyError(f"no model {model_id!r} in {self.db_path}")
+            raise UnknownModelError(f"no model {model_id!r} in {self.db_path}")
         return ModelEntry(**row)
 
     def list(self, status: str | None = None, base_model: str | None = None) -> list[ModelEntry]:

@@ -292,7 +292,8 @@ class TrajectoryStore(Protocol):
         """Drop a deleted segment from the processed offsets."""
 
     def missing_embeddings(self, limit: int = 256) -> list[Interaction]:
-        """Up to ``limit`` interactions stored without an embedding, oldest key first."""
+        """Up to ``limit`` interactions stored without an embedding, oldest key first; a turn
+        without input text is never embedded, so it is not listed."""
 
     def set_embeddings(self, pairs: Sequence[tuple[str, np.ndarray]]) -> list[int]:
         """Store the embedding of each (interaction id, vector); returns the keys of those that exist."""
@@ -335,6 +336,10 @@ class TrajectoryStore(Protocol):
     # -- sessions (implicit signals, attribution) -----------------------------------------------
     def previous_turn(self, session_id: str, before: float, exclude_id: str) -> PreviousTurn | None:
         """The session's latest turn that started strictly before ``before`` (other than ``exclude_id``)."""
+
+    def previous_turns(self, session_id: str, before: float, exclude_id: str, limit: int) -> list[PreviousTurn]:
+        """Up to ``limit`` of the session's turns that started strictly before ``before`` (other than
+        ``exclude_id``), newest first; ``previous_turn`` is the first of them."""
 
     def next_turn(self, session_id: str, after: float, until: float, exclude_id: str) -> Interaction | None:
         """The session's first turn that started in ``(after, until]`` (other than ``exclude_id``)."""

@@ -351,7 +351,8 @@ class SQLiteStore:
             self._set_meta("processed_cursors", json.dumps(current))
 
     def missing_embeddings(self, limit: int = 256) -> list[Interaction]:
-        rows = self._rows("SELECT data FROM interactions WHERE embedding IS NULL ORDER BY key LIMIT ?", (limit,))
+        rows = self._rows("SELECT data FROM interactions WHERE embedding IS NULL AND COALESCE(input_text, '') != ''"
+                          " ORDER BY key LIMIT ?", (limit,))
         return [Interaction.from_dict(json.loads(r[0])) for r in rows]
 
     def set_embeddings(self, pairs: Sequence[tuple[str, np.ndarray]]) -> list[int]:
@@ -466,16 +467,17 @@ class SQLiteStore:
 
     # -- sessions -------------------------------------------------------------------------------------
     def previous_turn(self, session_id: str, before: float, exclude_id: str) -> PreviousTurn | None:
-        row = self._conn().execute(
+        turns = self.previous_turns(session_id, before, exclude_id, 1)
+        return turns[0] if turns else None
+
+    def previous_turns(self, session_id: str, before: float, exclude_id: str, limit: int) -> list[PreviousTurn]:
+        rows = self._rows(
             "SELECT id, input_text, output_text, COALESCE(ended_at, started_at), embedding FROM interactions"
-            " WHERE session_id = ? AND started_at < ? AND id != ? ORDER BY started_at DESC LIMIT 1",
-            (session_id, before, exclude_id),
-        ).fetchone()
-        if row is None:
-            return None
-        iid, text, answer, end, blob = row
-        vector = None if blob is None else np.frombuffer(blob, dtype=np.float32)
-        return PreviousTurn(iid, text or "", answer or "", float(end or 0.0), vector)
+            " WHERE session_id = ? AND started_at < ? AND id != ? ORDER BY started_at DESC, key DESC LIMIT ?",
+            (session_id, before, exclude_id, int(limit)),
+        )
+        return [PreviousTurn(iid, text or "", answer or "", float(end or 0.0), None if blob is None else np.frombuffer(blob, dtype=np.float32))
+                for iid, text, answer, end, blob in rows]
 
     def next_turn(self, session_id: str, after: float, until: float, exclude_id: str) -> Interaction | None:
         row = self._conn().execute(
