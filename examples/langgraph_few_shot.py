@@ -80,7 +80,7 @@ def seed(fw: Flywheel) -> None:
         fw.feedback(it.id, verdict, actor="someone")
     fw.flush()
     deadline = time.monotonic() + 30  # the worker derives rewards right after storing a batch
-    while fw.store.execute("SELECT COUNT(*) FROM rewards WHERE n_signals > 0")[0][0] < len(past) and time.monotonic() < deadline:
+    while fw.store.counts().rated < len(past) and time.monotonic() < deadline:
         time.sleep(0.05)
 
 
