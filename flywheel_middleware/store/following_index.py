@@ -21,12 +21,13 @@ from .index import VectorIndex
 
 
 class StoreFollowingIndex:
-    """Wraps a ``VectorIndex``; ``catch_up()`` pulls new vectors and deletions from the store."""
+    """Wraps a ``VectorIndex``: always follows the store, and adds in the store's key order."""
 
     def __init__(self, index: VectorIndex, store: TrajectoryStore) -> None:
         self._index = index
         self._store = store
         self._follow_lock = threading.Lock()
+        index.follow(store)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._index, name)
@@ -34,21 +35,25 @@ class StoreFollowingIndex:
     def __len__(self) -> int:
         return len(self._index)
 
-    def catch_up(self) -> set[int]:
-        """Apply the store's deletions and add its vectors past the watermark; returns keys added."""
+    def follow(self, store: TrajectoryStore | None, interval_s: float = 0.5) -> None:
+        """Every replica follows the shared store, the one that ingests too (``None`` is ignored)."""
+        self._index.follow(self._store, interval_s)
+
+    def catch_up(self, store: TrajectoryStore | None = None, *, force: bool = False) -> int:
+        """Apply the store's deletions and add its vectors past the watermark; returns how many."""
+        return len(self._catch_up())
+
+    def _catch_up(self) -> set[int]:
         added: set[int] = set()
         with self._follow_lock:
-            generation = self._store.deletion_generation()
-            if generation != self._index.generation:
-                keys, generation = self._store.deleted_keys_since(self._index.generation)  # type: ignore[attr-defined]
-                self._index.remove(keys, generation)
+            self._index.apply_deletions(self._store)
             for keys, vectors in self._store.iter_embeddings(after_key=self._index.watermark):
                 self._index.add(keys, vectors)
                 added.update(int(k) for k in keys)
         return added
 
     def add(self, keys: np.ndarray, vectors: np.ndarray) -> None:
-        added = self.catch_up()
+        added = self._catch_up()
         keys = np.asarray(keys, dtype=np.int64)
         rest = np.fromiter((k not in added for k in keys.tolist()), dtype=bool, count=len(keys))
         if rest.any():
