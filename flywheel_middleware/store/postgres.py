@@ -114,8 +114,8 @@ class PostgresStore:
 
     transient_errors: tuple[type[BaseException], ...] = (StoreUnavailableError,)
 
-    def __init__(self, url: str, *, replica: str = "default", dim: int = 384, connect_timeout_s: float = 5.0,
-                 on_unavailable: Callable[[], None] | None = None) -> None:
+    def __init__(self, url: str, *, replica: str = "default", dim: int | None = None, connect_timeout_s: float = 5.0,
+                 on_unavailable: Callable[[], None] | None = None, read_only: bool = False) -> None:
         if not is_postgres_url(url):
             raise StoreError(f"{url!r} is not a postgresql:// URL")
         try:
@@ -125,9 +125,11 @@ class PostgresStore:
             raise StoreError(f"{_INSTALL_HINT} ({exc})") from exc
         self.url = url
         self.replica = str(replica)
-        self.dim = int(dim)
+        self._asked_dim = dim  # None: the database's dimension (384, MiniLM's, for a new one)
+        self.dim = int(dim or 384)
         self._connect_timeout_s = connect_timeout_s
         self._on_unavailable = on_unavailable
+        self.read_only = read_only  # every transaction read-only (export workers' twin); no migrations
         self.available = True  # whether the last operation reached the server
         self._local = threading.local()
         self._connections: list[Any] = []
@@ -151,8 +153,9 @@ class PostgresStore:
         import psycopg
         from pgvector.psycopg import register_vector
 
+        extra = {"options": "-c default_transaction_read_only=on"} if self.read_only else {}
         conn = psycopg.connect(self.url, autocommit=True, connect_timeout=max(1, int(self._connect_timeout_s)),
-                               application_name=f"flywheel-middleware:{self.replica}"[:63])
+                               application_name=f"flywheel-middleware:{self.replica}"[:63], **extra)
         try:
             register_vector(conn)
         except psycopg.ProgrammingError:  # a fresh database: the extension is created by migration 1
@@ -203,16 +206,20 @@ class PostgresStore:
     def _migrate(self) -> None:
         conn = self._conn()
         with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            if not self.read_only:
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
             tables = {r[0] for r in conn.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")}
             if tables and "schema_version" not in tables:
                 raise StoreError(f"{safe_url(self.url)} holds tables of another application ({sorted(tables)[:5]}); "
                                  "use an empty database for flywheel-middleware")
-            if not tables:
+            if not tables and not self.read_only:
                 conn.execute("CREATE TABLE schema_version(version INTEGER PRIMARY KEY, description TEXT NOT NULL,"
                              " applied_at DOUBLE PRECISION NOT NULL)")
-            current = int(conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0])
+            current = int(conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0]) if tables else 0
+            if self.read_only and current < SCHEMA_VERSION:
+                raise StoreError(f"{safe_url(self.url)} is not a flywheel store at schema {SCHEMA_VERSION} (it is at {current}); "
+                                 "a read-only store must open an existing, migrated one")
             if current > SCHEMA_VERSION:
                 raise StoreError(f"{safe_url(self.url)} has schema version {current}; this library knows up to "
                                  f"{SCHEMA_VERSION}. Upgrade flywheel-middleware on this replica.")
@@ -221,7 +228,9 @@ class PostgresStore:
                 if app is None or app[0] != APP_ID:
                     raise StoreError(f"{safe_url(self.url)} belongs to another application (app={app and app[0]!r})")
                 dim = conn.execute("SELECT value FROM meta WHERE key='vector_dim'").fetchone()
-                if dim is not None and int(dim[0]) != self.dim:
+                if dim is not None and self._asked_dim is None:
+                    self.dim = int(dim[0])
+                elif dim is not None and int(dim[0]) != self.dim:
                     raise StoreError(f"{safe_url(self.url)} stores {dim[0]}-d vectors; this embedder makes {self.dim}-d ones")
             for migration in MIGRATIONS:
                 if migration.version > current:
@@ -530,7 +539,8 @@ class PostgresStore:
             last = int(keys[-1])
 
     def missing_embeddings(self, limit: int = 256) -> list[Interaction]:
-        rows = self._rows("SELECT data FROM interactions WHERE embedding IS NULL ORDER BY key LIMIT %s", (limit,))
+        rows = self._rows("SELECT data FROM interactions WHERE embedding IS NULL AND COALESCE(input_text, '') <> ''"
+                          " ORDER BY key LIMIT %s", (limit,))
         return [Interaction.from_dict(r[0]) for r in rows]
 
     def set_embeddings(self, pairs: Sequence[tuple[str, np.ndarray]]) -> list[int]:
@@ -559,6 +569,8 @@ class PostgresStore:
             signals_by_kind={k: int(n) for k, n in self._rows("SELECT kind, COUNT(*) FROM signals GROUP BY kind ORDER BY kind")},
             embedded=int(self._one("SELECT COUNT(*) FROM interactions WHERE embedding IS NOT NULL")[0]),
             last_ingest_at=float(last) if last else None,
+            rewards_by_label={k: int(n) for k, n in self._rows("SELECT label, COUNT(*) FROM rewards GROUP BY label ORDER BY label")},
+            rated=int(self._one("SELECT COUNT(*) FROM rewards WHERE n_signals > 0")[0]),
         )
 
     def documents(self, keys: Sequence[int], *, embeddings: bool = False) -> dict[int, Any]:
@@ -572,13 +584,15 @@ class PostgresStore:
 
     # -- sessions --------------------------------------------------------------------------------
     def previous_turn(self, session_id: str, before: float, exclude_id: str) -> Any:
-        row = self._one("SELECT id, input_text, output_text, COALESCE(ended_at, started_at), embedding FROM interactions"
-                        " WHERE session_id = %s AND started_at < %s AND id <> %s ORDER BY started_at DESC LIMIT 1",
-                        (session_id, before, exclude_id))
-        if row is None:
-            return None
-        iid, text, answer, end, vector = row
-        return _base.PreviousTurn(iid, text or "", answer or "", float(end or 0.0), None if vector is None else _array(vector))
+        turns = self.previous_turns(session_id, before, exclude_id, 1)
+        return turns[0] if turns else None
+
+    def previous_turns(self, session_id: str, before: float, exclude_id: str, limit: int) -> list[Any]:
+        rows = self._rows("SELECT id, input_text, output_text, COALESCE(ended_at, started_at), embedding FROM interactions"
+                          " WHERE session_id = %s AND started_at < %s AND id <> %s ORDER BY started_at DESC, key DESC LIMIT %s",
+                          (session_id, before, exclude_id, int(limit)))
+        return [_base.PreviousTurn(iid, text or "", answer or "", float(end or 0.0), None if vector is None else _array(vector))
+                for iid, text, answer, end, vector in rows]
 
     def next_turn(self, session_id: str, after: float, until: float, exclude_id: str) -> Interaction | None:
         row = self._one("SELECT data FROM interactions WHERE session_id = %s AND started_at > %s AND started_at <= %s"
