@@ -30,8 +30,7 @@ REPHRASES = [
     ("Can I get a refund for a cancelled order?", "I mean, will I get my money back if my order was cancelled?"),
     ("How do I update the billing address on my account?", "I mean, how can I change the address my invoices go to?"),
 ]
-TOPICS = ["shipping times", "gift cards", "opening hours", "loyalty points", "store locations", "warranty claims",
-          "phone plans", "account deletion", "delivery tracking", "price matching"]
+TOPICS = ["shipping times", "gift cards", "opening hours", "loyalty points", "store locations", "warranty claims"]
 
 
 class Replica:
@@ -79,9 +78,9 @@ def test_four_replicas_share_one_database_and_a_killed_one_loses_nothing(postgre
             turns.append(_turn(REPHRASES[i][0], f"x-{i}", f"user-x-{i}", base + 100, answer="Please see our help pages."))
             if i == 3:
                 turns += [_turn(f"burst question {k} about {TOPICS[k % len(TOPICS)]}", f"b-{k % 20}", "user-burst", base + 200 + k)
-                          for k in range(300)]
+                          for k in range(200)]
             r.send(record=turns)
-        assert [r.answer()["ok"] for r in replicas] == [11, 11, 11, 311]
+        assert [r.answer()["ok"] for r in replicas] == [7, 7, 7, 207]
         killed = replicas[3].call(kill_mid_batch=64)
         assert 64 <= killed["ingested"] < killed["recorded"]
         assert replicas[3].proc.wait(60) == -9
@@ -111,7 +110,7 @@ def test_four_replicas_share_one_database_and_a_killed_one_loses_nothing(postgre
                 r.proc.kill()
 
     accepted = [iid for r in replicas for iid in r.accepted()]
-    assert len(accepted) == 4 * 11 + 300 + 4
+    assert len(accepted) == 4 * 7 + 200 + 4
     with psycopg.connect(url) as conn:
         stored = {row[0] for row in conn.execute("SELECT id FROM interactions")}
         assert conn.execute("SELECT COUNT(DISTINCT replica) FROM queue_cursors").fetchone()[0] >= 1
