@@ -19,7 +19,7 @@ from ._parts import open_parts
 from ._stats import Counters
 from .config import FlywheelConfig
 from .errors import FlywheelError, SignalError, StoreError, UnknownInteractionError
-from .owner import Ingestion
+from .owner import Ingestion, resolve_mode
 from .processors import CompositeProcessor, check_spec
 from .queue import QueueFull
 from .records import Interaction, RecordError, Signal
@@ -55,6 +55,8 @@ class Flywheel:
         self._prepare_folder()
         for spec in self.config.processors:
             check_spec(spec)
+        if self.config.start_worker:
+            resolve_mode(self.config, self.config.worker_mode)  # a bad mode fails before anything opens
         self._parts = open_parts(self.config, self.counters)
         self.store = self._parts.store
         self.queue = self._parts.queue

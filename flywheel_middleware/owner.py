@@ -31,6 +31,7 @@ from .processors import CompositeProcessor, ProcessorContext, build_processors
 
 if TYPE_CHECKING:
     from ._parts import Parts
+    from .config import FlywheelConfig
     from .worker import IngestWorker
 
 _log = logging.getLogger("flywheel_middleware")
@@ -227,6 +228,21 @@ class WorkerProcess:
             proc.kill()
 
 
+def resolve_mode(config: FlywheelConfig, mode: str) -> str:
+    """``"process"`` or ``"thread"`` for ``worker_mode``: ``"auto"`` is a thread when objects that
+    cannot cross to a child process are configured (an embedder, processor instances), else a
+    process. Raises ``FlywheelError`` for an unknown mode or processor instances with ``"process"``."""
+    in_process = config.embedder is not None or any(not isinstance(p, str) for p in config.processors)
+    if mode == "auto":
+        return "thread" if in_process else "process"
+    if mode == "process" and any(not isinstance(p, str) for p in config.processors):
+        raise FlywheelError("processor objects cannot run in a worker process: use worker_mode='thread' "
+                            "or register them as 'module:factory' strings")
+    if mode not in ("process", "thread"):
+        raise FlywheelError(f"worker_mode must be 'process', 'thread' or 'auto', got {mode!r}")
+    return mode
+
+
 class Ingestion:
     """How this process's records get ingested (see the module docstring); one per ``Flywheel``."""
 
@@ -237,25 +253,16 @@ class Ingestion:
         self._lock = threading.Lock()
 
     def start(self, mode: str) -> None:
-        """``"process"``, ``"thread"`` or ``"auto"`` (a thread when objects that cannot cross to a
-        child process are configured: an embedder or processor instances; else a process)."""
-        config = self.parts.config
-        if mode == "auto":
-            in_process = config.embedder is not None or any(not isinstance(p, str) for p in config.processors)
-            mode = "thread" if in_process else "process"
+        """Start ingesting the way ``resolve_mode`` says (``"process"``, ``"thread"``, ``"auto"``)."""
+        mode = resolve_mode(self.parts.config, mode)
         if mode == "process":
-            if any(not isinstance(p, str) for p in config.processors):
-                raise FlywheelError("processor objects cannot run in a worker process: use worker_mode='thread' "
-                                    "or register them as 'module:factory' strings")
             try:
                 self.process = WorkerProcess.spawn(self.parts)
             except OSError as exc:
                 self.parts.counters.warn("worker_process_errors", "flywheel: cannot start the worker process (%s); using a thread", exc)
                 self._own()
-        elif mode == "thread":
-            self._own()
         else:
-            raise FlywheelError(f"worker_mode must be 'process', 'thread' or 'auto', got {mode!r}")
+            self._own()
 
     def _own(self) -> None:
         owner = IngestOwner.acquire(self.parts)
