@@ -108,7 +108,8 @@ def open_parts(config: FlywheelConfig, counters: Counters | None = None) -> Part
 def _default_embedder(config: FlywheelConfig) -> Embedder:
     from .embedding import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder(config.embedding_model, threads=config.torch_threads, quantize=config.embedding_quantize)
+    return SentenceTransformerEmbedder(config.embedding_model, threads=config.torch_threads, quantize=config.embedding_quantize,
+                                       progress=config.model_progress)
 
 
 def _truncate_strings(value: Any, limit: int) -> Any:

@@ -72,6 +72,8 @@ class Flywheel:
         self._ingestion = Ingestion(self._parts)
         if self.config.start_worker:
             self._ingestion.start(self.config.worker_mode)
+        if self.config.warm_up:
+            self.warm_up(wait=False)
 
     @classmethod
     def from_config(cls, file: str | os.PathLike[str], **overrides: Any) -> Flywheel:
@@ -404,6 +406,35 @@ class Flywheel:
 
             self._few_shot_retriever = FewShotRetriever(self, self.config.few_shot)
         return self._few_shot_retriever
+
+    def warm_up(self, *, wait: bool = True, timeout: float | None = None) -> bool:
+        """Load the embedding model and the few-shot index now, so the first ``few_shot()`` is fast.
+
+        Without it the first ``few_shot()`` pays the model load (seconds). Runs once, in a background
+        thread (``Flywheel(..., warm_up=True)`` starts it at open); ``wait=False`` returns at once.
+        Returns whether the warm-up has finished without error; a failure is logged and counted
+        (``warm_up_failed``), never raised: retrieval then loads on first use as before.
+        """
+        with self._recent_lock:
+            thread = getattr(self, "_warm_up_thread", None)
+            if thread is None:
+                thread = threading.Thread(target=self._warm_up, name="flywheel-warm-up", daemon=True)
+                self._warm_up_thread, self._warm_up_ok = thread, False
+                thread.start()
+        if wait:
+            thread.join(timeout)
+        return not thread.is_alive() and self._warm_up_ok
+
+    def _warm_up(self) -> None:
+        try:
+            load = getattr(self.embedder, "load", None)
+            load() if callable(load) else self.embedder.embed(["warm up"])
+            from .fewshot import retriever_for
+
+            retriever_for(self).select("warm up", 1, record=False)
+            self._warm_up_ok = True
+        except Exception as exc:  # noqa: BLE001 - a warm-up must never break the app
+            self.counters.warn("warm_up_failed", "flywheel: warm-up failed (few_shot() will load on first use): %r", exc)
 
     def few_shot_prompt(self, **options: Any) -> Any:
         """A LangChain Runnable injecting examples as chat messages (``adapters.fewshot_langchain``)."""

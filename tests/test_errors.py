@@ -60,6 +60,15 @@ def test_a_bad_config_key_is_a_config_error(tmp_path):
         FlywheelConfig.from_file(bad)
 
 
+@pytest.mark.parametrize("endpoint", ["127.0.0.1:6006", "localhost:6006", "phoenix", "ftp://host"])
+def test_a_phoenix_endpoint_without_an_http_scheme_is_a_config_error(endpoint):
+    from flywheel_middleware import FlywheelConfig
+
+    with pytest.raises(errors.ConfigError, match="http"):
+        FlywheelConfig(phoenix_endpoint=endpoint)
+    assert FlywheelConfig(phoenix_endpoint="http://127.0.0.1:6006").phoenix_endpoint == "http://127.0.0.1:6006"
+
+
 _MISSING_FRAMEWORKS = r"""
 import json, sys
 for blocked in ("langchain_core", "langgraph", "llama_index", "fastapi", "torch", "transformers"):

@@ -640,7 +640,7 @@ def compare_three_way(
 
 
 def save_reports(reports: dict[str, EvalReport], path: str | Path) -> Path:
-    """Write several reports to one JSON file ``{"reports": {name: report}}`` (the CLI's ``--json``)."""
+    """Write several reports to one JSON file ``{"reports": {name: report}}`` (the CLI's ``eval --out``)."""
     data = {"reports": {k: v.to_dict() for k, v in reports.items()}}
     Path(path).write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
     return Path(path)
