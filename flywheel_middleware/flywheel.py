@@ -442,6 +442,12 @@ class Flywheel:
 
         return FlywheelFewShotPrompt(self, **options)
 
+    def few_shot_middleware(self, k: int = 3, **options: Any) -> Any:
+        """``langchain.agents.create_agent`` middleware injecting examples (``adapters.fewshot_agent``)."""
+        from .adapters.fewshot_agent import FlywheelFewShotMiddleware
+
+        return FlywheelFewShotMiddleware(self, k, **options)
+
     def few_shot_selector(self, **options: Any) -> Any:
         """A LangChain ``BaseExampleSelector`` over this flywheel (``adapters.fewshot_langchain``)."""
         from .adapters.fewshot_langchain import FlywheelExampleSelector
