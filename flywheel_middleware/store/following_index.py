@@ -43,6 +43,12 @@ class StoreFollowingIndex:
         """Apply the store's deletions and add its vectors past the watermark; returns how many."""
         return len(self._catch_up())
 
+    def apply_deletions(self, store: TrajectoryStore | None = None) -> int:
+        """The owner's idle tick: other replicas' deletions *and* their new vectors."""
+        removed = self._index.apply_deletions(self._store)
+        self._catch_up()
+        return removed
+
     def _catch_up(self) -> set[int]:
         added: set[int] = set()
         with self._follow_lock:

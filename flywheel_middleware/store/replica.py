@@ -25,6 +25,7 @@ import socket
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import StoreError
@@ -50,6 +51,24 @@ def default_queue_dir(url: str) -> Path:
     slug = "".join(c if c.isalnum() else "-" for c in identity.split("/")[-1])[:40] or "db"
     digest = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:12]
     return Path(state) / "flywheel-middleware" / "queues" / f"{slug}-{digest}"
+
+
+def normalise_store_config(config: Any) -> Any:
+    """One spelling of "where the store is": ``store`` is the database URL (or None for the
+    embedded store) and ``path`` the local folder (the store folder, or the replica's queue folder).
+
+    Accepted: ``path="postgresql://..."`` (what ``Flywheel(url)`` passes), ``store="postgresql://..."``
+    with or without ``queue_dir``, and ``store="./folder"`` (the embedded store there)."""
+    from .postgres import is_postgres_url
+
+    store = config.store or (config.path if is_postgres_url(config.path) else None)
+    if store is None:
+        return config
+    if not is_postgres_url(store):
+        return config.replace(path=store, store=None)
+    # the folder: queue_dir, else a path that names one (what the worker process is given), else the default
+    folder = config.queue_dir or (config.path if config.path not in (store, ".flywheel") else None)
+    return config.replace(store=store, path=str(Path(folder).resolve()) if folder else str(default_queue_dir(store)))
 
 
 def prepare_queue_dir(path: Path, url: str) -> str:
