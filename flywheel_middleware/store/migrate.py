@@ -73,6 +73,8 @@ def copy_store(src: TrajectoryStore, dst: TrajectoryStore, *, batch: int = 500, 
         dst.add_erasure(user_hash, erased_at)
         report.erasures += 1
     exports = src.exports()
+    if exports:  # the same HMAC key, or the copied members' user hashes would match nobody
+        dst.set_export_user_key(src.export_user_key())
     tick("exports", 0, len(exports))
     for n, info in enumerate(exports, 1):
         members = src.export_members(info)

@@ -746,6 +746,22 @@ class PostgresStore:
                 for user_hash, iid in members:
                     copy.write_row((info.version, info.path, user_hash, iid))
 
+    def export_members(self, info: Any) -> list[tuple[str | None, str]]:
+        return [(h, i) for h, i in self._rows("SELECT user_hash, interaction_id FROM export_members WHERE version = %s AND path = %s",
+                                              (info.version, info.path))]
+
+    def export_summary(self, info: Any) -> dict[str, Any]:
+        row = self._one("SELECT manifest FROM exports WHERE version = %s AND path = %s", (info.version, info.path))
+        return row[0] if row and isinstance(row[0], dict) else {}
+
+    def set_export_user_key(self, key: bytes) -> None:
+        with self._write() as conn:
+            current = conn.execute("SELECT value FROM meta WHERE key='export_user_key'").fetchone()
+            if current is not None and current[0] != key.hex() and conn.execute("SELECT 1 FROM exports LIMIT 1").fetchone():
+                raise StoreError(f"{safe_url(self.url)} already registered exports under another user-hash key")
+            conn.execute("INSERT INTO meta(key, value) VALUES ('export_user_key', %s)"
+                         " ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key.hex(),))
+
     def exports(self, *, user_hash: str | None = None, interaction_id: str | None = None) -> list[Any]:
         where, args = [], []
         for column, value in (("user_hash", user_hash), ("interaction_id", interaction_id)):
