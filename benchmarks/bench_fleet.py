@@ -192,17 +192,20 @@ def export_run(url: str, n: int, work: Path) -> list[dict[str, object]]:
     folder = work / "embedded"
     build(folder, n)
     out = []
-    with Flywheel(folder, start_worker=False) as src, Flywheel(url, queue_dir=str(work / "pg-queue"), start_worker=False) as dst:
+    from bench_export import NullEmbedder
+
+    null = NullEmbedder()
+    with Flywheel(folder, embedder=null, start_worker=False) as src, \
+            Flywheel(url, queue_dir=str(work / "pg-queue"), embedder=null, start_worker=False) as dst:
         t = time.perf_counter()
         copy_store(src.store, dst.store, batch=2000)
         out.append({"run": "flywheel migrate (embedded -> PostgreSQL)", "seconds": time.perf_counter() - t})
-    for label, opener in (("embedded", lambda: Flywheel(folder, start_worker=False)),
-                          ("PostgreSQL", lambda: Flywheel(url, queue_dir=str(work / "pg-queue"), start_worker=False))):
+    for label, opener in (("embedded", lambda: Flywheel(folder, embedder=null, start_worker=False)),
+                          ("PostgreSQL", lambda: Flywheel(url, queue_dir=str(work / "pg-queue"), embedder=null, start_worker=False))):
         with opener() as fw:
             t = time.perf_counter()
             result = fw.export("sft", work / f"export-{label}")
-            out.append({"run": f"export sft from {label}", "seconds": time.perf_counter() - t,
-                        "rows": result.manifest.get("rows", result.manifest.get("counts")) if hasattr(result, "manifest") else None})
+            out.append({"run": f"export sft from {label}", "seconds": time.perf_counter() - t, "rows": result.rows})
     return out
 
 

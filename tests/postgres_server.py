@@ -55,10 +55,12 @@ class PostgresServer:
         self.port = port or _free_port()
         self._names = itertools.count(1)
         self._user: str | None = None
+        self.root.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
-            from pgserver.utils import ensure_user_exists
+            from pgserver.utils import ensure_prefix_permissions, ensure_user_exists
 
             ensure_user_exists(_SYSTEM_USER)
+            ensure_prefix_permissions(self.root)  # the server's user must be able to reach its folder
             self._user = _SYSTEM_USER
             os.chmod(self.root, 0o755)
             shutil.chown(self.root, _SYSTEM_USER, _SYSTEM_USER)

@@ -13,6 +13,7 @@ What is *not* copied: records still waiting in the source's ingest queue (flush 
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -35,7 +36,15 @@ class MigrationReport:
 
 
 def copy_store(src: TrajectoryStore, dst: TrajectoryStore, *, batch: int = 500, progress: Progress | None = None) -> MigrationReport:
-    """Copy everything ``src`` keeps into ``dst``; returns what was copied."""
+    """Copy everything ``src`` keeps into ``dst``; returns what was copied.
+
+    A destination that can build its vector index after a bulk load (PostgreSQL's HNSW) does so."""
+    deferred = getattr(dst, "vector_index_deferred", None)
+    with deferred() if deferred is not None else contextlib.nullcontext():
+        return _copy(src, dst, batch, progress)
+
+
+def _copy(src: TrajectoryStore, dst: TrajectoryStore, batch: int, progress: Progress | None) -> MigrationReport:
     report = MigrationReport()
     total = src.counts().interactions
     tick = progress or (lambda stage, done, n: None)

@@ -22,7 +22,7 @@ import json
 import threading
 import time
 from contextlib import contextmanager
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
@@ -39,6 +39,17 @@ URL_SCHEMES = ("postgresql://", "postgres://")
 REPLICA_META_KEYS = frozenset({"processed_cursors", "worker_counters"})
 _INSTALL_HINT = "PostgreSQL support needs psycopg 3 and pgvector: pip install 'flywheel-middleware[postgres]'"
 
+_UPSERT_SQL = (
+    "INSERT INTO interactions(id, session_id, user_id, started_at, ended_at, status, model_version,"
+    " prompt_version, input_text, output_text, data, embedding, ingested_at)"
+    " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s::jsonb,%s,%s)"
+    " ON CONFLICT(id) DO UPDATE SET session_id=excluded.session_id, user_id=excluded.user_id,"
+    " started_at=excluded.started_at, ended_at=excluded.ended_at, status=excluded.status,"
+    " model_version=excluded.model_version, prompt_version=excluded.prompt_version,"
+    " input_text=excluded.input_text, output_text=excluded.output_text, data=excluded.data,"
+    " embedding=COALESCE(excluded.embedding, interactions.embedding), ingested_at=excluded.ingested_at"
+    " RETURNING key"
+)
 # the SQL shapes of the embedded store's scans, in PostgreSQL (see sqlite.py for the same columns)
 _CATEGORY_HINT = (
     "COALESCE(i.data #>> '{metadata,category}', i.data #>> '{metadata,run_metadata,category}',"
@@ -310,66 +321,54 @@ class PostgresStore:
         return dict(self._rows("SELECT replica, value FROM replica_meta WHERE key=%s", (key,)))
 
     # -- writes ----------------------------------------------------------------------------------
-    def ingest(self, interactions: Sequence[StoredInteraction], signals: Sequence[Signal], cursors: dict[str, int]) -> list[int]:
+    def ingest(self, interactions: Sequence[StoredInteraction], signals: Sequence[Signal], cursors: Mapping[str, int]) -> list[int]:
         now = time.time()
-        keys: list[int] = []
         with self._write(ordered=bool(interactions)) as conn:
-            for stored in interactions:
-                keys.append(self._upsert(conn, stored, now))
-            if signals:
-                # the same signal again is one signal; sent again later, it is the latest word
-                conn.cursor().executemany(
-                    "INSERT INTO signals(id, interaction_id, kind, source, actor, at, value, data)"
-                    " VALUES (%s,%s,%s,%s,%s,%s,%s::jsonb,%s::jsonb)"
-                    " ON CONFLICT(id) DO UPDATE SET at=excluded.at, data=excluded.data, value=excluded.value"
-                    " WHERE excluded.at > signals.at",
-                    [(s.id, s.interaction_id, s.kind, s.source, _text(s.actor), s.at, _dumps(s.value), _dumps(s.to_dict()))
-                     for s in signals],
-                )
-            if cursors:
-                conn.cursor().executemany(
-                    'INSERT INTO queue_cursors(replica, segment, "offset") VALUES (%s, %s, %s)'
-                    ' ON CONFLICT(replica, segment) DO UPDATE SET "offset"=excluded."offset"',
-                    [(self.replica, name, int(offset)) for name, offset in cursors.items()],
-                )
-            if interactions or signals:
-                conn.execute("INSERT INTO meta(key, value) VALUES ('last_ingest_at', %s)"
-                             " ON CONFLICT(key) DO UPDATE SET value=excluded.value", (str(now),))
-        return keys
+            with conn.pipeline():  # one round trip for the batch, not one per statement
+                returned = [conn.execute(_UPSERT_SQL, self._interaction_row(stored, now)) for stored in interactions]
+                latest = list({stored.interaction.id: stored.interaction for stored in interactions}.values())
+                ids = [it.id for it in latest]  # an id twice in one batch: the last copy's steps, as across batches
+                cur = conn.cursor()
+                if ids:
+                    conn.execute("DELETE FROM steps WHERE interaction_id = ANY(%s)", (ids,))
+                    conn.execute("DELETE FROM decisions WHERE interaction_id = ANY(%s)", (ids,))
+                steps = [(it.id, i, s.kind, _text(s.name), s.started_at, s.ended_at, _text(s.error), _dumps(s.to_dict()))
+                         for it in latest for i, s in enumerate(it.steps)]
+                if steps:
+                    cur.executemany("INSERT INTO steps(interaction_id, idx, kind, name, started_at, ended_at, error, data)"
+                                    " VALUES (%s,%s,%s,%s,%s,%s,%s,%s::jsonb)", steps)
+                decisions = [(it.id, i, _text(d.decider), _text(d.name), _dumps(d.chosen), _dumps(d.to_dict()))
+                             for it in latest for i, d in enumerate(it.decisions)]
+                if decisions:
+                    cur.executemany("INSERT INTO decisions(interaction_id, idx, decider, name, chosen, data)"
+                                    " VALUES (%s,%s,%s,%s,%s,%s::jsonb)", decisions)
+                if signals:
+                    # the same signal again is one signal; sent again later, it is the latest word
+                    cur.executemany(
+                        "INSERT INTO signals(id, interaction_id, kind, source, actor, at, value, data)"
+                        " VALUES (%s,%s,%s,%s,%s,%s,%s::jsonb,%s::jsonb)"
+                        " ON CONFLICT(id) DO UPDATE SET at=excluded.at, data=excluded.data, value=excluded.value"
+                        " WHERE excluded.at > signals.at",
+                        [(s.id, s.interaction_id, s.kind, s.source, _text(s.actor), s.at, _dumps(s.value), _dumps(s.to_dict()))
+                         for s in signals],
+                    )
+                if cursors:
+                    cur.executemany(
+                        'INSERT INTO queue_cursors(replica, segment, "offset") VALUES (%s, %s, %s)'
+                        ' ON CONFLICT(replica, segment) DO UPDATE SET "offset"=excluded."offset"',
+                        [(self.replica, name, int(offset)) for name, offset in cursors.items()],
+                    )
+                if interactions or signals:
+                    conn.execute("INSERT INTO meta(key, value) VALUES ('last_ingest_at', %s)"
+                                 " ON CONFLICT(key) DO UPDATE SET value=excluded.value", (str(now),))
+            return [int(c.fetchone()[0]) for c in returned]
 
-    def _upsert(self, conn: Any, stored: StoredInteraction, now: float) -> int:
+    @staticmethod
+    def _interaction_row(stored: StoredInteraction, now: float) -> tuple[Any, ...]:
         it = stored.interaction
-        key = conn.execute(
-            "INSERT INTO interactions(id, session_id, user_id, started_at, ended_at, status, model_version,"
-            " prompt_version, input_text, output_text, data, embedding, ingested_at)"
-            " VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s::jsonb,%s,%s)"
-            " ON CONFLICT(id) DO UPDATE SET session_id=excluded.session_id, user_id=excluded.user_id,"
-            " started_at=excluded.started_at, ended_at=excluded.ended_at, status=excluded.status,"
-            " model_version=excluded.model_version, prompt_version=excluded.prompt_version,"
-            " input_text=excluded.input_text, output_text=excluded.output_text, data=excluded.data,"
-            " embedding=COALESCE(excluded.embedding, interactions.embedding), ingested_at=excluded.ingested_at"
-            " RETURNING key",
-            (it.id, _text(it.session_id), _text(it.user_id), it.started_at, it.ended_at, it.status, _text(it.model_version),
-             _text(it.prompt_version), _text(it.input_text), _text(it.output_text), _dumps(it.to_dict()),
-             _vector(stored.embedding), now),
-        ).fetchone()[0]
-        conn.execute("DELETE FROM steps WHERE interaction_id=%s", (it.id,))
-        conn.execute("DELETE FROM decisions WHERE interaction_id=%s", (it.id,))
-        cur = conn.cursor()
-        if it.steps:
-            cur.executemany(
-                "INSERT INTO steps(interaction_id, idx, kind, name, started_at, ended_at, error, data)"
-                " VALUES (%s,%s,%s,%s,%s,%s,%s,%s::jsonb)",
-                [(it.id, i, s.kind, _text(s.name), s.started_at, s.ended_at, _text(s.error), _dumps(s.to_dict()))
-                 for i, s in enumerate(it.steps)],
-            )
-        if it.decisions:
-            cur.executemany(
-                "INSERT INTO decisions(interaction_id, idx, decider, name, chosen, data) VALUES (%s,%s,%s,%s,%s,%s::jsonb)",
-                [(it.id, i, _text(d.decider), _text(d.name), _dumps(d.chosen), _dumps(d.to_dict()))
-                 for i, d in enumerate(it.decisions)],
-            )
-        return int(key)
+        return (it.id, _text(it.session_id), _text(it.user_id), it.started_at, it.ended_at, it.status, _text(it.model_version),
+                _text(it.prompt_version), _text(it.input_text), _text(it.output_text), _dumps(it.to_dict()),
+                _vector(stored.embedding), now)
 
     def upsert_rewards(self, rows: Sequence[tuple[str, str, float, float, int]]) -> None:
         """(interaction_id, label, reward, confidence, n_signals) rows, derived from signals."""
@@ -773,6 +772,22 @@ class PostgresStore:
             sql += " WHERE " + " AND ".join(where)
         return [_base.ExportInfo(v, k, p, float(c), int(r), int(n), int(u)) for v, k, p, c, r, n, u
                 in self._rows(sql + " ORDER BY created_at, path", args)]
+
+    @contextmanager
+    def vector_index_deferred(self) -> Iterator[None]:
+        """Bulk loads (``flywheel migrate``): drop the HNSW index, load, build it once at the end.
+
+        Inserting into an HNSW index costs far more per row than building it over the loaded
+        rows (see benchmarks/README.md); other replicas keep working meanwhile (FAISS searches)."""
+        with self._write() as conn:
+            conn.execute("DROP INDEX IF EXISTS interactions_embedding_hnsw")
+        try:
+            yield
+        finally:
+            with self._write() as conn:
+                conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
+                conn.execute("CREATE INDEX IF NOT EXISTS interactions_embedding_hnsw ON interactions"
+                             " USING hnsw (embedding vector_ip_ops)")
 
     def ping(self) -> bool:
         """Whether the server answers now (no exception)."""
