@@ -37,7 +37,7 @@ _BACK = r"""street|st|str|road|rd|avenue|ave|av|boulevard|blvd|lane|ln|drive|dr|
 |radial|turnpike|crossroad|squares|prairie|dale|marg|nagar|salai|gali|utca|út|útja|tér|tee|põik|katu|kuja
 |tie|vej|gade|veien|vegen|vei|gata|gatan|väg|vägen|straat|laan|weg|gasse|allee|platz|ring|damm|sokak|sokağı
 |cadde|caddesi|bulvarı|street\.|ro|gil|dong|lu|jie|dao|duong|đường|phố"""
-_SUFFIX = r"""strasse|straße|str\.?|gasse|weg|platz|allee|ring|damm|ufer|straat|laan|plein|gracht|kade|dreef|singel
+_SUFFIX = r"""strasse|straße|str\.?|gasse|weg|platz|allee|damm|ufer|straat|laan|plein|gracht|kade|dreef|singel
 |vej|gade|stræde|veien|vegen|vei|gata|gatan|vägen|väg|gränd|torget|tie|katu|kuja|polku|utca|ulica|ulice|-ro|-gil
 |-dong|-gu|-lu|-jie"""
 
@@ -60,7 +60,7 @@ _STREET = re.compile(
     # number? + street-type word + name words + number?
     rf"|(?:\b{_NUM}[ \t]+)?\b(?i:{_alt(_FRONT)})\b\.?[ \t]+{_NAMEWORDS}(?:[ \t]+{_NUM}(?![\w]))?"
     # number? + suffixed name + number
-    rf"|(?:\b{_NUM}[ \t]+)?\b[^\W\d_][\w'’\-]*(?i:{_alt(_SUFFIX)})(?:[ \t]+{_W})?[ \t]+{_NUM}(?![\w])"
+    rf"|(?:\b{_NUM}[ \t]+)?\b[^\W\d_][\w'’\-]*(?i:{_alt(_SUFFIX)})(?:[ \t]+{_CAP})?[ \t]+{_NUM}(?![\w])"
     # number + capitalised words + number
     rf"|\b\d{{2,6}}[ \t]+{_CAPWORDS}[ \t]+\d{{1,5}}[A-Za-z]?\b\.?"
     # Japanese block numbers: 1-2-3 Shibuya / 1-chome

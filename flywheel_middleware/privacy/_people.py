@@ -58,6 +58,11 @@ def _plain(word: str, lexicon: frozenset[str], names_win: bool = True) -> bool:
     return False
 
 
+def _is_name(word: str) -> bool:
+    low = word.lower()
+    return low in FIRST_NAMES or low in LAST_NAMES
+
+
 def ner_candidate(text: str) -> bool:
     """Whether NER can find a name here: a capitalised word that is not an ordinary word at the
     start of a sentence. Lower-case-only texts skip the model (it rarely tags them anyway; the
@@ -85,6 +90,8 @@ def person_spans(text: str, ents: Iterable[tuple[int, int, str]], lexicon: froze
         words = list(_WORD.finditer(text, start, end))
         if not words or all(_plain(w.group(), lexicon) for w in words):
             continue
+        if all(_plain(w.group(), lexicon, names_win=False) for w in words) and not all(_is_name(w.group()) for w in words):
+            continue  # "Edit Profile": ordinary words, one of which happens to be a name somewhere
         while len(words) > 1 and _plain(words[0].group(), lexicon):  # "Sure Jonas" -> "Jonas"
             words.pop(0)
         while len(words) > 1 and _plain(words[-1].group(), lexicon):
@@ -98,7 +105,10 @@ def person_spans(text: str, ents: Iterable[tuple[int, int, str]], lexicon: froze
     for start, end, score in extra:
         # a lone gazetteer name without any cue ("Edit" is a Hungarian first name) must not be
         # an ordinary English word when the model did not call it a person
-        if score <= 0.6 and all(_plain(w, lexicon, names_win=False) for w in _WORD.findall(text[start:end])):
+        words = _WORD.findall(text[start:end])
+        uncued = score <= 0.65 or score == 0.75  # gazetteer-only scores of find_person_names
+        if uncued and all(_plain(w, lexicon, names_win=False) for w in words) and (
+                score <= 0.65 or not all(_is_name(w) for w in words)):
             continue
         found.append((start, end, score))
     m = _VOCATIVE.match(text)

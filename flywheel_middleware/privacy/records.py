@@ -9,7 +9,7 @@ decision's chosen value, candidates, reason, name and metadata, and a signal's v
 What is kept as is: structural fields (ids of the record, its runs and spans, timestamps, status,
 step kind, schema version, the few-shot ids, model and prompt versions) and ``user_id`` /
 signal ``actor``, which are the keys of opt-out and erasure. ``session_id`` is kept verbatim when
-the redactor finds nothing in it; one that holds PII (``"ann@example.com-chat"``) is stored as
+the redactor finds nothing in it; one that holds PII (``"chat of ann@example.com"``) is stored as
 ``stored_session_id(value)``, a stable hash, so the turns of a session stay together and
 ``fw.interactions(session_id=raw)`` still finds them (it looks up both forms).
 
