@@ -40,12 +40,15 @@ import time
 from collections import OrderedDict
 from typing import Any, AsyncIterator, Iterator, Mapping, Sequence
 
-from langchain_core.callbacks.manager import adispatch_custom_event, dispatch_custom_event
-from langchain_core.example_selectors.base import BaseExampleSelector
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_core.prompt_values import PromptValue
-from langchain_core.runnables import Runnable, RunnableConfig
-from langchain_core.runnables.config import ensure_config, patch_config, run_in_executor
+from .._extras import requires_extra
+
+with requires_extra("langchain"):
+    from langchain_core.callbacks.manager import adispatch_custom_event, dispatch_custom_event
+    from langchain_core.example_selectors.base import BaseExampleSelector
+    from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+    from langchain_core.prompt_values import PromptValue
+    from langchain_core.runnables import Runnable, RunnableConfig
+    from langchain_core.runnables.config import ensure_config, patch_config, run_in_executor
 
 from ..fewshot import FEW_SHOT_EVENT, FEW_SHOT_METADATA_KEY, FewShotExample
 from ..records import Interaction, Signal, text_of

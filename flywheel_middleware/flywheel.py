@@ -209,6 +209,9 @@ class Flywheel:
         except RecordError as exc:
             self.counters.warn("rejected_invalid", "flywheel: record rejected: %s", exc)
             return None
+        except OSError as exc:  # a full disk: nothing of the record stays in the queue (see queue.py)
+            self.counters.warn("rejected_write_error", "flywheel: record rejected, the queue cannot be written: %s", exc)
+            return None
         except Exception as exc:  # noqa: BLE001 - never break the agent
             self.counters.warn("rejected_error", "flywheel: record failed: %r", exc)
             return None

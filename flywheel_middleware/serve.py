@@ -31,16 +31,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Literal, Mapping, Optional, Union
 
-try:
+from ._extras import requires_extra
+
+with requires_extra("serve"):
     from fastapi import Depends, FastAPI, Path as PathParam, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
     from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, TypeAdapter
+    from fastapi_offline import FastAPIOffline  # /docs and /redoc from packaged assets, no CDN
     from starlette.exceptions import HTTPException
-except ImportError as exc:  # pragma: no cover - depends on the installed extras
-    raise ImportError("the feedback API needs FastAPI and uvicorn: pip install 'flywheel-middleware[serve]'") from exc
 
-from .errors import FlywheelError, SignalError, UnknownInteractionError
+from .errors import FlywheelError, RecordError, SignalError, UnknownInteractionError
 from .feedback import ALIASES, canonical_kind, correction_value, make_signal
 from .records import Signal
 
@@ -436,7 +437,8 @@ def create_app(
     recent: OrderedDict[str, Signal] = OrderedDict()  # signals this server queued, for idempotent answers
     recent_lock = threading.Lock()
 
-    app = FastAPI(
+    app = FastAPIOffline(
+        swagger_ui_parameters={"validatorUrl": None},  # Swagger UI would otherwise call validator.swagger.io
         title=title,
         version=_version(),
         description=(
@@ -461,7 +463,8 @@ def create_app(
         return _error(422, message, code="invalid_request", errors=errors)
 
     @app.exception_handler(SignalError)
-    async def _bad_signal(request: Request, exc: SignalError) -> JSONResponse:
+    @app.exception_handler(RecordError)  # a FlywheelError too: without this it would read as 503
+    async def _bad_signal(request: Request, exc: FlywheelError) -> JSONResponse:
         return _error(422, str(exc))
 
     @app.exception_handler(UnknownInteractionError)
