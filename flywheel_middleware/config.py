@@ -46,6 +46,8 @@ class FlywheelConfig:
     # models
     embedding_model: str | None = None  # a local sentence-transformers path; None = packaged MiniLM
     torch_threads: int | None = None
+    model_progress: bool = False  # show transformers' "Loading weights" progress bars when a model loads
+    warm_up: bool = False  # load the embedding model and few-shot index in a background thread at open
     embedding_quantize: bool = False  # int8 MiniLM: ~1.6-2x faster on CPU, but top-1 neighbours agree only 72% (see benchmarks)
     # privacy (see flywheel_middleware.privacy.RedactionConfig for keys)
     redaction: dict[str, Any] = field(default_factory=dict)
