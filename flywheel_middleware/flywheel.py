@@ -234,7 +234,7 @@ class Flywheel:
                 project_name=self.config.project_name if self.config.project_name != "default" else None,
                 max_queue_size=self.config.span_queue_size,
                 count=self.counters.inc,
-                redactor_factory=self._make_redactor,
+                redactor_factory=self.make_redactor,
             )
         return self._tracing.tracer_provider
 
