@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 from .records import Signal
-from .store.base import RewardRow, TrajectoryStore
 
 DEFAULT_WEIGHTS: dict[str, float] = {
     "thumbs_up": 1.0,
@@ -124,26 +123,3 @@ def aggregate(
         elif reward <= -config.bad_threshold:
             label = "bad"
     return Reward(label, round(reward, 6), round(confidence, 6), len(latest), capped)
-
-
-class RewardProcessor:
-    """Worker processor: re-derives the reward of every interaction a batch touched."""
-
-    def __init__(self, store: TrajectoryStore, config: RewardConfig | None = None) -> None:
-        self.store = store
-        self.config = config or RewardConfig()
-
-    def on_ingested(self, interactions: Sequence[Any], embeddings: Any, signals: Sequence[Signal]) -> None:
-        ids = list(dict.fromkeys([it.id for it in interactions] + [s.interaction_id for s in signals]))
-        if ids:
-            self.update(ids)
-
-    def update(self, ids: Sequence[str]) -> dict[str, Reward]:
-        import time
-
-        muted = self.store.busy_actors(time.time() - 86_400, self.config.daily_signal_cap)
-        by_id = self.store.signals_for(ids)
-        statuses = self.store.statuses(ids)
-        results = {iid: aggregate(by_id.get(iid, []), status=statuses.get(iid), config=self.config, muted_actors=muted) for iid in ids}
-        self.store.upsert_rewards([RewardRow(iid, r.label, r.reward, r.confidence, r.n_signals) for iid, r in results.items()])
-        return results
