@@ -254,6 +254,7 @@ class Flywheel:
                 project_name=self.config.project_name if self.config.project_name != "default" else None,
                 max_queue_size=self.config.span_queue_size,
                 count=self.counters.inc,
+                redactor_factory=self.make_redactor,
             )
         return self._tracing.tracer_provider
 
@@ -378,10 +379,18 @@ class Flywheel:
         newest_first: bool = True,
     ) -> list[Interaction]:
         """Stored interactions matching every given filter, newest first by default."""
-        return self.store.list_interactions(
+        found = self.store.list_interactions(
             InteractionQuery(session_id=session_id, user_id=user_id, since=since, until=until, signal_kind=signal_kind,
                              status=status, limit=limit, offset=offset, newest_first=newest_first)
         )
+        if not found and session_id is not None:
+            from .privacy.records import stored_session_id  # a session id with PII is stored hashed
+
+            if stored_session_id(session_id) != session_id:
+                return self.interactions(session_id=stored_session_id(session_id), user_id=user_id, since=since,
+                                         until=until, signal_kind=signal_kind, status=status, limit=limit,
+                                         offset=offset, newest_first=newest_first)
+        return found
 
     def reward(self, interaction_id: str) -> Any:
         """The interaction's current ``Reward`` (label good/bad/unknown, reward, confidence)."""
@@ -517,6 +526,7 @@ class Flywheel:
             "store_available": available,
             "replica": self.replica,
             "interactions": counts.interactions,
+            "labels": _labels(counts.interactions, counts.rewards_by_label),
             "steps_by_kind": counts.steps_by_kind,
             "signals_by_kind": counts.signals_by_kind,
             "embedded": counts.embedded,
@@ -541,6 +551,12 @@ class Flywheel:
             for key, value in published.items():
                 counts[key] = counts.get(key, 0) + value
         return counts
+
+
+def _labels(interactions: int, by_label: dict[str, int]) -> dict[str, int]:
+    """good / bad / unknown counts; a turn without a reward yet (or without signals) is unknown."""
+    good, bad = int(by_label.get("good", 0)), int(by_label.get("bad", 0))
+    return {"good": good, "bad": bad, "unknown": max(0, interactions - good - bad)}
 
 
 __all__ = ["Flywheel", "FlywheelError"]
