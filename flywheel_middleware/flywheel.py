@@ -526,7 +526,7 @@ class Flywheel:
             "store_available": available,
             "replica": self.replica,
             "interactions": counts.interactions,
-            "labels": _labels(counts.interactions, counts.rewards_by_label),
+            "labels": _labels(counts.interactions, counts.rewards_by_label) if available else None,
             "steps_by_kind": counts.steps_by_kind,
             "signals_by_kind": counts.signals_by_kind,
             "embedded": counts.embedded,
