@@ -11,7 +11,7 @@ import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
@@ -20,11 +20,13 @@ from ._stats import Counters
 from .config import FlywheelConfig
 from .errors import FlywheelError, SignalError, StoreError, UnknownInteractionError
 from .owner import Ingestion, resolve_mode
-from .processors import CompositeProcessor, check_spec
 from .queue import QueueFull
 from .records import Interaction, RecordError, Signal
 from .store.base import InteractionQuery
 from .store.sqlite import APP_ID
+
+if TYPE_CHECKING:
+    from .processors import CompositeProcessor
 
 _log = logging.getLogger("flywheel_middleware")
 _MARKER = "flywheel.json"
@@ -53,8 +55,11 @@ class Flywheel:
         self._recent_ids: OrderedDict[str, None] = OrderedDict()
         self._recent_lock = threading.Lock()
         self._prepare_folder()
-        for spec in self.config.processors:
-            check_spec(spec)
+        if self.config.processors:
+            from .processors import check_spec
+
+            for spec in self.config.processors:
+                check_spec(spec)
         if self.config.start_worker:
             resolve_mode(self.config, self.config.worker_mode)  # a bad mode fails before anything opens
         self._parts = open_parts(self.config, self.counters)

@@ -533,9 +533,10 @@ class SQLiteStore:
 
     # -- few-shot candidates ------------------------------------------------------------------------------
     def reward_changes(self, after_seq: int, limit: int) -> list[FewShotCandidate]:
+        # the catalog reads every reward row at start: keep this loop lean (no per-row generators)
         return [
-            FewShotCandidate(int(seq), int(key), label, reward, conf, session, started, model, category, language, route,
-                             tuple(t for t in (tools or "").split(_SEP) if t), tuple(c for c in (routes or "").split(_SEP) if c))
+            FewShotCandidate(seq, key, label, reward, conf, session, started, model, category, language, route,
+                             tuple(tools.split(_SEP)) if tools else (), tuple(routes.split(_SEP)) if routes else ())
             for seq, key, label, reward, conf, session, started, model, category, language, route, tools, routes
             in self._rows(_CHANGES_SQL, (int(after_seq), int(limit)))
         ]
