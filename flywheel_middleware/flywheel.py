@@ -489,6 +489,7 @@ class Flywheel:
         return {
             "path": str(self.path),
             "interactions": counts.interactions,
+            "labels": _labels(counts.interactions, counts.rewards_by_label),
             "steps_by_kind": counts.steps_by_kind,
             "signals_by_kind": counts.signals_by_kind,
             "embedded": counts.embedded,
@@ -509,6 +510,12 @@ class Flywheel:
             for key, value in self.store.published_counters().items():
                 counts[key] = counts.get(key, 0) + value
         return counts
+
+
+def _labels(interactions: int, by_label: dict[str, int]) -> dict[str, int]:
+    """good / bad / unknown counts; a turn without a reward yet (or without signals) is unknown."""
+    good, bad = int(by_label.get("good", 0)), int(by_label.get("bad", 0))
+    return {"good": good, "bad": bad, "unknown": max(0, interactions - good - bad)}
 
 
 __all__ = ["Flywheel", "FlywheelError"]

@@ -104,7 +104,8 @@ def aggregate(
         per_actor[actor] += config.weights.get(kind, 0.0) * _strength(signal)
     if status == "error":
         per_actor["system"] += config.error_weight
-    capped = {a: max(-config.actor_cap, min(config.actor_cap, v)) for a, v in per_actor.items() if v != 0.0}
+    # an actor whose signals cancel out (a thumbs up, then a correction) stays listed with 0.0
+    capped = {a: max(-config.actor_cap, min(config.actor_cap, v)) for a, v in per_actor.items()}
     total = sum(capped.values())
     reward = math.tanh(total)
     confidence = 0.0
