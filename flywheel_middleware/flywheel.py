@@ -488,8 +488,7 @@ class Flywheel:
         self._index_checked_at = now
         self.apply_index_deletions()
         if self.store.max_key() > self.index.watermark:
-            for keys, vectors in self.store.iter_embeddings(after_key=self.index.watermark):
-                self.index.add(keys, vectors)
+            self.index.catch_up(self.store)
         self.index.dirty = False  # the owner saves the index, not us
 
     def close(self, timeout: float = 60.0) -> None:
