@@ -122,7 +122,11 @@ def forget_user(fw: Any, user_id: str) -> ErasureReport:
     report.interactions_deleted = len(ids)
     # 4. the vector index (other processes' indexes follow the deletion log)
     report.vectors_removed = fw.apply_index_deletions()
-    # 5. copies that left the store
+    # 5. the write-ahead log still holds the deleted rows' old pages: copy it in and truncate it
+    checkpoint = getattr(store, "checkpoint", None)
+    if checkpoint is not None and not checkpoint(wait_s=2.0):
+        report.notes.append("the database's write-ahead log was busy; it is truncated at the next close")
+    # 6. copies that left the store
     report.exported_versions = _exports_containing(fw, user_id)
     if report.exported_versions:
         report.notes.append("withdraw or regenerate the exported dataset versions listed, and adapters trained on them")

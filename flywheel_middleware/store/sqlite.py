@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import os
+import re
 import sqlite3
 import threading
 import time
@@ -11,7 +15,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from ..errors import StoreError
+from ..errors import StoreBusyError, StoreError
 from ..records import Interaction, Signal
 from .base import InteractionQuery, StoreCounts, StoredInteraction
 
@@ -64,12 +68,29 @@ CREATE TABLE IF NOT EXISTS queue_cursors(segment TEXT PRIMARY KEY, offset INTEGE
 """
 
 
+_SCHEMA_OBJECTS = frozenset(re.findall(r"CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)", _SCHEMA))
+_META_DEFAULTS = ("app", "store_format", "created_at", "deletion_generation")
+_log = logging.getLogger("flywheel_middleware")
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=repr)
 
 
 class SQLiteStore:
-    """One SQLite file in WAL mode; a connection per thread, one writer (the worker)."""
+    """One SQLite file in WAL mode; a connection per thread, one writer (the worker).
+
+    Opening verifies the file with ``PRAGMA quick_check`` (a corrupt page is a ``StoreError``, not
+    a store that "works" until a read hits the page) when it is at most ``quick_check_max_bytes``
+    (about 1 s per 400 MB here); a bigger store is checked by ``check_integrity()``, which its
+    ingesting worker runs once in the background. Deleted rows are overwritten with zeros
+    (``secure_delete``) and ``close()`` / ``checkpoint()`` truncate the write-ahead log, so an erased
+    user's ids do not linger in free pages or in the WAL. Another process holding the write lock
+    longer than ``busy_timeout_s`` is a ``StoreBusyError`` for the user-facing writes (opt-out,
+    erasure, opening a store that needs a schema change); opening a current store needs no write.
+    """
+
+    quick_check_max_bytes: int = int(os.environ.get("FLYWHEEL_QUICK_CHECK_MAX_BYTES", 512 << 20))
 
     def __init__(self, path: Path, *, busy_timeout_s: float = 5.0) -> None:
         self.path = Path(path)
@@ -80,6 +101,7 @@ class SQLiteStore:
         self._write_lock = threading.Lock()
         if self.path.exists() and self.path.is_dir():
             raise StoreError(f"{self.path} is a directory, not a flywheel SQLite store")
+        self.integrity_checked = False  # True once quick_check passed (on open, or later by check_integrity)
         self._init_schema()
 
     # -- connection handling -------------------------------------------------------------
@@ -91,6 +113,7 @@ class SQLiteStore:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("PRAGMA foreign_keys=OFF")
+                conn.execute("PRAGMA secure_delete=ON")  # erased rows leave zeros, not their bytes, in free pages
             except sqlite3.DatabaseError as exc:
                 raise StoreError(f"{self.path} is not a flywheel store (SQLite says: {exc}); refusing to touch it") from exc
             self._local.conn = conn
@@ -113,12 +136,60 @@ class SQLiteStore:
             fmt = int(self._meta(conn, "store_format") or 0)
             if fmt > STORE_FORMAT:
                 raise StoreError(f"{self.path} has store format {fmt}; this library reads up to {STORE_FORMAT}. Upgrade it.")
-        with self._write_lock:
-            conn.executescript("BEGIN;" + _SCHEMA + "COMMIT;")
-            conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('app', ?)", (APP_ID,))
-            conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('store_format', ?)", (str(STORE_FORMAT),))
-            conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('created_at', ?)", (str(time.time()),))
-            conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('deletion_generation', '0')")
+            if self.path.stat().st_size <= self.quick_check_max_bytes:
+                self.check_integrity(conn)
+        objects = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")}
+        if objects >= _SCHEMA_OBJECTS and self._has_meta_defaults(conn):
+            return  # current schema: opening needs no write (and so no write lock another process may hold)
+        try:
+            with self._write_lock:
+                conn.executescript("BEGIN;" + _SCHEMA + "COMMIT;")
+                conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('app', ?)", (APP_ID,))
+                conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('store_format', ?)", (str(STORE_FORMAT),))
+                conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('created_at', ?)", (str(time.time()),))
+                conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('deletion_generation', '0')")
+        except sqlite3.OperationalError as exc:
+            _rollback(conn)
+            raise self._busy(exc, "create its tables") from exc
+
+    def _has_meta_defaults(self, conn: sqlite3.Connection) -> bool:
+        marks = ",".join("?" * len(_META_DEFAULTS))
+        return conn.execute(f"SELECT COUNT(*) FROM meta WHERE key IN ({marks})", _META_DEFAULTS).fetchone()[0] == len(_META_DEFAULTS)
+
+    def check_integrity(self, conn: sqlite3.Connection | None = None) -> None:
+        """``PRAGMA quick_check``: raise ``StoreError`` naming what SQLite found, if anything."""
+        conn = conn or self._conn()
+        try:
+            rows = [r[0] for r in conn.execute("PRAGMA quick_check(5)")]
+        except sqlite3.DatabaseError as exc:
+            rows = [str(exc)]
+        if rows != ["ok"]:
+            raise StoreError(
+                f"{self.path} is corrupt (SQLite quick_check: {'; '.join(rows)[:400]}); nothing was changed. "
+                "Restore a backup, or salvage what is readable with `sqlite3 store.sqlite .recover | sqlite3 new.sqlite`"
+            )
+        self.integrity_checked = True
+
+    def _busy(self, exc: sqlite3.OperationalError, doing: str) -> Exception:
+        """A lock held too long becomes a ``StoreBusyError`` that says so; other errors stay as they are."""
+        text = str(exc).lower()
+        if "locked" in text or "busy" in text:
+            return StoreBusyError(
+                f"{self.path} is locked by another process (a long write or an open transaction) for over "
+                f"{self._busy_timeout_s:g} s, so this process could not {doing}; retry when it is done"
+            )
+        return exc
+
+    @contextlib.contextmanager
+    def _user_write(self, doing: str) -> Iterator[sqlite3.Connection]:
+        """A write a user asked for (opt-out, erasure): a held lock is a clear ``StoreBusyError``."""
+        conn = self._conn()
+        try:
+            with self._write_lock:
+                yield conn
+        except sqlite3.OperationalError as exc:
+            _rollback(conn)
+            raise self._busy(exc, doing) from exc
 
     @staticmethod
     def _meta(conn: sqlite3.Connection, key: str) -> str | None:
@@ -161,7 +232,7 @@ class SQLiteStore:
                     conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('last_ingest_at', ?)", (str(now),))
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rollback(conn)  # SQLite may have rolled back already (a full disk): keep the real error
                 raise
         return keys
 
@@ -215,22 +286,22 @@ class SQLiteStore:
 
     # -- consent, erasure, retention ---------------------------------------------------------------
     def set_opt_out(self, user_hash: str, opted_out: bool) -> None:
-        with self._write_lock:
+        with self._user_write("record the opt-out" if opted_out else "record the opt-in") as conn:
             if opted_out:
-                self._conn().execute("INSERT OR IGNORE INTO consent(user_hash, opted_out_at) VALUES (?, ?)", (user_hash, time.time()))
+                conn.execute("INSERT OR IGNORE INTO consent(user_hash, opted_out_at) VALUES (?, ?)", (user_hash, time.time()))
             else:
-                self._conn().execute("DELETE FROM consent WHERE user_hash=?", (user_hash,))
+                conn.execute("DELETE FROM consent WHERE user_hash=?", (user_hash,))
 
     def opted_out_hashes(self) -> list[str]:
         return [r[0] for r in self._conn().execute("SELECT user_hash FROM consent")]
 
     def add_erasure(self, user_hash: str, erased_at: float) -> None:
-        with self._write_lock:
-            self._conn().execute("INSERT OR REPLACE INTO erasures(user_hash, erased_at) VALUES (?, ?)", (user_hash, erased_at))
+        with self._user_write("record the erasure") as conn:
+            conn.execute("INSERT OR REPLACE INTO erasures(user_hash, erased_at) VALUES (?, ?)", (user_hash, erased_at))
 
     def finish_erasure(self, user_hash: str, report: str) -> None:
-        with self._write_lock:
-            self._conn().execute("UPDATE erasures SET report=? WHERE user_hash=?", (report, user_hash))
+        with self._user_write("record the erasure report") as conn:
+            conn.execute("UPDATE erasures SET report=? WHERE user_hash=?", (report, user_hash))
 
     def erasure_tombstones(self) -> dict[str, float]:
         return {h: float(t) for h, t in self._conn().execute("SELECT user_hash, erased_at FROM erasures")}
@@ -284,9 +355,8 @@ class SQLiteStore:
         """Delete interactions with their steps, decisions and signals; returns their vector keys."""
         if not ids:
             return []
-        conn = self._conn()
         keys: list[int] = []
-        with self._write_lock:
+        with self._user_write("delete interactions") as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 for chunk in _chunks(list(ids), 500):
@@ -302,15 +372,14 @@ class SQLiteStore:
                 conn.executemany("INSERT INTO deleted_keys(key, generation) VALUES (?, ?)", [(k, generation) for k in keys])
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rollback(conn)
                 raise
         return keys
 
     def delete_signals(self, signal_ids: Sequence[str]) -> int:
         if not signal_ids:
             return 0
-        with self._write_lock:
-            conn = self._conn()
+        with self._user_write("delete signals") as conn:
             n = 0
             for chunk in _chunks(list(signal_ids), 500):
                 n += conn.execute(f"DELETE FROM signals WHERE id IN ({','.join('?' * len(chunk))})", chunk).rowcount
@@ -403,11 +472,15 @@ class SQLiteStore:
         with self._write_lock:
             conn = self._conn()
             conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(
-                "UPDATE interactions SET embedding=? WHERE id=?",
-                [(np.asarray(v, dtype=np.float32).tobytes(), i) for i, v in pairs],
-            )
-            conn.execute("COMMIT")
+            try:
+                conn.executemany(
+                    "UPDATE interactions SET embedding=? WHERE id=?",
+                    [(np.asarray(v, dtype=np.float32).tobytes(), i) for i, v in pairs],
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                _rollback(conn)
+                raise
         return [k for k in (self.key_of(i) for i, _ in pairs) if k is not None]
 
     def max_key(self) -> int:
@@ -432,7 +505,26 @@ class SQLiteStore:
         """Read-only SQL for curation/monitoring code inside the library."""
         return self._conn().execute(sql, args).fetchall()
 
+    def checkpoint(self, wait_s: float = 0.2) -> bool:
+        """Copy the write-ahead log into the database and truncate it to zero bytes, so rows deleted
+        (an erasure) leave no old copy in the WAL. Waits at most ``wait_s`` for other processes'
+        readers and writers; returns False if they kept it busy (the WAL is truncated next time)."""
+        try:
+            conn = self._conn()
+            with self._write_lock:
+                conn.execute(f"PRAGMA busy_timeout={int(wait_s * 1000)}")
+                try:
+                    busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                finally:
+                    conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_s * 1000)}")
+        except sqlite3.Error as exc:
+            _log.debug("flywheel: WAL checkpoint failed: %s", exc)
+            return False
+        return busy == 0
+
     def close(self) -> None:
+        if self._connections:
+            self.checkpoint()
         with self._connections_lock:
             for conn in self._connections:
                 try:
@@ -441,6 +533,16 @@ class SQLiteStore:
                     pass
             self._connections.clear()
         self._local = threading.local()
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back if a transaction is still open; SQLite rolls some back itself (a full disk), and a
+    ROLLBACK then would raise "no transaction is active" and hide the error that matters."""
+    try:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+    except sqlite3.Error as exc:
+        _log.debug("flywheel: rollback failed: %s", exc)
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
