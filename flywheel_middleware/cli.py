@@ -204,6 +204,13 @@ def report_command(
     console.print(f"wrote {out} ({len(analysis.data)} interactions, drift: "
                   f"{'yes' if analysis.drift and analysis.drift.drifted else 'no'}, regressions: {len(analysis.regressions)}, "
                   f"stall: {analysis.stall.verdict})")
+    started = analysis.data.started_at
+    if 0 < len(analysis.series) < 3 and len(started) and float(started.max() - started.min()) > 0:
+        from .report import suggest_window
+
+        better = suggest_window(float(started.max() - started.min()))
+        console.print(f"[yellow]only {len(analysis.series)} {window} window(s) of data: the plots have a point or two; "
+                      f"try --window {better if isinstance(better, str) else f'{better:g}'}[/yellow]")
 
 
 def _when(value: Optional[str]) -> Optional[float]:
