@@ -150,8 +150,10 @@ def forget_user(
 
 
 def _mentions(record: dict[str, Any], user_id: str) -> bool:
+    from .dead_letters import mentions
+
     data = record.get("data") or {}
-    return data.get("user_id") == user_id or data.get("actor") == user_id
+    return mentions(record, user_id) or data.get("user_id") == user_id or data.get("actor") == user_id
 
 
 def _exports_containing(store: TrajectoryStore, user_id: str) -> list[dict[str, Any]]:

@@ -188,25 +188,10 @@ class DurableQueue:
         return deleted
 
     def scrub_dead_letters(self, matches: Any) -> int:
-        """Rewrite the dead-letter file without the records ``matches`` selects; returns how many."""
-        path = self.directory / "dead-letter.jsonl"
-        if not path.exists():
-            return 0
-        keep, removed = [], 0
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                keep.append(line)
-                continue
-            if matches(record):
-                removed += 1
-            else:
-                keep.append(line)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text("".join(k + "\n" for k in keep), encoding="utf-8")
-        os.replace(tmp, path)
-        return removed
+        """Rewrite the dead-letter file without the entries ``matches`` selects; returns how many."""
+        from .dead_letters import DeadLetters
+
+        return DeadLetters(self.directory).scrub(matches)
 
     def _roll(self) -> None:
         """Start a new segment; the old one is closed (and its lock released) only once the new one
