@@ -100,37 +100,33 @@ class DeadLetters:
         os.replace(tmp, self.path)
 
     # -- reading and erasure ------------------------------------------------------------------------
-    def entries(self) -> list[dict[str, Any]]:
+    def _parsed(self) -> list[tuple[str, Any]]:
+        """(line, its JSON or None when unreadable) for every line of the file."""
         try:
             text = self.path.read_text(encoding="utf-8", errors="replace")
         except FileNotFoundError:
             return []
-        out = []
+        out: list[tuple[str, Any]] = []
         for line in text.splitlines():
             try:
-                out.append(json.loads(line))
+                out.append((line, json.loads(line)))
             except ValueError:
-                continue
+                out.append((line, None))
         return out
 
+    def entries(self) -> list[dict[str, Any]]:
+        return [entry for _, entry in self._parsed() if isinstance(entry, dict)]
+
     def scrub(self, matches: Callable[[dict[str, Any]], bool]) -> int:
-        """Rewrite the file without the entries ``matches`` selects; returns how many went."""
+        """Rewrite the file without the entries ``matches`` selects; returns how many went.
+        An unreadable line goes too: it cannot be shown to be someone else's."""
         with self._lock:
             if not self.path.exists():
                 return 0
-            keep, removed = [], 0
-            for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
-                try:
-                    entry = json.loads(line)
-                except ValueError:
-                    removed += 1  # unreadable: it cannot be shown to be someone else's
-                    continue
-                if matches(entry):
-                    removed += 1
-                else:
-                    keep.append(line)
+            lines = self._parsed()
+            keep = [line for line, entry in lines if isinstance(entry, dict) and not matches(entry)]
             self._rewrite("".join(k + "\n" for k in keep))
-            return removed
+            return len(lines) - len(keep)
 
     def upgrade_legacy(self) -> int:
         """Rewrite entries of older versions (the raw record) as ids only; returns how many."""
@@ -138,18 +134,15 @@ class DeadLetters:
             if not self.path.exists():
                 return 0
             lines, changed = [], 0
-            for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
-                try:
-                    entry = json.loads(line)
-                except ValueError:
-                    changed += 1
-                    continue
+            for line, entry in self._parsed():
                 if isinstance(entry, dict) and entry.get("v") == VERSION:
                     lines.append(line)
                     continue
                 changed += 1
-                data = entry.get("data") if isinstance(entry, dict) and isinstance(entry.get("data"), dict) else {}
-                kind = str(entry.get("kind", "?")) if isinstance(entry, dict) else "?"
+                if not isinstance(entry, dict):
+                    continue
+                data = entry.get("data") if isinstance(entry.get("data"), dict) else {}
+                kind = str(entry.get("kind", "?"))
                 lines.append(json.dumps({
                     "v": VERSION, "at": None, "kind": kind, "segment": None, "offset": None, "id": data.get("id"),
                     "interaction_id": data.get("interaction_id") if kind == "s" else data.get("id"),
