@@ -56,7 +56,8 @@ class Flywheel:
         self._prepare_folder()
         self.store = SQLiteStore(self.path / "store.sqlite")
         self.queue = DurableQueue(self.path / "queue", max_bytes=self.config.max_queue_bytes, segment_bytes=self.config.segment_bytes,
-                                  segment_max_age_s=self.config.segment_max_age_s)
+                                  segment_max_age_s=self.config.segment_max_age_s, segment_idle_s=self.config.segment_idle_s,
+                                  fsync_interval_s=self.config.fsync_interval_s)
         from .consent import ConsentRegistry
 
         self.consent = ConsentRegistry(self.store)
