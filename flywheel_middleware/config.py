@@ -74,6 +74,8 @@ class FlywheelConfig:
     # retention: drop interactions older than this many days (None = keep)
     retention_days: float | None = None
     retention_interval_s: float = 3600.0  # how often the worker applies it
+    # ingest processors run after the built-ins: Processor instances or "module:factory" strings
+    processors: list[Any] = field(default_factory=list)
     # extra, for integrations: objects that are not serialisable (a tracer provider, an embedder)
     tracer_provider: Any = None
     embedder: Any = None
@@ -106,7 +108,9 @@ class FlywheelConfig:
 
     def to_json_dict(self) -> dict[str, Any]:
         """The serialisable settings (objects such as a tracer provider are left out)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("tracer_provider", "embedder")}
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("tracer_provider", "embedder")}
+        out["processors"] = [p for p in self.processors if isinstance(p, str)]  # instances cannot cross processes
+        return out
 
     def replace(self, **overrides: Any) -> FlywheelConfig:
         values = {f.name: getattr(self, f.name) for f in fields(self)}

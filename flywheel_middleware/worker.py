@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from ._stats import Counters
 from .config import FlywheelConfig
 from .dead_letters import DeadLetters
 from .privacy.records import Redacting, redact_interaction, redact_signal
+from .processors.base import Processor
 from .queue import DurableQueue, QueuedItem
 from .records import Interaction, RecordError, Signal
 from .store.base import SimilarityIndex, StoredInteraction, TrajectoryStore
@@ -28,12 +29,6 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger("flywheel_middleware")
 _QUARANTINE_AFTER = 5
-
-
-class IngestProcessor(Protocol):
-    """Runs in the worker after a batch is stored (detectors, annotators, monitors)."""
-
-    def on_ingested(self, interactions: Sequence[Interaction], embeddings: np.ndarray | None, signals: Sequence[Signal]) -> None: ...
 
 
 @dataclass
@@ -59,7 +54,7 @@ class IngestWorker(threading.Thread):
         embedder: Embedder | None,
         counters: Counters,
         config: FlywheelConfig,
-        processors: list[IngestProcessor],
+        processors: Processor,
         record_filter: Callable[[str, dict[str, Any]], bool] | None = None,
         maintenance: Callable[[], None] | None = None,
     ) -> None:
@@ -230,11 +225,7 @@ class IngestWorker(threading.Thread):
         self.counters.inc("time_embed_us", int((t2 - t1) * 1e6))
         self.counters.inc("time_store_us", int((t3 - t2) * 1e6))
         self.last_ingest_at = time.time()
-        for processor in self.processors:
-            try:
-                processor.on_ingested(redacted, embeddings, signals)
-            except Exception as exc:  # noqa: BLE001
-                self.counters.warn("processor_errors", "flywheel processor %s failed: %s", type(processor).__name__, exc)
+        self.processors.on_ingested(redacted, embeddings, signals)  # a composite: failures are counted there
 
     def _get_redactor(self) -> Redacting:
         if self._redactor is None:
@@ -291,13 +282,7 @@ class IngestWorker(threading.Thread):
             except Exception as exc:  # noqa: BLE001
                 self.counters.warn("maintenance_errors", "flywheel maintenance failed: %s", exc)
         if not force:
-            for processor in self.processors:
-                on_idle = getattr(processor, "on_idle", None)
-                if on_idle is not None:
-                    try:
-                        on_idle()
-                    except Exception as exc:  # noqa: BLE001
-                        self.counters.warn("processor_errors", "flywheel processor %s failed when idle: %s", type(processor).__name__, exc)
+            self.processors.on_idle()
 
     def _reembed_missing(self) -> None:
         """Interactions stored without a vector (the model was down) get one when it is back."""

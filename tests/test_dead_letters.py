@@ -29,7 +29,7 @@ class _PoisonedRedactor:
 
 def test_a_poison_record_is_dead_lettered_redacted_0600_and_the_rest_is_stored(store_path: Path, embedder) -> None:
     with Flywheel(store_path, embedder=embedder, worker_mode="thread", flush_interval_s=0.05) as fw:
-        fw._worker._redactor = _PoisonedRedactor(fw.make_redactor())
+        fw._ingestion.owner.worker._redactor = _PoisonedRedactor(fw.make_redactor())  # a redactor bug, for one record
         good = [fw.record(turn(f"ordinary question {i}", user_id="u1")) for i in range(5)]
         bad = fw.record(turn(f"POISON mail {SECRET_EMAIL}", user_id="u-poison"))
         after = [fw.record(turn(f"later question {i}", user_id="u1")) for i in range(5)]

@@ -20,8 +20,7 @@ import numpy as np
 
 from ..feedback import make_signal
 from ..records import Interaction, Signal
-from ..store.base import PreviousTurn, TrajectoryStore
-from .detectors import (
+from ..signals.detectors import (
     AbandonmentConfig,
     AbandonmentRule,
     CorrectionConfig,
@@ -31,6 +30,8 @@ from .detectors import (
     RephraseConfig,
     RephraseDetector,
 )
+from ..store.base import PreviousTurn, TrajectoryStore
+from .base import Processor
 
 
 @dataclass
@@ -53,7 +54,7 @@ class SignalsConfig:
         return cls(**data)
 
 
-class SignalDetectionProcessor:
+class SignalDetectionProcessor(Processor):
     """Worker processor: implicit signals from consecutive turns and idle sessions."""
 
     def __init__(self, store: TrajectoryStore, emit: Callable[[Signal], bool], config: SignalsConfig | None = None,
