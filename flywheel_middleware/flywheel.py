@@ -7,6 +7,7 @@ import contextvars
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -49,7 +50,9 @@ class Flywheel:
         if path is not None:
             overrides["path"] = os.fspath(path)
         self.config = config.replace(**overrides) if overrides else config
-        self.path = Path(self.config.path)
+        self.path = store_folder(self.config.path)
+        if str(self.path) != self.config.path:
+            self.config = self.config.replace(path=str(self.path))
         self.counters = Counters()
         self._closed = False
         self._recent_ids: OrderedDict[str, None] = OrderedDict()
@@ -519,6 +522,27 @@ class Flywheel:
             for key, value in self.store.published_counters().items():
                 counts[key] = counts.get(key, 0) + value
         return counts
+
+
+_URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
+
+
+def store_folder(location: str | os.PathLike[str]) -> Path:
+    """The embedded store's folder for ``location``; a URL no backend handles is a ``StoreError``
+    (never a folder named ``postgresql:`` in the working directory). ``file://`` URLs are folders."""
+    text = os.fspath(location)
+    match = _URL_SCHEME.match(text)
+    if match is None:
+        return Path(text)
+    scheme = match.group(1).lower()
+    if scheme == "file":
+        from urllib.parse import unquote, urlparse
+
+        return Path(unquote(urlparse(text).path))
+    raise StoreError(
+        f"{text!r} is a {scheme}:// URL, and no store backend handles {scheme}://; "
+        "give a folder path for the embedded SQLite + FAISS store (or a postgresql:// URL where the PostgreSQL backend is installed)"
+    )
 
 
 def _labels(interactions: int, by_label: dict[str, int]) -> dict[str, int]:
