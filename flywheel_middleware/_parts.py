@@ -97,7 +97,8 @@ def open_parts(config: FlywheelConfig, counters: Counters | None = None) -> Part
     dim = int(getattr(embedder, "dim", 384))
     store = _open_store(config, path, dim, counters)
     queue = DurableQueue(path / "queue", max_bytes=config.max_queue_bytes, segment_bytes=config.segment_bytes,
-                         segment_max_age_s=config.segment_max_age_s)
+                         segment_max_age_s=config.segment_max_age_s, segment_idle_s=config.segment_idle_s,
+                         fsync_interval_s=config.fsync_interval_s)
     index: Any = VectorIndex(path / "index.faiss", dim=dim)
     if config.store is not None:  # a cache of every replica's vectors, following the database's key order
         from .store.following_index import StoreFollowingIndex

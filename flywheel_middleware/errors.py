@@ -21,6 +21,7 @@ __all__ = [
     "RecordError",
     "SignalError",
     "SplitError",
+    "StoreBusyError",
     "StoreError",
     "StoreUnavailableError",
     "TrainingError",
@@ -66,6 +67,10 @@ class StoreError(FlywheelError):
 
 class StoreUnavailableError(StoreError, ConnectionError):
     """A server store (PostgreSQL) cannot be reached right now; the worker retries, nothing queued is lost."""
+
+
+class StoreBusyError(StoreError):
+    """Another process held the store's write lock for longer than the busy timeout: retry later."""
 
 
 class QueueFull(FlywheelError):

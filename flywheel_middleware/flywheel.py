@@ -7,11 +7,12 @@ import contextvars
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
@@ -20,13 +21,15 @@ from ._stats import Counters
 from .config import FlywheelConfig
 from .errors import FlywheelError, SignalError, StoreError, StoreUnavailableError, UnknownInteractionError
 from .owner import Ingestion, resolve_mode
-from .processors import CompositeProcessor, check_spec
 from .queue import QueueFull
 from .records import Interaction, RecordError, Signal
 from .store.base import InteractionQuery
 from .store.postgres import is_postgres_url, safe_url
 from .store.replica import normalise_store_config
 from .store.sqlite import APP_ID
+
+if TYPE_CHECKING:
+    from .processors import CompositeProcessor
 
 _log = logging.getLogger("flywheel_middleware")
 _MARKER = "flywheel.json"
@@ -51,14 +54,19 @@ class Flywheel:
         # with a postgresql:// store, path becomes this replica's local folder (queue_dir)
         self.config = normalise_store_config(config.replace(**overrides) if overrides else config)
         self.url: str | None = self.config.store  # the shared database, or None for the embedded store
-        self.path = Path(self.config.path)
+        self.path = Path(self.config.path) if self.url else store_folder(self.config.path)
+        if str(self.path) != self.config.path:
+            self.config = self.config.replace(path=str(self.path))
         self.counters = Counters()
         self._closed = False
         self._recent_ids: OrderedDict[str, None] = OrderedDict()
         self._recent_lock = threading.Lock()
         self.replica = self._prepare_folder()
-        for spec in self.config.processors:
-            check_spec(spec)
+        if self.config.processors:
+            from .processors import check_spec
+
+            for spec in self.config.processors:
+                check_spec(spec)
         if self.config.start_worker:
             resolve_mode(self.config, self.config.worker_mode)  # a bad mode fails before anything opens
         self._parts = open_parts(self.config, self.counters)
@@ -551,6 +559,27 @@ class Flywheel:
             for key, value in published.items():
                 counts[key] = counts.get(key, 0) + value
         return counts
+
+
+_URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
+
+
+def store_folder(location: str | os.PathLike[str]) -> Path:
+    """The embedded store's folder for ``location``; a URL no backend handles is a ``StoreError``
+    (never a folder named ``postgresql:`` in the working directory). ``file://`` URLs are folders."""
+    text = os.fspath(location)
+    match = _URL_SCHEME.match(text)
+    if match is None:
+        return Path(text)
+    scheme = match.group(1).lower()
+    if scheme == "file":
+        from urllib.parse import unquote, urlparse
+
+        return Path(unquote(urlparse(text).path))
+    raise StoreError(
+        f"{text!r} is a {scheme}:// URL, and no store backend handles {scheme}://; "
+        "give a folder path for the embedded SQLite + FAISS store (or a postgresql:// URL where the PostgreSQL backend is installed)"
+    )
 
 
 def _labels(interactions: int, by_label: dict[str, int]) -> dict[str, int]:

@@ -460,6 +460,16 @@ class TrajectoryStore(Protocol):
         """Adopt another store's export HMAC key, so copied registries keep matching user hashes.
         Refused (``StoreError``) when this store already registered exports under a different key."""
 
+    # -- integrity and erasure hygiene -----------------------------------------------------------------
+    def check_integrity(self) -> None:
+        """Raise ``StoreError`` naming the damage if the store's files are corrupt (the embedded
+        store runs SQLite's quick_check; a server database may do nothing)."""
+
+    def checkpoint(self, wait_s: float = 0.2) -> bool:
+        """Make what was deleted unrecoverable from the store's own files now (SQLite: copy the
+        write-ahead log in and truncate it), waiting at most ``wait_s`` for other connections;
+        True when done, False when they kept it busy (it is retried at the next close)."""
+
     def close(self) -> None:
         """Release connections (idempotent); a closed store reconnects on next use."""
 

@@ -789,6 +789,33 @@ class PostgresStore:
                 conn.execute("CREATE INDEX IF NOT EXISTS interactions_embedding_hnsw ON interactions"
                              " USING hnsw (embedding vector_ip_ops)")
 
+    # -- integrity and erasure hygiene ---------------------------------------------------------------
+    def check_integrity(self) -> None:
+        """The server guards its own files (checksums, WAL); here: the schema answers."""
+        self.schema_version()
+
+    def checkpoint(self, wait_s: float = 0.2) -> bool:
+        """VACUUM the tables an erasure deletes from, so dead row versions are not kept in them;
+        at most ``wait_s`` (False when it did not finish: autovacuum gets them later)."""
+        if self.read_only:
+            return False
+        import psycopg
+
+        try:
+            with self._guard():
+                conn = self._conn()
+                conn.execute(f"SET statement_timeout = {max(1, int(wait_s * 1000))}")
+                try:
+                    for table in ("interactions", "steps", "decisions", "signals", "rewards"):
+                        conn.execute(f"VACUUM {table}")
+                finally:
+                    conn.execute("SET statement_timeout = 0")
+        except StoreError as exc:
+            if isinstance(exc.__cause__, psycopg.errors.QueryCanceled):
+                return False
+            raise
+        return True
+
     def ping(self) -> bool:
         """Whether the server answers now (no exception)."""
         try:
