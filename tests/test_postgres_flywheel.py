@@ -22,7 +22,7 @@ def test_a_replica_queues_locally_and_ingests_into_the_database(postgres_url, tm
         assert fw.flush(60)
         stats = fw.stats()
         assert stats["store_available"] and stats["interactions"] == 1 and stats["replica"]
-        assert "postgresql://" in stats["store"] and list((tmp_path / "q" / "queue").glob("seg-*"))
+        assert "postgresql://" in stats["store"] and (tmp_path / "q" / "queue").is_dir()  # the local queue
         assert fw.search("reset my password", k=1)[0][0].id == iid
     # a second replica (its own folder) sees the first one's turn and can judge it
     with _replica(postgres_url, tmp_path / "q2", embedder) as other:
