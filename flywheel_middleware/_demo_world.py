@@ -13,9 +13,9 @@ model, simulated people.
   recorded routing decision (the ``flywheel.route`` event).
 - **Users** know their true intent. After a right answer they copy it, thumbs it up, rate it or
   say nothing; after a wrong one they rephrase, say "that's not right", correct it with the right
-  intent, thumbs it down, ask for a human or leave. A share of their explicit feedback is wrong
-  (``wrong_feedback``, 20 % by default): a thumbs-up on a wrong answer, a thumbs-down on a right
-  one, a correction naming another intent of the same domain.
+  intent, thumbs it down, ask for a human or leave. A share of their clicks is wrong
+  (``wrong_feedback``, 20 % by default) and a few corrections name a wrong intent
+  (``wrong_correction``, 5 %): see :class:`SimulatedUser`.
 
 Nothing here scores or trains the model: it learns only from what the flywheel exports.
 """
@@ -67,9 +67,15 @@ class IntentData:
         return out
 
 
-def load_intents(domains: Sequence[str] | None = None, path: str | Path | None = None) -> IntentData:
-    """The packaged demo subset (``domains`` of it), or CLINC150's ``data_full.json`` + ``domains.json`` at ``path``."""
+def load_intents(domains: Sequence[str] | None = None, path: str | Path | None = None, heldout_split: str = "test") -> IntentData:
+    """The packaged demo subset (``domains`` of it), or CLINC150's ``data_full.json`` + ``domains.json`` at ``path``.
+
+    ``heldout_split="val"`` (only with ``path``) evaluates on the validation split instead of the
+    test split: what settings are tuned on, so that the test split stays unseen.
+    """
     if path is None:
+        if heldout_split != "test":
+            raise ValueError("the packaged subset has no validation split: pass the CLINC150 folder as path")
         raw = json.loads(_DATA_FILE.read_text(encoding="utf-8"))
         all_domains, train, test = raw["domains"], raw["train"], raw["test"]
     else:
@@ -77,7 +83,7 @@ def load_intents(domains: Sequence[str] | None = None, path: str | Path | None =
         full = json.loads((folder / "data_full.json").read_text(encoding="utf-8"))
         all_domains = json.loads((folder / "domains.json").read_text(encoding="utf-8"))
         train, test = {}, {}
-        for split, target in (("train", train), ("test", test)):
+        for split, target in (("train", train), (heldout_split, test)):
             for text, intent in full[split]:
                 target.setdefault(intent, []).append(text)
     chosen = list(domains or all_domains)
@@ -177,8 +183,6 @@ class LocalModel:
         with quiet_libraries():
             self._pipeline = pipeline("text-generation", model=self.model, tokenizer=self.tokenizer,
                                       max_new_tokens=self.max_new_tokens, do_sample=False, return_full_text=False)
-            self._pipeline.generation_config.temperature = None
-            self._pipeline.generation_config.top_p = None
             llm = HuggingFacePipeline(pipeline=self._pipeline, model_id=self.base_model)
             return ChatHuggingFace(llm=llm, tokenizer=self.tokenizer, model_id=self.base_model)
 
@@ -186,28 +190,23 @@ class LocalModel:
 # -- the agent ---------------------------------------------------------------------------------------
 def build_agent(fw: Any, chat_model: Any, intents: Sequence[str], *, few_shot_k: int = 4) -> Any:
     """The support agent: router node (chat model + few-shot from ``fw``) -> one handler node per intent."""
-    from typing import TypedDict
-
     from langchain_core.callbacks.manager import dispatch_custom_event
-    from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
+    from langchain_core.messages import AIMessage, HumanMessage
     from langchain_core.runnables import RunnableConfig
-    from langgraph.graph import END, START, StateGraph
-    from langgraph.graph.message import add_messages
-    from typing_extensions import Annotated
+    from langgraph.graph import END, START, MessagesState, StateGraph
 
     from .adapters.fewshot_langchain import FlywheelFewShotPrompt
 
-    class State(TypedDict, total=False):
-        messages: Annotated[list[AnyMessage], add_messages]
-        intent: str
-        said: str
+    class State(MessagesState, total=False):
+        intent: str  # the handler the router chose
+        said: str  # the router's reply, as a label
 
     known = list(intents)
     valid = set(known)
     prompt = FlywheelFewShotPrompt(fw, k=few_shot_k, system_prompt=ROUTER_SYSTEM, cache_ttl_s=0) if few_shot_k else None
     router_chain = (prompt | chat_model) if prompt is not None else chat_model
 
-    def router(state: State, config: RunnableConfig) -> dict[str, Any]:
+    def router(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
         from langchain_core.messages import SystemMessage
 
         question = next((m for m in reversed(state["messages"]) if isinstance(m, HumanMessage)), None)
@@ -222,13 +221,13 @@ def build_agent(fw: Any, chat_model: Any, intents: Sequence[str], *, few_shot_k:
         return {"intent": chosen, "said": said}
 
     def handler(intent: str) -> Any:
-        def handle(state: State) -> dict[str, Any]:
+        def handle(state: dict[str, Any]) -> dict[str, Any]:
             return {"messages": [AIMessage(content=intent, name="support")]}
 
         handle.__name__ = f"handle_{intent}"
         return handle
 
-    def fallback(state: State) -> dict[str, Any]:
+    def fallback(state: dict[str, Any]) -> dict[str, Any]:
         return {"messages": [AIMessage(content=state.get("said") or "unknown", name="support")]}
 
     graph = StateGraph(State)
@@ -246,32 +245,39 @@ def build_agent(fw: Any, chat_model: Any, intents: Sequence[str], *, few_shot_k:
 # -- users -------------------------------------------------------------------------------------------
 @dataclass
 class Reaction:
-    """What a simulated user does after an answer, and whether it says the truth."""
+    """What a simulated user does after an answer; ``click`` is a careless click made first."""
 
     kind: str  # copy | thumbs_up | rating | nothing | rephrase | not_right | correct | thumbs_down | human | leave
     value: Any = None
     wrong: bool = False  # feedback that contradicts the truth
+    click: "Reaction | None" = None
 
 
 @dataclass
 class SimulatedUser:
-    """A user with a true intent; reacts to the topic the agent answered with (deterministic per seed)."""
+    """A user with a true intent; reacts to the topic the agent answered with (deterministic per seed).
+
+    Wrong feedback: with probability ``wrong_feedback`` a user's click contradicts the truth (a
+    thumbs-down or a 1-star rating on a right answer; a thumbs-up, a 5-star rating or a copy on a
+    wrong one). Such a user still wants what they wanted: after a wrong answer they go on as any
+    user would (rephrase, say it is wrong, correct, ask for a human or leave). A correction names a
+    wrong intent of the same domain with probability ``wrong_correction``.
+    """
 
     user_id: str
     intent: str
     domain_intents: Sequence[str]
     rng: random.Random
     wrong_feedback: float = 0.2
+    wrong_correction: float = 0.05
     asked: list[str] = field(default_factory=list)
 
     def react(self, answer: str, turn: int) -> Reaction:
-        right = answer == self.intent
-        r = self.rng.random()
         careless = self.rng.random() < self.wrong_feedback
-        if right:
-            if careless:  # a misclick or a mistaken "correction" on a right answer
-                return self.rng.choice([Reaction("thumbs_down", wrong=True), Reaction("rating", 1, wrong=True),
-                                        Reaction("correct", self._other(), wrong=True)])
+        r = self.rng.random()
+        if answer == self.intent:
+            if careless:  # a misclick on a right answer; they got what they came for and leave
+                return self.rng.choice([Reaction("thumbs_down", wrong=True), Reaction("rating", 1, wrong=True)])
             if r < 0.25:
                 return Reaction("copy", answer)
             if r < 0.6:
@@ -279,20 +285,23 @@ class SimulatedUser:
             if r < 0.7:
                 return Reaction("rating", 5)
             return Reaction("nothing")
-        if careless:  # approves a wrong answer, or corrects it to another wrong intent
-            return self.rng.choice([Reaction("thumbs_up", wrong=True), Reaction("copy", answer, wrong=True),
-                                    Reaction("correct", self._other(exclude=answer), wrong=True)])
         if r < 0.25 and turn < 2:
-            return Reaction("rephrase")
-        if r < 0.55:
-            return Reaction("correct", self.intent)
-        if r < 0.65:
-            return Reaction("not_right")
-        if r < 0.8:
-            return Reaction("thumbs_down")
-        if r < 0.9:
-            return Reaction("human")
-        return Reaction("leave")
+            then = Reaction("rephrase")
+        elif r < 0.55:
+            wrong = self.rng.random() < self.wrong_correction
+            then = Reaction("correct", self._other(exclude=answer) if wrong else self.intent, wrong=wrong)
+        elif r < 0.65:
+            then = Reaction("not_right")
+        elif r < 0.8:
+            then = Reaction("leave" if careless else "thumbs_down")
+        elif r < 0.9:
+            then = Reaction("human")
+        else:
+            then = Reaction("leave")
+        if careless:  # approves the wrong answer by mistake, then carries on
+            then.click = self.rng.choice([Reaction("thumbs_up", wrong=True), Reaction("copy", answer, wrong=True),
+                                          Reaction("rating", 5, wrong=True)])
+        return then
 
     def _other(self, exclude: str | None = None) -> str:
         options = [i for i in self.domain_intents if i not in (self.intent, exclude)]

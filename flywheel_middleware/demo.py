@@ -51,9 +51,11 @@ class DemoConfig:
     domains: tuple[str, ...] = ("banking", "travel")
     heldout_per_intent: int = 3  # held-out questions per intent (CLINC150 test split)
     few_shot_k: int = 4
-    wrong_feedback: float = 0.2
+    wrong_feedback: float = 0.2  # share of clicks (thumbs, ratings, copies) that contradict the truth
+    wrong_correction: float = 0.05  # share of corrections that name a wrong intent
     base_model: str = "smollm2"
     data_path: str | None = None  # CLINC150 folder (data_full.json + domains.json); default: the packaged subset
+    heldout_split: str = "test"  # "val" to tune settings (needs data_path), "test" to report
     sft_epochs: float = 2.0
     sft_lr: float = 2e-3
     sft_batch: int = 16
@@ -135,7 +137,8 @@ class _Traffic:
         rng = random.Random(f"{self.cfg.seed}-{cycle}-{n}")
         intent = rng.choice(self.data.intents)
         domain_intents = self.data.domains[self.data.domain_of(intent)]
-        user = SimulatedUser(f"user-{rng.randrange(40)}", intent, domain_intents, rng, self.cfg.wrong_feedback)
+        user = SimulatedUser(f"user-{rng.randrange(40)}", intent, domain_intents, rng, self.cfg.wrong_feedback,
+                             self.cfg.wrong_correction)
         session = f"c{cycle}-s{n}"
         question = user.next_question(self.data.train[intent])
         turns = 0
@@ -148,9 +151,12 @@ class _Traffic:
                 result.first_answers += 1
                 result.first_right += int(answer == intent)
             reaction = user.react(answer, turn)
-            if reaction.kind in ("copy", "thumbs_up", "thumbs_down", "rating", "correct"):
-                result.feedback_events += 1
-                result.wrong_feedback_events += int(reaction.wrong)
+            for event in (reaction.click, reaction):
+                if event is not None and event.kind in ("copy", "thumbs_up", "thumbs_down", "rating", "correct"):
+                    result.feedback_events += 1
+                    result.wrong_feedback_events += int(event.wrong)
+            if reaction.click is not None:
+                self.fw.feedback(iid, reaction.click.kind, reaction.click.value, actor=user.user_id)
             if reaction.kind == "correct":
                 self.fw.correct(iid, reaction.value, original=answer, actor=user.user_id)
                 break
@@ -351,7 +357,7 @@ def _run(root: Path, cfg: DemoConfig, phoenix: str | None, console: Any) -> list
         raise DemoError("--cycles and --sessions must be at least 1")
     prepare_folder(root)
     started = time.perf_counter()
-    data = load_intents(cfg.domains, cfg.data_path)
+    data = load_intents(cfg.domains, cfg.data_path, cfg.heldout_split)
     cases = heldout_cases(data, cfg.heldout_per_intent, cfg.seed)
     overrides: dict[str, Any] = {"flush_interval_s": 0.05}
     if phoenix:
