@@ -66,7 +66,7 @@ class DemoConfig:
     dpo_lr: float = 5e-5
     dpo_beta: float = 0.1
     concurrency: int = 2  # sessions served at once (one torch thread each)
-    threads: int = 0  # torch threads for training and batched evaluation (0: every core)
+    threads: int = 0  # torch threads for training and batched evaluation (0: auto, see _threads)
     eval_batch: int = 32
     max_new_tokens: int = 8
     min_cases: int = 30
@@ -254,10 +254,20 @@ def arm_figures(report: Any) -> dict[str, Any]:
 
 
 # -- the run -----------------------------------------------------------------------------------------
-def _threads(n: int) -> None:
+def _threads(n: int) -> int:
+    """Every core on an idle machine; one thread when other work competes for the cores (OpenMP
+    threads spin-wait for each other, so two threads on a loaded machine run many times slower)."""
     import torch
 
-    torch.set_num_threads(n if n > 0 else max(1, os.cpu_count() or 1))
+    if n <= 0:
+        cores = max(1, os.cpu_count() or 1)
+        try:
+            busy = os.getloadavg()[0]
+        except OSError:
+            busy = 0.0
+        n = cores if busy < 0.75 * cores else 1
+    torch.set_num_threads(n)
+    return n
 
 
 def _train(fw: Any, root: Path, cycle: int, cfg: DemoConfig, base: str, result: CycleResult,
