@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import fcntl
 import json
 import logging
 import os
@@ -16,18 +15,19 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from ._parts import open_parts
 from ._stats import Counters
 from .config import FlywheelConfig
 from .errors import FlywheelError, SignalError, StoreError, UnknownInteractionError
-from .queue import DurableQueue, QueueFull
-from .records import Interaction, RecordError, Signal, to_jsonable
+from .owner import Ingestion, resolve_mode
+from .processors import CompositeProcessor, check_spec
+from .queue import QueueFull
+from .records import Interaction, RecordError, Signal
 from .store.base import InteractionQuery
-from .store.index import VectorIndex
-from .store.sqlite import APP_ID, SQLiteStore
+from .store.sqlite import APP_ID
 
 _log = logging.getLogger("flywheel_middleware")
 _MARKER = "flywheel.json"
-_FLUSH_ROUNDS = 4
 _LAYOUT_VERSION = 1
 _session_var: contextvars.ContextVar[tuple[str | None, str | None]] = contextvars.ContextVar(
     "flywheel_session", default=(None, None)
@@ -53,46 +53,27 @@ class Flywheel:
         self._recent_ids: OrderedDict[str, None] = OrderedDict()
         self._recent_lock = threading.Lock()
         self._prepare_folder()
-        self.store = SQLiteStore(self.path / "store.sqlite")
-        self.queue = DurableQueue(self.path / "queue", max_bytes=self.config.max_queue_bytes, segment_bytes=self.config.segment_bytes,
-                                  segment_max_age_s=self.config.segment_max_age_s)
-        from .consent import ConsentRegistry
-
-        self.consent = ConsentRegistry(self.store)
-        self.embedder = self.config.embedder or _default_embedder(self.config)
-        self.index = VectorIndex(self.path / "index.faiss", dim=int(getattr(self.embedder, "dim", 384)))
-        self.index_sync_action = self.index.sync(self.store)
-        from .reward import RewardConfig, RewardProcessor
-        from .signals.processor import SignalDetectionProcessor, SignalsConfig
+        for spec in self.config.processors:
+            check_spec(spec)
+        if self.config.start_worker:
+            resolve_mode(self.config, self.config.worker_mode)  # a bad mode fails before anything opens
+        self._parts = open_parts(self.config, self.counters)
+        self.store = self._parts.store
+        self.queue = self._parts.queue
+        self.consent = self._parts.consent
+        self.embedder = self._parts.embedder
+        self.index = self._parts.index
+        self.index_sync_action = self._parts.index_sync_action
+        self._few_shot_retriever: Any = None
+        from .reward import RewardConfig
 
         self.reward_config = RewardConfig.from_dict(self.config.reward)
-        self.signals_config = SignalsConfig.from_dict(self.config.signals)
-        self.processors: list[Any] = [
-            RewardProcessor(self.store, self.reward_config),
-            SignalDetectionProcessor(self.store, self.add_signal, self.signals_config),
-        ]
-        phoenix = self.config.phoenix_endpoint or os.environ.get("PHOENIX_COLLECTOR_ENDPOINT")
-        if phoenix and self.config.start_worker:
-            from .annotations import PhoenixAnnotationProcessor, signal_score
-            from .tracing import PhoenixAnnotator
-
-            self.processors.append(PhoenixAnnotationProcessor(self.store, PhoenixAnnotator(phoenix, count=self.counters.inc, score=signal_score)))
         self._tracing: Any = None
-        self._worker: Any = None
-        self._worker_process: Any = None
-        self._lock_fd: int | None = None
-        self._index_checked_at = 0.0
-        self._last_retention = float("-inf")
+        self._ingestion = Ingestion(self._parts)
         if self.config.start_worker:
-            mode = self.config.worker_mode
-            if mode == "auto":
-                mode = "thread" if self.config.embedder is not None else "process"
-            if mode == "process":
-                self._start_worker_process()
-            elif mode == "thread":
-                self._start_worker()
-            else:
-                raise FlywheelError(f"worker_mode must be 'process', 'thread' or 'auto', got {mode!r}")
+            self._ingestion.start(self.config.worker_mode)
+        if self.config.warm_up:
+            self.warm_up(wait=False)
 
     @classmethod
     def from_config(cls, file: str | os.PathLike[str], **overrides: Any) -> Flywheel:
@@ -124,67 +105,14 @@ class Flywheel:
             self.path.mkdir(parents=True, exist_ok=True)
             marker.write_text(json.dumps({"app": APP_ID, "layout": _LAYOUT_VERSION, "created_at": time.time()}))
 
-    def _start_worker(self) -> None:
-        from .worker import IngestWorker
+    def make_redactor(self) -> Any:
+        """A new ``Redactor`` with this flywheel's ``redaction`` settings (the worker's, the export's)."""
+        return self._parts.make_redactor()
 
-        fd = os.open(self.path / "worker.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        for attempt in range(5):  # a flush() elsewhere may probe the lock for a moment
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if attempt == 4:
-                    os.close(fd)
-                    _log.info("flywheel: another process ingests %s; this one only appends to the queue", self.path)
-                    return
-                time.sleep(0.02)
-        self._lock_fd = fd
-        self._worker = IngestWorker(
-            queue=self.queue,
-            store=self.store,
-            index=self.index,
-            redactor_factory=self._make_redactor,
-            embedder=self.embedder,
-            counters=self.counters,
-            config=self.config,
-            processors=self.processors,
-            record_filter=self.consent.accepts,
-            maintenance=self._owner_maintenance,
-        )
-        self._worker.start()
-
-    def _start_worker_process(self) -> None:
-        import subprocess
-        import sys
-
-        cfg = json.dumps(self.config.to_json_dict() | {"path": str(self.path.resolve())})
-        try:
-            self._worker_process = subprocess.Popen(
-                [sys.executable, "-m", "flywheel_middleware.worker_process", cfg],
-                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, close_fds=True,
-            )
-        except OSError as exc:
-            self.counters.warn("worker_process_errors", "flywheel: cannot start the worker process (%s); using a thread", exc)
-            self._start_worker()
-
-    def _worker_process_alive(self) -> bool:
-        proc = self._worker_process
-        return proc is not None and proc.poll() is None
-
-    def _check_worker_process(self) -> None:
-        """A dead worker process (not one that found another owner) is replaced by a thread."""
-        proc = self._worker_process
-        if proc is None or proc.poll() is None or self._worker is not None:
-            return
-        if proc.returncode != 3:
-            self.counters.warn("worker_process_errors", "flywheel: the worker process exited with %s; ingesting in a thread", proc.returncode)
-            self._start_worker()
-        self._worker_process = None
-
-    def _make_redactor(self) -> Any:
-        from .privacy import RedactionConfig, Redactor
-
-        return Redactor(RedactionConfig(**self.config.redaction))
+    @property
+    def redaction_settings(self) -> dict[str, Any]:
+        """The ``redaction`` settings (``RedactionConfig`` keys), for processes that build their own redactor."""
+        return dict(self.config.redaction)
 
     # -- the hot path ------------------------------------------------------------------------------
     def record(self, interaction: Interaction | dict[str, Any]) -> str | None:
@@ -209,31 +137,22 @@ class Flywheel:
         except RecordError as exc:
             self.counters.warn("rejected_invalid", "flywheel: record rejected: %s", exc)
             return None
+        except OSError as exc:  # a full disk: nothing of the record stays in the queue (see queue.py)
+            self.counters.warn("rejected_write_error", "flywheel: record rejected, the queue cannot be written: %s", exc)
+            return None
         except Exception as exc:  # noqa: BLE001 - never break the agent
             self.counters.warn("rejected_error", "flywheel: record failed: %r", exc)
             return None
         self._remember(interaction.id)
         self.counters.inc("recorded")
-        if self._worker is not None:
-            self._worker.wakeup.set()
+        self._ingestion.wakeup()
         return interaction.id
 
     def add_signal(self, signal: Signal) -> bool:
         """Queue a signal (from an adapter or a detector). Never raises; returns whether accepted."""
-        try:
-            if not isinstance(signal, Signal):
-                raise RecordError(f"add_signal() takes a Signal, got {type(signal).__name__}")
-            signal.validate()
-            if signal.actor and self.consent.is_opted_out(signal.actor):
-                self.counters.inc("dropped_opted_out")
-                return False
-            self.queue.append_payload(self._encode("s", signal))
-        except Exception as exc:  # noqa: BLE001
-            self.counters.warn("rejected_signals", "flywheel: signal rejected: %r", exc)
+        if not self._parts.append_signal(signal):
             return False
-        self.counters.inc("signals_recorded")
-        if self._worker is not None:
-            self._worker.wakeup.set()
+        self._ingestion.wakeup()
         return True
 
     def feedback(
@@ -277,20 +196,7 @@ class Flywheel:
         return self.feedback(interaction_id, "preference", {"chosen": chosen, "rejected": rejected}, actor=actor)
 
     def _encode(self, kind: str, data: Any) -> bytes:
-        """The queue line for a record. Huge payloads are truncated (and counted), not rejected:
-        the turn is still worth keeping."""
-        payload = self.queue.encode(kind, data)
-        if len(payload) <= self.config.max_record_bytes:
-            return payload
-        self.counters.inc("truncated_records")
-        if hasattr(data, "to_dict"):
-            data = data.to_dict()
-        limit = max(1000, self.config.max_text_chars)
-        while True:
-            payload = self.queue.encode(kind, _truncate_strings(data, limit))
-            if len(payload) <= self.config.max_record_bytes or limit <= 1000:
-                return payload
-            limit //= 4
+        return self._parts.encode(kind, data)
 
     def _remember(self, interaction_id: str) -> None:
         with self._recent_lock:
@@ -371,7 +277,7 @@ class Flywheel:
         """Erase a user everywhere: store, vectors, ingest queue; returns an ``ErasureReport``."""
         from .consent import forget_user
 
-        return forget_user(self, user_id)
+        return forget_user(user_id, store=self.store, queue=self.queue, index=self.index, consent=self.consent, drain=self.flush)
 
     def retain(self, days: float | None = None) -> int:
         """Delete interactions older than ``days`` (default: ``retention_days``); returns how many."""
@@ -380,24 +286,17 @@ class Flywheel:
         days = self.config.retention_days if days is None else days
         if days is None:
             raise FlywheelError("no retention period: pass days= or set retention_days")
-        return retain(self, days)
+        return retain(self.store, self.index, days)
+
+    @property
+    def processors(self) -> CompositeProcessor:
+        """The ingest processors running in this process (the built-ins, then ``processors=``);
+        empty when another process ingests this folder."""
+        return self._ingestion.processors
 
     def apply_index_deletions(self) -> int:
-        """Remove vectors deleted from SQLite (by any process) from this process's index."""
-        if self.store.deletion_generation() == self.index.generation:
-            return 0
-        keys, generation = self.store.deleted_keys_since(self.index.generation)
-        return self.index.remove(keys, generation)
-
-    def _owner_maintenance(self) -> None:
-        """Run by the worker when idle: follow other processes' deletions; apply retention periodically."""
-        self.apply_index_deletions()
-        days = self.config.retention_days
-        if days is not None and time.monotonic() - self._last_retention > self.config.retention_interval_s:
-            self._last_retention = time.monotonic()
-            removed = self.retain(days)
-            if removed:
-                self.counters.inc("retention_deleted", removed)
+        """Remove vectors deleted from the store (by any process) from this process's index."""
+        return self.index.apply_deletions(self.store)
 
     def count(self, name: str, n: int = 1) -> None:
         self.counters.inc(name, n)
@@ -410,82 +309,13 @@ class Flywheel:
         travel through the queue too, so flush waits for them (a few rounds at most, so a flush
         under continuous traffic still returns).
         """
-        self._check_worker_process()
-        if self._worker is None and self._worker_process is None and not self._someone_ingests():
+        if not self._ingestion.anyone():
             return self.queue.pending_bytes(self.store.cursors()) == 0  # nobody to wait for
-        deadline = time.monotonic() + timeout
-        ok = True
-        targets: dict[str, int] = {}
-        for _ in range(_FLUSH_ROUNDS):
-            snapshot = {name: self.queue.size_of(name) for name in self.queue.segments()}
-            if snapshot == targets:
-                break
-            targets = snapshot
-            remaining = max(0.0, deadline - time.monotonic())
-            if self._worker is not None:
-                ok = self._worker.wait_for(targets, remaining)
-            else:
-                ok = self._wait_for_other_owner(targets, remaining)
-            if not ok:
-                break
-        for processor in self.processors:
-            flush = getattr(processor, "flush", None)
-            if flush is not None:
-                try:
-                    flush(max(0.1, timeout / 4))
-                except Exception as exc:  # noqa: BLE001
-                    self.counters.warn("processor_errors", "flywheel: flushing %s failed: %s", type(processor).__name__, exc)
+        ok = self._ingestion.drain(timeout)
+        self._ingestion.processors.flush(max(0.1, timeout / 4))
         if self._tracing is not None:
             self._tracing.flush(timeout)
         return ok
-
-    def _someone_ingests(self) -> bool:
-        """Whether a process holds this folder's worker lock (so waiting for it makes sense)."""
-        try:
-            fd = os.open(self.path / "worker.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError:
-            return False
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)  # conflicts only with an owner's exclusive lock
-        except BlockingIOError:
-            return True
-        else:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            return False
-        finally:
-            os.close(fd)
-
-    def _wait_for_other_owner(self, targets: dict[str, int], timeout: float) -> bool:
-        """Poll the committed queue offsets until another process has ingested ``targets``."""
-        from .worker import processed_cursors
-
-        deadline = time.monotonic() + timeout
-        while True:
-            cursors = processed_cursors(self.store)
-            present = set(self.queue.segments())
-            if all(name not in present or cursors.get(name, 0) >= end for name, end in targets.items()):
-                self._refresh_index(force=True)
-                return True
-            if time.monotonic() >= deadline:
-                return False
-            self._check_worker_process()
-            if self._worker is not None:
-                return self._worker.wait_for(targets, max(0.0, deadline - time.monotonic()))
-            time.sleep(0.02)
-
-    def _refresh_index(self, force: bool = False) -> None:
-        """Another process ingests: pull its new vectors (and deletions) from SQLite into our index."""
-        if self._worker is not None:
-            return
-        now = time.monotonic()
-        if not force and now - self._index_checked_at < 0.5:
-            return
-        self._index_checked_at = now
-        self.apply_index_deletions()
-        if self.store.max_key() > self.index.watermark:
-            for keys, vectors in self.store.iter_embeddings(after_key=self.index.watermark):
-                self.index.add(keys, vectors)
-        self.index.dirty = False  # the owner saves the index, not us
 
     def close(self, timeout: float = 60.0) -> None:
         """Flush, stop the worker, save the index. Idempotent."""
@@ -495,39 +325,10 @@ class Flywheel:
         try:
             self.flush(timeout)
         finally:
-            if self._worker is not None:
-                self._worker.stop(timeout)
-            if self._worker_process is not None:
-                self._stop_worker_process(timeout)
-            for processor in self.processors:
-                closer = getattr(processor, "close", None)
-                if closer is not None:
-                    try:
-                        closer()
-                    except Exception as exc:  # noqa: BLE001
-                        _log.warning("flywheel: closing %s failed: %s", type(processor).__name__, exc)
+            self._ingestion.stop(timeout)
             if self._tracing is not None:
                 self._tracing.shutdown()
-            if self.index.dirty and self._lock_fd is not None:
-                try:
-                    self.index.save()
-                except OSError as exc:
-                    _log.warning("flywheel: could not save the vector index: %s", exc)
-            self.queue.close()
-            self.store.close()
-            if self._lock_fd is not None:
-                os.close(self._lock_fd)
-                self._lock_fd = None
-
-    def _stop_worker_process(self, timeout: float) -> None:
-        proc, self._worker_process = self._worker_process, None
-        try:
-            if proc.stdin is not None:
-                proc.stdin.close()  # EOF: the worker drains and exits
-            proc.wait(timeout)
-        except Exception as exc:  # noqa: BLE001 - a stuck worker is killed; its queue survives on disk
-            _log.warning("flywheel: worker process did not stop (%s); killing it", exc)
-            proc.kill()
+            self._parts.close()
 
     def __enter__(self) -> Flywheel:
         return self
@@ -579,7 +380,6 @@ class Flywheel:
         return self.search_vector(vector[0], k)
 
     def search_vector(self, vector: np.ndarray, k: int = 5) -> list[tuple[Interaction, float]]:
-        self._refresh_index()
         scores, keys = self.index.search(vector, k)
         ids = self.store.ids_for_keys([int(x) for x in keys[0] if x >= 0])
         out = []
@@ -596,15 +396,57 @@ class Flywheel:
         Filters (``filter={...}``, ``category=``, ``tool=``, ``route=``, ``language=``,
         ``model_version=``), similarity floor, MMR, token budget: see ``flywheel_middleware.fewshot``.
         """
-        from .fewshot import retriever_for
+        return self.few_shot_retriever.select(query, k, **options)
 
-        return retriever_for(self).select(query, k, **options)
+    @property
+    def few_shot_retriever(self) -> Any:
+        """The shared ``FewShotRetriever`` over this store (built on first use with ``few_shot`` settings)."""
+        if self._few_shot_retriever is None:
+            from .fewshot import FewShotRetriever
+
+            self._few_shot_retriever = FewShotRetriever(self, self.config.few_shot)
+        return self._few_shot_retriever
+
+    def warm_up(self, *, wait: bool = True, timeout: float | None = None) -> bool:
+        """Load the embedding model and the few-shot index now, so the first ``few_shot()`` is fast.
+
+        Without it the first ``few_shot()`` pays the model load (seconds). Runs once, in a background
+        thread (``Flywheel(..., warm_up=True)`` starts it at open); ``wait=False`` returns at once.
+        Returns whether the warm-up has finished without error; a failure is logged and counted
+        (``warm_up_failed``), never raised: retrieval then loads on first use as before.
+        """
+        with self._recent_lock:
+            thread = getattr(self, "_warm_up_thread", None)
+            if thread is None:
+                thread = threading.Thread(target=self._warm_up, name="flywheel-warm-up", daemon=True)
+                self._warm_up_thread, self._warm_up_ok = thread, False
+                thread.start()
+        if wait:
+            thread.join(timeout)
+        return not thread.is_alive() and self._warm_up_ok
+
+    def _warm_up(self) -> None:
+        try:
+            load = getattr(self.embedder, "load", None)
+            load() if callable(load) else self.embedder.embed(["warm up"])
+            from .fewshot import retriever_for
+
+            retriever_for(self).select("warm up", 1, record=False)
+            self._warm_up_ok = True
+        except Exception as exc:  # noqa: BLE001 - a warm-up must never break the app
+            self.counters.warn("warm_up_failed", "flywheel: warm-up failed (few_shot() will load on first use): %r", exc)
 
     def few_shot_prompt(self, **options: Any) -> Any:
         """A LangChain Runnable injecting examples as chat messages (``adapters.fewshot_langchain``)."""
         from .adapters.fewshot_langchain import FlywheelFewShotPrompt
 
         return FlywheelFewShotPrompt(self, **options)
+
+    def few_shot_middleware(self, k: int = 3, **options: Any) -> Any:
+        """``langchain.agents.create_agent`` middleware injecting examples (``adapters.fewshot_agent``)."""
+        from .adapters.fewshot_agent import FlywheelFewShotMiddleware
+
+        return FlywheelFewShotMiddleware(self, k, **options)
 
     def few_shot_selector(self, **options: Any) -> Any:
         """A LangChain ``BaseExampleSelector`` over this flywheel (``adapters.fewshot_langchain``)."""
@@ -629,7 +471,7 @@ class Flywheel:
         return review_queue(self, limit, **options)
 
     def reindex(self) -> int:
-        """Rebuild the FAISS index from SQLite (the source of truth); returns its size."""
+        """Rebuild the vector index from the store (the source of truth); returns its size."""
         n = self.index.rebuild(self.store)
         self.index.save()
         return n
@@ -649,46 +491,19 @@ class Flywheel:
             "queue_pending_bytes": self.queue.pending_bytes(cursors),
             "queue_segments": len(segments),
             "last_ingest_at": counts.last_ingest_at,
-            "worker": self._worker_state(),
-            "worker_last_error": getattr(self._worker, "last_error", None),
+            "worker": self._ingestion.state(),
+            "worker_last_error": self._ingestion.last_error,
             "tracing": tracing,
             "counters": self._all_counters(),
         }
 
-    def _worker_state(self) -> str:
-        if self._worker is not None:
-            return "thread" if self._worker.is_alive() else "stopped"
-        if self._worker_process_alive():
-            return f"process {self._worker_process.pid}"
-        return "other process" if self.config.start_worker else "not started"
-
     def _all_counters(self) -> dict[str, int]:
         """Our counters plus those the owning worker (maybe another process) publishes in the store."""
         counts = self.counters.snapshot()
-        if self._worker is None:
-            try:
-                published = json.loads(self.store.get_meta("worker_counters") or "{}")
-            except ValueError:
-                published = {}
-            for key, value in published.items():
-                counts[key] = counts.get(key, 0) + int(value)
+        if self._ingestion.owner is None:
+            for key, value in self.store.published_counters().items():
+                counts[key] = counts.get(key, 0) + value
         return counts
-
-
-def _default_embedder(config: FlywheelConfig) -> Any:
-    from .embedding import SentenceTransformerEmbedder
-
-    return SentenceTransformerEmbedder(config.embedding_model, threads=config.torch_threads, quantize=config.embedding_quantize)
-
-
-def _truncate_strings(value: Any, limit: int) -> Any:
-    if isinstance(value, str):
-        return value if len(value) <= limit else value[:limit] + f"…[truncated {len(value) - limit} chars]"
-    if isinstance(value, dict):
-        return {k: _truncate_strings(v, limit) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_truncate_strings(v, limit) for v in value]
-    return to_jsonable(value)
 
 
 __all__ = ["Flywheel", "FlywheelError"]

@@ -9,32 +9,26 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from ._stats import Counters
 from .config import FlywheelConfig
+from .privacy.records import Redacting, redact_interaction, redact_signal
+from .processors.base import Processor
 from .queue import DurableQueue, QueuedItem
 from .records import Interaction, RecordError, Signal
-from .store.base import StoredInteraction
+from .store.base import SimilarityIndex, StoredInteraction, TrajectoryStore
+
+if TYPE_CHECKING:
+    from .embedding import Embedder
 
 _log = logging.getLogger("flywheel_middleware")
 _QUARANTINE_AFTER = 5
-
-
-class IngestProcessor(Protocol):
-    """Runs in the worker after a batch is stored (detectors, annotators, monitors)."""
-
-    def on_ingested(self, interactions: Sequence[Interaction], embeddings: np.ndarray | None, signals: Sequence[Signal]) -> None: ...
-
-
-class Redacting(Protocol):
-    def redact_value(self, value: Any, conversation: str | None = None) -> Any: ...
 
 
 @dataclass
@@ -45,70 +39,6 @@ class _Batch:
     nbytes: int = 0
 
 
-# fields of the interaction record that carry text a user or a tool produced
-_SAFE_METADATA_KEYS = frozenset({"span_id", "trace_id", "run_id", "parent_run_id", "langgraph_node", "langgraph_step",
-                                 "category", "route", "language", "tags", "ls_provider", "ls_model_name"})
-
-
-def redact_interaction(it: Interaction, redactor: Redacting) -> Interaction:
-    """A redacted copy: input, output, error, every step and decision, and free-form metadata.
-
-    All the texts of one interaction go to the redactor in one call, so it can batch them.
-    """
-    data = it.to_dict()
-    unsafe_meta = [k for k in data["metadata"] if k not in _SAFE_METADATA_KEYS and not k.startswith("flywheel.")]
-    parts = {
-        "top": [data["input"], data["output"], data["error"]],
-        "steps": [[s["inputs"], s["outputs"], s["error"]] for s in data["steps"]],
-        "decisions": [[d["chosen"], d["candidates"], d["reason"]] for d in data["decisions"]],
-        "meta": [data["metadata"][k] for k in unsafe_meta],
-    }
-    clean = redactor.redact_value(parts, conversation=it.session_id or it.id)
-    data["input"], data["output"], data["error"] = clean["top"]
-    for step, (inputs, outputs, error) in zip(data["steps"], clean["steps"]):
-        step["inputs"], step["outputs"], step["error"] = inputs, outputs, error
-    for decision, (chosen, candidates, reason) in zip(data["decisions"], clean["decisions"]):
-        decision["chosen"], decision["candidates"], decision["reason"] = chosen, candidates, reason
-    for key, value in zip(unsafe_meta, clean["meta"]):
-        data["metadata"][key] = value
-    fingerprint = getattr(redactor, "fingerprint", None)
-    if fingerprint is not None:  # exports skip a second full pass over texts redacted like this
-        data["metadata"]["flywheel.redaction"] = fingerprint()
-    return Interaction.from_dict(data)
-
-
-def redact_signal(signal: Signal, redactor: Redacting, conversation: str | None) -> Signal:
-    data = signal.to_dict()
-    data["value"] = redactor.redact_value(data["value"], conversation=conversation)
-    data["evidence"] = redactor.redact_value(data["evidence"], conversation=conversation)
-    return Signal.from_dict(data)
-
-
-def processed_cursors(store: Any) -> dict[str, int]:
-    """Queue offsets whose records are stored *and* seen by every processor (rewards, detectors).
-
-    ``flush()`` waits on these rather than on the committed offsets, so a caller never sees a
-    stored turn whose reward or implicit signals are still being computed.
-    """
-    try:
-        return {k: int(v) for k, v in json.loads(store.get_meta("processed_cursors") or "{}").items()}
-    except ValueError:
-        return {}
-
-
-def mark_processed(store: Any, cursors: dict[str, int]) -> None:
-    if not cursors:
-        return
-    current = processed_cursors(store)
-    for name, offset in cursors.items():
-        current[name] = max(current.get(name, 0), offset)
-    store.set_meta("processed_cursors", json.dumps(current))
-
-
-def forget_processed(store: Any, segment: str) -> None:
-    current = processed_cursors(store)
-    if current.pop(segment, None) is not None:
-        store.set_meta("processed_cursors", json.dumps(current))
 
 
 class IngestWorker(threading.Thread):
@@ -118,13 +48,13 @@ class IngestWorker(threading.Thread):
         self,
         *,
         queue: DurableQueue,
-        store: Any,
-        index: Any,
+        store: TrajectoryStore,
+        index: SimilarityIndex,
         redactor_factory: Callable[[], Redacting],
-        embedder: Any,
+        embedder: Embedder | None,
         counters: Counters,
         config: FlywheelConfig,
-        processors: list[IngestProcessor],
+        processors: Processor,
         record_filter: Callable[[str, dict[str, Any]], bool] | None = None,
         maintenance: Callable[[], None] | None = None,
     ) -> None:
@@ -148,6 +78,7 @@ class IngestWorker(threading.Thread):
         self.last_ingest_at: float | None = None
         self.last_error: str | None = None
         self.pause = threading.Event()  # set by maintenance (erasure) to hold ingestion
+        self._transient: tuple[type[BaseException], ...] = (*store.transient_errors, OSError)
 
     # -- control -------------------------------------------------------------------------------
     def stop(self, timeout: float | None = 10.0) -> None:
@@ -160,7 +91,7 @@ class IngestWorker(threading.Thread):
         deadline = time.monotonic() + timeout
         with self._progress:
             while True:
-                cursors = processed_cursors(self.store)
+                cursors = self.store.processed_cursors()
                 present = set(self.queue.segments())
                 if all(name not in present or cursors.get(name, 0) >= end for name, end in targets.items()):
                     return True
@@ -173,7 +104,7 @@ class IngestWorker(threading.Thread):
     # -- the loop ------------------------------------------------------------------------------
     def run(self) -> None:
         # a crash between a batch's commit and its processors must not make flush() wait forever
-        mark_processed(self.store, self.store.cursors())
+        self.store.mark_processed(self.store.cursors())
         backoff = 0.05
         failures = 0
         while not self._stop_event.is_set():
@@ -190,7 +121,7 @@ class IngestWorker(threading.Thread):
             except Exception as exc:  # noqa: BLE001 - the worker must outlive any fault
                 # infrastructure faults (locked database, full disk) are retried forever: the data
                 # waits in the queue. Anything else may be one poison record: isolate it.
-                if not isinstance(exc, (sqlite3.Error, OSError)):
+                if not isinstance(exc, self._transient):
                     failures += 1
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 self.counters.warn("worker_errors", "flywheel worker: %s (retrying in %.2fs)", self.last_error, backoff)
@@ -213,7 +144,9 @@ class IngestWorker(threading.Thread):
             return False
         batch = self._decode(items)
         self._ingest(batch)
-        mark_processed(self.store, batch.cursors)
+        # counters first: once flush() sees the batch processed, stats() in any process counts it
+        self.store.publish_counters(self.counters.snapshot())
+        self.store.mark_processed(batch.cursors)
         with self._progress:
             self._progress.notify_all()
         return True
@@ -226,14 +159,14 @@ class IngestWorker(threading.Thread):
             return False
         try:
             self._ingest(self._decode(items))
-        except (sqlite3.Error, OSError):
+        except self._transient:
             raise
         except Exception as exc:  # noqa: BLE001
             item = items[0]
             with open(self.queue.directory / "dead-letter.jsonl", "a", encoding="utf-8") as handle:
                 handle.write(json.dumps({"kind": item.kind, "data": item.data, "error": repr(exc)}, default=repr) + "\n")
             self.store.ingest([], [], {item.segment: item.end_offset})
-            mark_processed(self.store, {item.segment: item.end_offset})
+            self.store.mark_processed({item.segment: item.end_offset})
             self.counters.warn("dead_lettered", "flywheel: a record failed %d times and went to dead-letter.jsonl: %s", _QUARANTINE_AFTER, exc)
         return True
 
@@ -280,11 +213,7 @@ class IngestWorker(threading.Thread):
         self.counters.inc("time_embed_us", int((t2 - t1) * 1e6))
         self.counters.inc("time_store_us", int((t3 - t2) * 1e6))
         self.last_ingest_at = time.time()
-        for processor in self.processors:
-            try:
-                processor.on_ingested(redacted, embeddings, signals)
-            except Exception as exc:  # noqa: BLE001
-                self.counters.warn("processor_errors", "flywheel processor %s failed: %s", type(processor).__name__, exc)
+        self.processors.on_ingested(redacted, embeddings, signals)  # a composite: failures are counted there
 
     def _get_redactor(self) -> Redacting:
         if self._redactor is None:
@@ -317,7 +246,7 @@ class IngestWorker(threading.Thread):
                     self.counters.warn("queue_torn_records", "flywheel: skipped a torn record at the end of %s", name)
                     self.store.ingest([], [], {name: size})
                 self.queue.discard(name)
-                forget_processed(self.store, name)
+                self.store.forget_processed(name)
                 self.store.drop_cursor(name)
 
     def _maintenance(self, force: bool = False) -> None:
@@ -326,7 +255,7 @@ class IngestWorker(threading.Thread):
             self.queue.fsync()
             self._last_fsync = now
             self.queue.set_pending(self.queue.pending_bytes(self.store.cursors()))
-            self.store.set_meta("worker_counters", json.dumps(self.counters.snapshot()))
+            self.store.publish_counters(self.counters.snapshot())
         if self.index.dirty and (force or now - self._last_index_save >= self.config.index_save_interval_s):
             try:
                 self.index.save()
@@ -341,13 +270,7 @@ class IngestWorker(threading.Thread):
             except Exception as exc:  # noqa: BLE001
                 self.counters.warn("maintenance_errors", "flywheel maintenance failed: %s", exc)
         if not force:
-            for processor in self.processors:
-                on_idle = getattr(processor, "on_idle", None)
-                if on_idle is not None:
-                    try:
-                        on_idle()
-                    except Exception as exc:  # noqa: BLE001
-                        self.counters.warn("processor_errors", "flywheel processor %s failed when idle: %s", type(processor).__name__, exc)
+            self.processors.on_idle()
 
     def _reembed_missing(self) -> None:
         """Interactions stored without a vector (the model was down) get one when it is back."""

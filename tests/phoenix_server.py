@@ -5,7 +5,8 @@ Use from ``tests/conftest.py``::
     from phoenix_server import phoenix_server  # noqa: F401  (session-scoped fixture; tests/ is on sys.path)
 
 ``phoenix_server`` starts ``phoenix serve`` (arize-phoenix 20.x) on a free loopback port with a
-temporary working dir, no gRPC, no telemetry and no external resources; waits for ``/readyz``;
+temporary working dir, no telemetry and no external resources (its gRPC receiver, which
+Phoenix 20 cannot turn off, takes a random free port); waits for ``/readyz``;
 yields the base URL (``http://127.0.0.1:PORT``); terminates it at the end of the session.  Tests
 that need it are skipped when arize-phoenix is not installed or the server does not come up.
 """

@@ -38,14 +38,15 @@ def test_a_langgraph_turn_is_stored_with_steps_decisions_and_session(fw: Flywhee
 
 
 def test_the_edge_to_end_is_neither_a_route_nor_a_category(fw: Flywheel) -> None:
-    from flywheel_middleware.curation import CATEGORY_SQL, category_from_sql, category_of
+    from flywheel_middleware.curation import category_from_hint, category_of
+    from flywheel_middleware.store.base import TurnQuery
 
     iid = _ask(fw, react_agent(answer("Hello!")), "hi")
     assert fw.flush(60)
     it = fw.get(iid)
     assert [d.decider for d in it.decisions if d.decider == "graph_edge"] == []
-    (raw,) = fw.store.execute(f"SELECT {CATEGORY_SQL} FROM interactions i WHERE i.id = ?", [iid])[0]
-    assert category_of(it) == category_from_sql(raw) != "__end__"  # the export's split stratum
+    (turn,) = fw.store.turns(TurnQuery(ids=[iid]))
+    assert category_of(it) == category_from_hint(turn.category_hint) != "__end__"  # the export's split stratum
 
 
 def test_fw_session_context_attributes_turns(fw: Flywheel) -> None:

@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from flywheel_middleware._extras import requires_extra
+
 from .config import TrainConfig, default_config
 from .data import ExportData, load_export, render_row
 
@@ -258,6 +260,9 @@ def run_training(
     ``stack`` lists it, and ``HFGenerator`` activates the whole stack. ``progress(step, max_steps)``
     is called after every optimizer step. transformers/TRL console output is off unless verbose.
     """
+    with requires_extra("train"):
+        import trl  # noqa: F401 - checked here so a missing extra fails before any work
+
     from ._quiet import quiet_libraries
     from .base_model import resolve_base_model
 

@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from flywheel_middleware._cli_options import JsonOption, PathOption, is_store_url, registry_dir
+
 console = Console(width=min(100, Console().width))
 app = typer.Typer(help="Train LoRA adapters (SFT/DPO/KTO), evaluate them, gate promotion.", no_args_is_help=True)
 train_app = typer.Typer(help="Train a LoRA adapter with TRL on an export directory.", no_args_is_help=True)
 
-RegistryOption = typer.Option(None, "--registry", help="Model registry folder (default: <flywheel path>/models).")
+RegistryOption = typer.Option(None, "--registry", help="Model registry folder (default: <--path>/models).")
+Status = Literal["candidate", "shadow", "promoted", "rejected", "retired"]
 VerboseOption = typer.Option(False, "--verbose", "-v", help="Show the logs, warnings and progress bars of transformers/TRL.")
 
 
@@ -40,16 +43,25 @@ def _card_id(adapter: Optional[Path]) -> Optional[str]:
     return load_card(adapter).get("adapter_id")
 
 
-def _registry(path: Optional[Path]) -> Any:
-    from .registry import Registry, default_registry_dir
+def _registry_path(store: str, registry: Optional[Path]) -> Path:
+    """Where the registry is; a URL store has no folder, so it needs ``--registry``."""
+    folder = registry_dir(store, registry)
+    if folder is None:
+        console.print(f"[red]{store.split('://', 1)[0]}:// stores keep no model folder: pass --registry DIR[/red]")
+        raise typer.Exit(2)
+    return folder
 
-    return Registry(path or default_registry_dir())
+
+def _registry(store: str, registry: Optional[Path]) -> Any:
+    from .registry import Registry
+
+    return Registry(_registry_path(store, registry))
 
 
 def _train(method: str, data: Path, base_model: str, out: Path, epochs: Optional[float], max_steps: Optional[int],
            lr: Optional[float], batch_size: Optional[int], max_length: Optional[int], lora_r: Optional[int],
-           beta: Optional[float], resume: bool, registry: Optional[Path], parent: Optional[str], no_register: bool,
-           on_top_of: Optional[Path] = None) -> None:
+           beta: Optional[float], resume: bool, store: str, registry: Optional[Path], parent: Optional[str],
+           no_register: bool, as_json: bool, on_top_of: Optional[Path] = None) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ._core import run_training
@@ -63,9 +75,9 @@ def _train(method: str, data: Path, base_model: str, out: Path, epochs: Optional
     if beta is not None and method != "sft":
         overrides["beta"] = beta
     config = default_config(method).override(**overrides)
-    reg = None if no_register else _registry(registry)
+    reg = None if no_register else _registry(store, registry)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as bar:
+                  console=console, transient=True, disable=as_json) as bar:
         task = bar.add_task(f"{method.upper()} LoRA: loading {base_model}", total=None)
 
         def on_step(step: int, total: int) -> None:
@@ -77,6 +89,14 @@ def _train(method: str, data: Path, base_model: str, out: Path, epochs: Optional
         except (FileNotFoundError, ValueError, RuntimeError) as exc:
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from exc
+    if as_json:
+        typer.echo(json.dumps({"adapter_id": result.adapter_id, "adapter_dir": str(result.adapter_dir),
+                               "base_model": result.base_model, "dataset_version": result.dataset_version,
+                               "global_step": result.global_step, "train_loss": result.train_loss,
+                               "eval_loss": result.eval_loss, "duration_s": result.duration_s,
+                               "resumed_from": result.resumed_from, "registry": None if reg is None else str(reg.root)},
+                              indent=2, default=str))
+        return
     table = Table(title=f"{method.upper()} adapter {result.adapter_id}")
     table.add_column("field")
     table.add_column("value")
@@ -102,15 +122,17 @@ def _make_train_command(method: str) -> Any:
         lora_r: Optional[int] = typer.Option(None, "--lora-r", help="LoRA rank (alpha = 2 x rank)."),
         beta: Optional[float] = typer.Option(None, "--beta", help="DPO/KTO beta."),
         resume: bool = typer.Option(False, "--resume", help="Resume from the latest checkpoint in --out."),
+        path: str = PathOption,
         registry: Optional[Path] = RegistryOption,
         parent: Optional[str] = typer.Option(None, "--parent", help="Id of the adapter this one continues."),
         no_register: bool = typer.Option(False, "--no-register", help="Do not add the adapter to the registry."),
+        as_json: bool = JsonOption,
         on_top_of: Optional[Path] = typer.Option(None, "--on-top-of", help="Adapter to train on top of (e.g. the SFT adapter under DPO)."),
         verbose: bool = VerboseOption,
     ) -> None:
         _set_verbose(verbose)
         _train(method, data, base_model, out, epochs, max_steps, lr, batch_size, max_length, lora_r, beta,
-               resume, registry, parent or _card_id(on_top_of), no_register, on_top_of)
+               resume, path, registry, parent or _card_id(on_top_of), no_register, as_json, on_top_of)
 
     command.__doc__ = {"sft": "Supervised fine-tuning (LoRA) on an SFT export.",
                        "dpo": "DPO (LoRA) on a preference-pair export.",
@@ -177,7 +199,8 @@ def eval_command(
     max_new_tokens: int = typer.Option(64, "--max-new-tokens"),
     batch_size: int = typer.Option(16, "--batch-size", help="Prompts generated at once."),
     limit: Optional[int] = typer.Option(None, "--limit", help="At most N cases per source."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the reports here (input of `gate`)."),
+    json_out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the reports to this JSON file (the input of `gate --report`)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the reports as JSON instead of a table."),
     verbose: bool = VerboseOption,
 ) -> None:
     """Four-arm offline evaluation per category: base, base + few-shot, the adapter, adapter + few-shot."""
@@ -208,7 +231,7 @@ def eval_command(
         raise typer.Exit(2)
     few_shot = LexicalFewShot(data, k=few_shot_k) if (data is not None and few_shot_k > 0 and (data / "train.jsonl").exists()) else None
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as bar:
+                  console=console, transient=True, disable=as_json) as bar:
         tasks: dict[str, Any] = {}
 
         def on_progress(arm: str, done: int, total: int) -> None:
@@ -221,14 +244,18 @@ def eval_command(
     for report in reports.values():
         report.meta.update(adapter_id=card.get("adapter_id"), adapter_path=str(candidate), base_model=base,
                            judge_spec=judge)
-    render_reports(reports)
     if json_out is not None:
         save_reports(reports, json_out)
+    if as_json:
+        typer.echo(json.dumps({"reports": {arm: r.to_dict() for arm, r in reports.items()}}, indent=2, default=str))
+        return
+    render_reports(reports)
+    if json_out is not None:
         console.print(f"reports written to {json_out}")
 
 
 def gate_command(
-    report: Optional[Path] = typer.Option(None, "--report", help="JSON written by `eval --json`."),
+    report: Optional[Path] = typer.Option(None, "--report", help="The reports file written by `eval --out`."),
     baseline: Optional[str] = typer.Option(None, "--baseline", help="Arm to compare with (default: few_shot if present, else base)."),
     candidate_arm: Optional[str] = typer.Option(None, "--candidate-arm", help="Arm of the candidate (default: candidate_few_shot when the baseline is few_shot, else candidate)."),
     candidate_report: Optional[Path] = typer.Option(None, "--candidate-report", help="A separate candidate report file."),
@@ -240,9 +267,11 @@ def gate_command(
     require_improvement: bool = typer.Option(True, "--require-improvement/--no-require-improvement",
                                              help="Require a significant gain (default), or only no regression."),
     adapter_id: Optional[str] = typer.Option(None, "--adapter-id", help="Registry id (default: from the report)."),
+    path: str = PathOption,
     registry: Optional[Path] = RegistryOption,
     no_record: bool = typer.Option(False, "--no-record", help="Do not record the decision in the registry."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the decision here."),
+    json_out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the decision to this JSON file."),
+    as_json: bool = typer.Option(False, "--json", help="Print the decision as JSON instead of text."),
 ) -> None:
     """Promote or reject a candidate: significantly better on a paired test, no category regressing."""
     from .evaluate import load_reports
@@ -264,7 +293,7 @@ def gate_command(
         console.print("[red]the report lacks a candidate or the baseline arm[/red]")
         raise typer.Exit(2)
     adapter_id = adapter_id or cand.meta.get("adapter_id")
-    reg = None if (no_record or not adapter_id) else _registry(registry)
+    reg = None if (no_record or not adapter_id) else _registry(path, registry)
     if reg is not None:
         try:
             reg.get(adapter_id)
@@ -277,6 +306,11 @@ def gate_command(
                 reg = None
     decision = decide(cand, base, tolerance, min_cases=min_cases, alpha=alpha, max_latency_ratio=max_latency_ratio,
                       require_improvement=require_improvement, registry=reg, adapter_id=adapter_id)
+    if json_out is not None:
+        json_out.write_text(json.dumps(decision.to_dict(), indent=2, default=str))
+    if as_json:
+        typer.echo(json.dumps(decision.to_dict(), indent=2, default=str))
+        raise typer.Exit(0 if decision.promote else 1)
     colour = "green" if decision.promote else "red"
     console.print(f"[{colour}]{'PROMOTE' if decision.promote else 'REJECT'}[/{colour}] {adapter_id or decision.candidate} "
                   f"({decision.candidate}) vs {decision.baseline}")
@@ -284,18 +318,27 @@ def gate_command(
         console.print(f"  - {reason}")
     if decision.latency_ratio is not None:
         console.print(f"  latency x{decision.latency_ratio:.2f}, completion tokens {_fmt(decision.completion_token_delta, 1)}")
-    if json_out is not None:
-        json_out.write_text(json.dumps(decision.to_dict(), indent=2, default=str))
     raise typer.Exit(0 if decision.promote else 1)
 
 
 def models_command(
+    path: str = PathOption,
     registry: Optional[Path] = RegistryOption,
-    status: Optional[str] = typer.Option(None, "--status", help="candidate | shadow | promoted | rejected | retired"),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    status: Optional[Status] = typer.Option(None, "--status", help="Only adapters with this status."),
+    as_json: bool = JsonOption,
 ) -> None:
     """List adapters with their lineage, status and last gate decision."""
-    reg = _registry(registry)
+    folder = _registry_path(path, registry)
+    if registry is None and not is_store_url(path) and not Path(path).exists():
+        console.print(f"[red]no flywheel store at {path}[/red]")
+        raise typer.Exit(1)
+    if not (folder / "registry.sqlite").exists():  # listing never creates a registry
+        if as_json:
+            typer.echo("[]")
+        else:
+            console.print(f"no models in {folder} yet (`flywheel train` registers them)")
+        return
+    reg = _registry(path, registry)
     entries = reg.list(status=status)
     if as_json:
         typer.echo(json.dumps([e.to_dict() for e in entries], indent=2, default=str))
@@ -314,10 +357,10 @@ def models_command(
 
 def tiny_model_command(
     out: Path = typer.Argument(..., help="Folder to write the model to."),
-    vocab_size: int = typer.Option(1024, "--vocab-size"),
-    hidden: int = typer.Option(64, "--hidden"),
-    layers: int = typer.Option(2, "--layers"),
-    seed: int = typer.Option(0, "--seed"),
+    vocab_size: int = typer.Option(1024, "--vocab-size", help="Tokens in the BPE vocabulary the tokenizer learns."),
+    hidden: int = typer.Option(64, "--hidden", help="Hidden size of the model."),
+    layers: int = typer.Option(2, "--layers", help="Decoder layers."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random weights."),
 ) -> None:
     """Build a tiny random Llama + local BPE tokenizer (offline demos and tests)."""
     from .tiny_model import build_tiny_model

@@ -12,8 +12,10 @@ import time
 from collections import OrderedDict
 from typing import Any, Sequence
 
-from .feedback import SIGNAL_KINDS
-from .records import Interaction, Signal
+from ..feedback import SIGNAL_KINDS
+from ..records import Interaction, Signal
+from ..store.base import TrajectoryStore
+from .base import Processor
 
 
 def signal_score(signal: Signal) -> float | None:
@@ -28,10 +30,10 @@ def signal_score(signal: Signal) -> float | None:
     return 1.0 if spec.polarity > 0 else 0.0
 
 
-class PhoenixAnnotationProcessor:
+class PhoenixAnnotationProcessor(Processor):
     """Worker processor: posts each stored signal to Phoenix through a ``PhoenixAnnotator``."""
 
-    def __init__(self, store: Any, annotator: Any, *, max_pending: int = 10_000, max_wait_s: float = 600.0) -> None:
+    def __init__(self, store: TrajectoryStore, annotator: Any, *, max_pending: int = 10_000, max_wait_s: float = 600.0) -> None:
         self.store = store
         self.annotator = annotator
         self.max_pending = max_pending

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..feedback import make_signal
 from ..records import Interaction, Signal
-from .detectors import (
+from ..signals.detectors import (
     AbandonmentConfig,
     AbandonmentRule,
     CorrectionConfig,
@@ -30,6 +30,8 @@ from .detectors import (
     RephraseConfig,
     RephraseDetector,
 )
+from ..store.base import PreviousTurn, TrajectoryStore
+from .base import Processor
 
 
 @dataclass
@@ -52,10 +54,10 @@ class SignalsConfig:
         return cls(**data)
 
 
-class SignalDetectionProcessor:
+class SignalDetectionProcessor(Processor):
     """Worker processor: implicit signals from consecutive turns and idle sessions."""
 
-    def __init__(self, store: Any, emit: Callable[[Signal], bool], config: SignalsConfig | None = None,
+    def __init__(self, store: TrajectoryStore, emit: Callable[[Signal], bool], config: SignalsConfig | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.emit = emit
@@ -85,7 +87,8 @@ class SignalDetectionProcessor:
             prev_id, prev_text, prev_answer, prev_end, prev_vector = previous
             gap = max(0.0, current.started_at - prev_end)
             if "rephrase" in enabled and vector is not None and prev_vector is not None:
-                label = self.store.rewards_for([prev_id]).get(prev_id, ("unknown",))[0]
+                reward = self.store.rewards_for([prev_id]).get(prev_id)
+                label = reward.label if reward is not None else "unknown"
                 result = self.rephrase.detect(prev_text, text, prev_vector, vector, gap, prev_answer=prev_answer,
                                               prev_answer_good=label == "good")
                 if result.is_rephrase:
@@ -101,17 +104,10 @@ class SignalDetectionProcessor:
                 out.append(self._signal(target, "escalate", current, result.confidence, result.evidence))
         return out
 
-    def _previous_turn(self, current: Interaction) -> tuple[str, str, str, float, np.ndarray | None] | None:
-        rows = self.store.execute(
-            "SELECT id, input_text, output_text, COALESCE(ended_at, started_at), embedding FROM interactions"
-            " WHERE session_id = ? AND started_at < ? AND id != ? ORDER BY started_at DESC LIMIT 1",
-            (current.session_id, current.started_at, current.id),
-        )
-        if not rows:
+    def _previous_turn(self, current: Interaction) -> PreviousTurn | None:
+        if not current.session_id:
             return None
-        iid, prev_text, answer, end, blob = rows[0]
-        vector = None if blob is None else np.frombuffer(blob, dtype=np.float32)
-        return iid, prev_text or "", answer or "", float(end), vector
+        return self.store.previous_turn(current.session_id, current.started_at, current.id)
 
     def _signal(self, target: str, kind: str, trigger: Interaction, confidence: float, evidence: dict[str, Any]) -> Signal:
         detail = {"trigger_interaction_id": trigger.id, "confidence": round(float(confidence), 4)}
@@ -131,15 +127,9 @@ class SignalDetectionProcessor:
 
     def check_abandoned(self, now: float) -> list[Signal]:
         timeout = self.abandonment.config.timeout_s
-        rows = self.store.execute(
-            "SELECT i.session_id, i.id, COALESCE(i.ended_at, i.started_at) AS last FROM interactions i"
-            " JOIN (SELECT session_id, MAX(started_at) AS m FROM interactions WHERE session_id IS NOT NULL"
-            "       GROUP BY session_id HAVING m < ? AND m > ?) s"
-            " ON i.session_id = s.session_id AND i.started_at = s.m",
-            (now - timeout, now - timeout - self.config.abandonment_horizon_s),
-        )
+        tails = self.store.stale_sessions(now - timeout, now - timeout - self.config.abandonment_horizon_s)
         out = []
-        for _session, iid, last in rows:
+        for _session, iid, last in tails:
             kinds = self.store.signals_for([iid]).get(iid, [])
             if any(s.kind == "abandon" for s in kinds):
                 continue
