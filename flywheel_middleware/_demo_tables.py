@@ -27,22 +27,21 @@ def print_tables(console: Any, results: Sequence[Any], root: Path, seconds: floa
     from rich.table import Table
 
     n = next((fig["n"] for r in results for fig in r.heldout.values()), 0)
-    acc = Table(title=f"held-out accuracy, % (95 % CI), {n} CLINC150 test questions never seen in traffic")
+    acc = Table(title=f"held-out accuracy % (95 % CI) on {n} unseen CLINC150 test questions")
     acc.add_column("cycle", justify="right")
     acc.add_column("serving", overflow="fold")
     for _, label in ARMS:
         acc.add_column(label, justify="right")
     acc.add_column("live 1st", justify="right")
-    cost = Table(title="cost per answer: prompt tokens / ms (batched on the CPU)")
+    cost = Table(title="per answer: prompt tokens / ms (batched, CPU)")
     cost.add_column("cycle", justify="right")
     for _, label in ARMS:
         cost.add_column(label, justify="right")
-    loop = Table(title="what the flywheel collected, exported and trained")
-    for col in ("cycle", "sessions", "turns", "feedback (wrong)", "SFT rows (prec)", "DPO pairs (prec)",
-                "KTO rows (prec)", "SFT loss", "DPO loss"):
+    loop = Table(title="collected, exported (label precision), trained (loss)")
+    for col in ("cycle", "users", "turns", "clicks/wrong", "SFT", "DPO", "KTO", "SFT loss", "DPO loss"):
         loop.add_column(col, justify="right", overflow="fold")
-    gate = Table(title="gate: candidate + few-shot vs serving + few-shot (paired McNemar)")
-    for col in ("cycle", "decision", "n", "delta", "chi2", "p (1-sided)", "cand only / serving only"):
+    gate = Table(title="gate: adapter + few-shot vs serving + few-shot, McNemar")
+    for col in ("cycle", "decision", "n", "delta", "chi2", "p", "wins/losses"):
         gate.add_column(col, justify="right")
     for r in results:
         acc.add_row(str(r.cycle), r.serving, *(_acc(r.heldout.get(arm)) for arm, _ in ARMS), _pct(r.live_accuracy))
@@ -53,17 +52,17 @@ def print_tables(console: Any, results: Sequence[Any], root: Path, seconds: floa
 
         def rows(kind: str) -> str:
             e = ex.get(kind) or {}
-            return f"{e.get('rows', 0)} ({_pct(e.get('precision'))})"
+            return f"{e.get('rows', 0)} {_pct(e.get('precision'))}"
 
         sft, dpo = r.training.get("sft") or {}, r.training.get("dpo") or {}
-        loop.add_row(str(r.cycle), str(r.sessions), str(r.turns), f"{r.feedback_events} ({r.wrong_feedback_events})",
+        loop.add_row(str(r.cycle), str(r.sessions), str(r.turns), f"{r.feedback_events}/{r.wrong_feedback_events}",
                      rows("sft"), rows("dpo"), rows("kto"),
                      _loss(sft), _loss(dpo))
         test = (r.gate or {}).get("test") or {}
         gate.add_row(str(r.cycle), (r.gate or {}).get("decision", "-"), str(test.get("n", "-")),
                      _num(test.get("delta"), 3) if test else "-", _num(test.get("statistic"), 2) if test else "-",
                      f"{test['p_value']:.2g}" if test.get("p_value") is not None else "-",
-                     f"{test.get('candidate_only', '-')} / {test.get('baseline_only', '-')}" if test else "-")
+                     f"{test.get('candidate_only', '-')}/{test.get('baseline_only', '-')}" if test else "-")
     for table in (acc, cost, loop, gate):
         console.print(table)
     for r in results:
@@ -76,5 +75,5 @@ def print_tables(console: Any, results: Sequence[Any], root: Path, seconds: floa
 def _loss(train: dict[str, Any]) -> str:
     curve = train.get("loss_curve") or []
     if not curve:
-        return "-" if not train.get("skipped") else "skipped"
+        return "-"
     return f"{curve[0]:.2f}->{curve[-1]:.2f}"

@@ -188,7 +188,7 @@ class LocalModel:
 
 
 # -- the agent ---------------------------------------------------------------------------------------
-def build_agent(fw: Any, chat_model: Any, intents: Sequence[str], *, few_shot_k: int = 4) -> Any:
+def build_agent(fw: Any, chat_model: Any, intents: Sequence[str], *, few_shot_k: int = 4, **few_shot_options: Any) -> Any:
     """The support agent: router node (chat model + few-shot from ``fw``) -> one handler node per intent."""
     from langchain_core.callbacks.manager import dispatch_custom_event
     from langchain_core.messages import AIMessage, HumanMessage
@@ -203,7 +203,8 @@ def build_agent(fw: Any, chat_model: Any, intents: Sequence[str], *, few_shot_k:
 
     known = list(intents)
     valid = set(known)
-    prompt = FlywheelFewShotPrompt(fw, k=few_shot_k, system_prompt=ROUTER_SYSTEM, cache_ttl_s=0) if few_shot_k else None
+    prompt = (FlywheelFewShotPrompt(fw, k=few_shot_k, system_prompt=ROUTER_SYSTEM, cache_ttl_s=0, **few_shot_options)
+              if few_shot_k else None)
     router_chain = (prompt | chat_model) if prompt is not None else chat_model
 
     def router(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:

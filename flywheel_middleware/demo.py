@@ -53,6 +53,8 @@ class DemoConfig:
     few_shot_k: int = 4
     wrong_feedback: float = 0.2  # share of clicks (thumbs, ratings, copies) that contradict the truth
     wrong_correction: float = 0.05  # share of corrections that name a wrong intent
+    min_confidence: float = 0.7  # reward confidence a label needs, for few-shot and export alike: a click
+    # contradicted by what the user did next (rephrased, asked for a human) does not make a label
     base_model: str = "smollm2"
     data_path: str | None = None  # CLINC150 folder (data_full.json + domains.json); default: the packaged subset
     heldout_split: str = "test"  # "val" to tune settings (needs data_path), "test" to report
@@ -231,12 +233,12 @@ def heldout_cases(data: Any, per_intent: int, seed: int = 0) -> list[Any]:
             for i, (q, intent) in enumerate(data.heldout(per_intent, seed))]
 
 
-def store_few_shot(fw: Any, k: int) -> Callable[[list[dict[str, Any]]], list[dict[str, Any]]]:
+def store_few_shot(fw: Any, k: int, **options: Any) -> Callable[[list[dict[str, Any]]], list[dict[str, Any]]]:
     """The few-shot provider of the evaluation: the same retrieval the agent uses (good trajectories)."""
 
     def provide(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         query = next((str(m["content"]) for m in reversed(messages) if m.get("role") == "user"), "")
-        return [{"role": m["role"], "content": m.get("content") or ""} for ex in fw.few_shot(query, k, session_id=None)
+        return [{"role": m["role"], "content": m.get("content") or ""} for ex in fw.few_shot(query, k, session_id=None, **options)
                 for m in ex.messages if m.get("role") in ("user", "assistant")]
 
     return provide
@@ -329,13 +331,13 @@ def _losses(adapter_dir: Path) -> list[float]:
     return [round(float(h["loss"]), 4) for h in log if "loss" in h]
 
 
-def _export(fw: Any, root: Path, cycle: int, truth: dict[str, str | None], result: CycleResult) -> None:
+def _export(fw: Any, root: Path, cycle: int, truth: dict[str, str | None], result: CycleResult, cfg: DemoConfig) -> None:
     from .errors import FlywheelError
 
     for kind in ("sft", "dpo", "kto"):
         folder = root / "exports" / f"cycle-{cycle}" / kind
         try:
-            exported = fw.export(kind, folder, eval_fraction=0.0, min_rows=1, openai=False)
+            exported = fw.export(kind, folder, eval_fraction=0.0, min_rows=1, openai=False, min_confidence=cfg.min_confidence)
         except FlywheelError as exc:  # nothing of this kind yet (few sessions, an early cycle): said, not fatal
             result.exports[kind] = {"rows": 0, "skipped": str(exc)}
             continue
@@ -383,7 +385,7 @@ def _run(root: Path, cfg: DemoConfig, phoenix: str | None, console: Any) -> list
         progress.advance(setup)
         fw = Flywheel(root / "store", **overrides)
         progress.advance(setup)
-        agent = build_agent(fw, local.chat_model(), data.intents, few_shot_k=cfg.few_shot_k)
+        agent = build_agent(fw, local.chat_model(), data.intents, few_shot_k=cfg.few_shot_k, min_confidence=cfg.min_confidence)
         handler = fw.langchain()
         traffic = _Traffic(fw, agent, handler, data, cfg)
         progress.advance(setup)
@@ -401,7 +403,7 @@ def _run(root: Path, cfg: DemoConfig, phoenix: str | None, console: Any) -> list
                 fw.flush(600)  # implicit signals the worker found go through the queue once more
                 result.signals = dict(fw.stats()["signals_by_kind"])
                 progress.advance(step)
-                _export(fw, root, cycle, traffic.truth, result)
+                _export(fw, root, cycle, traffic.truth, result, cfg)
                 progress.advance(step)
                 result.seconds["ingest+export"] = time.perf_counter() - t1
                 t1 = time.perf_counter()
@@ -416,7 +418,7 @@ def _run(root: Path, cfg: DemoConfig, phoenix: str | None, console: Any) -> list
                 candidate = _train(fw, root, cycle, cfg, local.base_model, result, bar)
                 result.seconds["train"] = time.perf_counter() - t1
                 t1 = time.perf_counter()
-                provider = store_few_shot(fw, cfg.few_shot_k)
+                provider = store_few_shot(fw, cfg.few_shot_k, min_confidence=cfg.min_confidence)
                 if candidate is not None:
                     local.serve(candidate)
                 gen = local.generator(batch_size=cfg.eval_batch)
