@@ -196,7 +196,7 @@ def eval_command(
     cases: Optional[list[Path]] = typer.Option(None, "--cases", help="Pinned regression cases (JSONL); repeatable."),
     few_shot_k: int = typer.Option(2, "--few-shot-k", help="Examples in the few-shot arms (0: no few-shot arms)."),
     judge: str = typer.Option("exact", "--judge", help="exact (label match, default) | f1 | module.path:chat_model | provider:model (init_chat_model)."),
-    max_new_tokens: int = typer.Option(64, "--max-new-tokens"),
+    max_new_tokens: int = typer.Option(64, "--max-new-tokens", help="Longest answer generated per case, in tokens."),
     batch_size: int = typer.Option(16, "--batch-size", help="Prompts generated at once."),
     limit: Optional[int] = typer.Option(None, "--limit", help="At most N cases per source."),
     json_out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the reports to this JSON file (the input of `gate --report`)."),
