@@ -63,6 +63,7 @@ class DemoConfig:
     sft_batch: int = 16
     lora_r: int = 16
     lora_top_layers: int | None = 12  # LoRA on the top 12 of 30 layers: a CPU step costs half
+    min_train_rows: int = 10  # fewer SFT rows: no training this cycle (said in the tables)
     dpo_min_pairs: int = 8
     dpo_epochs: float = 1.0
     dpo_lr: float = 5e-5
@@ -280,8 +281,8 @@ def _train(fw: Any, root: Path, cycle: int, cfg: DemoConfig, base: str, result: 
     registry = Registry(root / "models")
     sft_dir = root / "exports" / f"cycle-{cycle}" / "sft"
     rows = result.exports.get("sft", {}).get("rows", 0)
-    if rows < 10:
-        result.training["sft"] = {"skipped": f"{rows} SFT rows < 10: run more --sessions"}
+    if rows < cfg.min_train_rows:
+        result.training["sft"] = {"skipped": f"{rows} SFT rows < {cfg.min_train_rows}: run more --sessions"}
         return None
     steps = max(4, math.ceil(cfg.sft_epochs * rows / cfg.sft_batch))
     t0 = time.perf_counter()
