@@ -91,6 +91,7 @@ def test_export_precision_is_measured_against_the_truth(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.train
+@pytest.mark.timeout(1800)
 def test_the_demo_runs_the_loop_on_the_real_model_and_writes_its_figures(tmp_path: Path) -> None:
     from rich.console import Console
 

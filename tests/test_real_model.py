@@ -21,7 +21,7 @@ from flywheel_middleware.records import Interaction  # noqa: E402
 from flywheel_middleware.trainers import HFGenerator, Registry, SFTTrainConfig, decide, train_sft  # noqa: E402
 from flywheel_middleware.trainers.evaluate import EvalCase, evaluate_model  # noqa: E402
 
-pytestmark = [pytest.mark.train, pytest.mark.slow]
+pytestmark = [pytest.mark.train, pytest.mark.slow, pytest.mark.timeout(1800)]  # ~2 min idle; 10+ on a loaded box
 ROWS_PER_INTENT = 3
 STEPS = 12
 
