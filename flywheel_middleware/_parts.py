@@ -96,7 +96,8 @@ def open_parts(config: FlywheelConfig, counters: Counters | None = None) -> Part
     counters = counters or Counters()
     store = SQLiteStore(path / "store.sqlite")
     queue = DurableQueue(path / "queue", max_bytes=config.max_queue_bytes, segment_bytes=config.segment_bytes,
-                         segment_max_age_s=config.segment_max_age_s)
+                         segment_max_age_s=config.segment_max_age_s, segment_idle_s=config.segment_idle_s,
+                         fsync_interval_s=config.fsync_interval_s)
     embedder = config.embedder or _default_embedder(config)
     index = VectorIndex(path / "index.faiss", dim=int(getattr(embedder, "dim", 384)))
     action = index.sync(store)

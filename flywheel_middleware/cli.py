@@ -93,6 +93,8 @@ def render_stats(data: dict[str, Any]) -> None:
     table.add_column("what")
     table.add_column("count", justify="right")
     table.add_row("interactions", str(data["interactions"]))
+    for label, n in data.get("labels", {}).items():
+        table.add_row(f"  {label}", str(n))
     for kind, n in data["steps_by_kind"].items():
         table.add_row(f"  steps: {kind}", str(n))
     for kind, n in data["signals_by_kind"].items():

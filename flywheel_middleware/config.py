@@ -41,7 +41,8 @@ class FlywheelConfig:
     # ingest queue
     max_queue_bytes: int = 1 << 30  # pending bytes on disk before record() starts rejecting
     segment_bytes: int = 64 << 20
-    segment_max_age_s: float = 300.0  # queue segments roll at least this often (raw text must not linger)
+    segment_max_age_s: float = 60.0  # queue segments close at least this often (raw text must not linger)
+    segment_idle_s: float = 2.0  # ... and after this long without an append (see queue.py)
     max_record_bytes: int = 4 << 20  # bigger records get their longest text fields truncated
     max_text_chars: int = 200_000
     # worker
@@ -49,7 +50,7 @@ class FlywheelConfig:
     worker_mode: str = "auto"  # "process" | "thread" | "auto" (process unless an embedder object is given)
     batch_size: int = 128
     flush_interval_s: float = 0.2
-    fsync_interval_s: float = 1.0
+    fsync_interval_s: float = 0.5  # records older than this survive a power cut (a background thread fsyncs)
     index_save_interval_s: float = 30.0
     max_backoff_s: float = 5.0
     embed_retries: int = 3

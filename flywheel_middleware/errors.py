@@ -21,6 +21,7 @@ __all__ = [
     "RecordError",
     "SignalError",
     "SplitError",
+    "StoreBusyError",
     "StoreError",
     "TrainingError",
     "UnknownInteractionError",
@@ -61,6 +62,10 @@ class UnknownModelError(FlywheelError, _KeyErrorMessage):
 
 class StoreError(FlywheelError):
     """The store folder is corrupt, foreign, or from a newer version: refused rather than overwritten."""
+
+
+class StoreBusyError(StoreError):
+    """Another process held the store's write lock for longer than the busy timeout: retry later."""
 
 
 class QueueFull(FlywheelError):

@@ -7,11 +7,12 @@ import contextvars
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
@@ -20,11 +21,13 @@ from ._stats import Counters
 from .config import FlywheelConfig
 from .errors import FlywheelError, SignalError, StoreError, UnknownInteractionError
 from .owner import Ingestion, resolve_mode
-from .processors import CompositeProcessor, check_spec
 from .queue import QueueFull
 from .records import Interaction, RecordError, Signal
 from .store.base import InteractionQuery
 from .store.sqlite import APP_ID
+
+if TYPE_CHECKING:
+    from .processors import CompositeProcessor
 
 _log = logging.getLogger("flywheel_middleware")
 _MARKER = "flywheel.json"
@@ -47,14 +50,19 @@ class Flywheel:
         if path is not None:
             overrides["path"] = os.fspath(path)
         self.config = config.replace(**overrides) if overrides else config
-        self.path = Path(self.config.path)
+        self.path = store_folder(self.config.path)
+        if str(self.path) != self.config.path:
+            self.config = self.config.replace(path=str(self.path))
         self.counters = Counters()
         self._closed = False
         self._recent_ids: OrderedDict[str, None] = OrderedDict()
         self._recent_lock = threading.Lock()
         self._prepare_folder()
-        for spec in self.config.processors:
-            check_spec(spec)
+        if self.config.processors:
+            from .processors import check_spec
+
+            for spec in self.config.processors:
+                check_spec(spec)
         if self.config.start_worker:
             resolve_mode(self.config, self.config.worker_mode)  # a bad mode fails before anything opens
         self._parts = open_parts(self.config, self.counters)
@@ -234,6 +242,7 @@ class Flywheel:
                 project_name=self.config.project_name if self.config.project_name != "default" else None,
                 max_queue_size=self.config.span_queue_size,
                 count=self.counters.inc,
+                redactor_factory=self.make_redactor,
             )
         return self._tracing.tracer_provider
 
@@ -358,10 +367,18 @@ class Flywheel:
         newest_first: bool = True,
     ) -> list[Interaction]:
         """Stored interactions matching every given filter, newest first by default."""
-        return self.store.list_interactions(
+        found = self.store.list_interactions(
             InteractionQuery(session_id=session_id, user_id=user_id, since=since, until=until, signal_kind=signal_kind,
                              status=status, limit=limit, offset=offset, newest_first=newest_first)
         )
+        if not found and session_id is not None:
+            from .privacy.records import stored_session_id  # a session id with PII is stored hashed
+
+            if stored_session_id(session_id) != session_id:
+                return self.interactions(session_id=stored_session_id(session_id), user_id=user_id, since=since,
+                                         until=until, signal_kind=signal_kind, status=status, limit=limit,
+                                         offset=offset, newest_first=newest_first)
+        return found
 
     def reward(self, interaction_id: str) -> Any:
         """The interaction's current ``Reward`` (label good/bad/unknown, reward, confidence)."""
@@ -484,6 +501,7 @@ class Flywheel:
         return {
             "path": str(self.path),
             "interactions": counts.interactions,
+            "labels": _labels(counts.interactions, counts.rewards_by_label),
             "steps_by_kind": counts.steps_by_kind,
             "signals_by_kind": counts.signals_by_kind,
             "embedded": counts.embedded,
@@ -504,6 +522,33 @@ class Flywheel:
             for key, value in self.store.published_counters().items():
                 counts[key] = counts.get(key, 0) + value
         return counts
+
+
+_URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
+
+
+def store_folder(location: str | os.PathLike[str]) -> Path:
+    """The embedded store's folder for ``location``; a URL no backend handles is a ``StoreError``
+    (never a folder named ``postgresql:`` in the working directory). ``file://`` URLs are folders."""
+    text = os.fspath(location)
+    match = _URL_SCHEME.match(text)
+    if match is None:
+        return Path(text)
+    scheme = match.group(1).lower()
+    if scheme == "file":
+        from urllib.parse import unquote, urlparse
+
+        return Path(unquote(urlparse(text).path))
+    raise StoreError(
+        f"{text!r} is a {scheme}:// URL, and no store backend handles {scheme}://; "
+        "give a folder path for the embedded SQLite + FAISS store (or a postgresql:// URL where the PostgreSQL backend is installed)"
+    )
+
+
+def _labels(interactions: int, by_label: dict[str, int]) -> dict[str, int]:
+    """good / bad / unknown counts; a turn without a reward yet (or without signals) is unknown."""
+    good, bad = int(by_label.get("good", 0)), int(by_label.get("bad", 0))
+    return {"good": good, "bad": bad, "unknown": max(0, interactions - good - bad)}
 
 
 __all__ = ["Flywheel", "FlywheelError"]

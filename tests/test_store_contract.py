@@ -501,3 +501,15 @@ def test_counts_record_when_the_last_batch_was_ingested(store: TrajectoryStore) 
     before = time.time()
     put(store, turn("a"))
     assert store.counts().last_ingest_at >= before - 1
+
+
+def test_a_healthy_store_passes_its_integrity_check(store: TrajectoryStore) -> None:
+    put(store, turn("i1"))
+    store.check_integrity()
+
+
+def test_checkpoint_after_a_deletion_reports_whether_it_finished(store: TrajectoryStore) -> None:
+    put(store, turn("i1", user="erase-me"))
+    store.delete_interactions(["i1"])
+    assert store.checkpoint(wait_s=1.0) is True
+    assert store.get("i1") is None

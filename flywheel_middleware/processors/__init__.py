@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from typing import Sequence
 
-from .annotations import PhoenixAnnotationProcessor, signal_score
+from .annotations import PhoenixAnnotationProcessor, describe_signal, signal_score
 from .base import CompositeProcessor, Processor, ProcessorContext, ProcessorError, ProcessorSpec, load_processor
 from .reward import RewardProcessor
 from .signals import SignalDetectionProcessor, SignalsConfig
@@ -34,6 +34,7 @@ __all__ = [
     "builtin_processors",
     "check_spec",
     "load_processor",
+    "describe_signal",
     "signal_score",
 ]
 
@@ -52,7 +53,8 @@ def builtin_processors(context: ProcessorContext, *, annotate: bool = True) -> l
     if phoenix and annotate:
         from ..tracing import PhoenixAnnotator
 
-        out.append(PhoenixAnnotationProcessor(context.store, PhoenixAnnotator(phoenix, count=context.counters.inc, score=signal_score)))
+        annotator = PhoenixAnnotator(phoenix, count=context.counters.inc, score=signal_score, describe=describe_signal)
+        out.append(PhoenixAnnotationProcessor(context.store, annotator))
     return out
 
 

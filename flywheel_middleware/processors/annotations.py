@@ -4,13 +4,19 @@ The worker is where every signal passes (explicit ones from the app or the HTTP 
 ones from the detectors and adapters), possibly in another process than the agent, so the root
 span id is read from the stored interaction (``metadata["span_id"]``, written by the adapters)
 rather than from memory. A signal whose interaction is not stored yet waits (bounded) for it.
+
+In Phoenix an annotation's *name* is the signal kind, its *label* the kind too (``"4/5"`` for a
+rating, a judge's own label), its *score* 1 / 0 / rating / 5, and its *explanation* what the user
+said or did: a correction's diff summary (the redacted corrected text and the diff are in its
+metadata), the copied text, a comment, the reason given for a stop or an escalation. The worker
+posts signals after redaction, so these texts are the redacted ones.
 """
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from ..feedback import SIGNAL_KINDS
 from ..records import Interaction, Signal
@@ -28,6 +34,48 @@ def signal_score(signal: Signal) -> float | None:
     if spec is None or spec.polarity == 0:
         return None
     return 1.0 if spec.polarity > 0 else 0.0
+
+
+#: longest text an annotation carries (Phoenix shows explanations inline; the store keeps the rest)
+ANNOTATION_TEXT_CHARS = 2000
+
+
+def _clip(text: str, limit: int = ANNOTATION_TEXT_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def diff_summary(diff: str) -> str:
+    """``"2 lines removed, 3 added: <first added line>"`` from a unified diff (the correction's)."""
+    lines = diff.splitlines()
+    removed = [ln[1:] for ln in lines if ln.startswith("-") and not ln.startswith("---")]
+    added = [ln[1:] for ln in lines if ln.startswith("+") and not ln.startswith("+++")]
+    if not removed and not added:
+        return "no change"
+    parts = [f"{len(removed)} line{'s' if len(removed) != 1 else ''} removed" if removed else "",
+             f"{len(added)} added" if added else ""]
+    head = ", ".join(p for p in parts if p)
+    first = next((ln.strip() for ln in added if ln.strip()), "")
+    return f"{head}: {_clip(first, 160)}" if first else head
+
+
+def describe_signal(signal: Signal) -> Mapping[str, Any]:
+    """Label, explanation and metadata of a signal's Phoenix annotation (the score is ``signal_score``)."""
+    value, kind = signal.value, signal.kind
+    out: dict[str, Any] = {"label": kind}
+    if kind == "rating" and isinstance(value, (int, float)):
+        out["label"] = f"{value:g}/5"
+    elif kind == "correction" and isinstance(value, Mapping):
+        edited, diff = str(value.get("edited") or ""), str(value.get("diff") or "")
+        out["explanation"] = f"corrected: {diff_summary(diff)}" if diff else "corrected"
+        out["metadata"] = {"corrected_text": _clip(edited), "diff": _clip(diff, 4 * ANNOTATION_TEXT_CHARS)}
+    elif kind == "preference" and isinstance(value, Mapping):
+        out["explanation"] = f"preferred: {_clip(str(value.get('chosen') or ''), 300)}"
+        out["metadata"] = {"chosen": _clip(str(value.get("chosen") or "")), "rejected": _clip(str(value.get("rejected") or ""))}
+    elif isinstance(value, str) and value:  # copy (the copied text), comment, a stop's or escalation's reason
+        out["explanation"] = _clip(value)
+    elif isinstance(value, Mapping) and value.get("label") is not None:  # a judge's verdict keeps its own label
+        out["label"] = str(value["label"])
+    return out
 
 
 class PhoenixAnnotationProcessor(Processor):
