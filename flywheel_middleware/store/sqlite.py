@@ -906,6 +906,24 @@ class SQLiteStore:
                 _rollback(conn)  # SQLite may have rolled back already (a full disk): keep the real error
                 raise
 
+    def export_members(self, info: ExportInfo) -> list[tuple[str | None, str]]:
+        return [(h, i) for h, i in self._rows("SELECT user_hash, interaction_id FROM export_members WHERE version = ? AND path = ?",
+                                              (info.version, info.path))]
+
+    def export_summary(self, info: ExportInfo) -> dict[str, Any]:
+        rows = self._rows("SELECT manifest FROM exports WHERE version = ? AND path = ?", (info.version, info.path))
+        try:
+            value = json.loads(rows[0][0]) if rows else {}
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    def set_export_user_key(self, key: bytes) -> None:
+        current = self._get_meta("export_user_key")
+        if current is not None and current != key.hex() and self._rows("SELECT 1 FROM exports LIMIT 1"):
+            raise StoreError(f"{self.path} already registered exports under another user-hash key")
+        self._set_meta("export_user_key", key.hex())
+
     def exports(self, *, user_hash: str | None = None, interaction_id: str | None = None) -> list[ExportInfo]:
         where, args = [], []
         for column, value in (("user_hash", user_hash), ("interaction_id", interaction_id)):
