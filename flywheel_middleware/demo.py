@@ -55,6 +55,8 @@ class DemoConfig:
     wrong_correction: float = 0.05  # share of corrections that name a wrong intent
     min_confidence: float = 0.7  # reward confidence a label needs, for few-shot and export alike: a click
     # contradicted by what the user did next (rephrased, asked for a human) does not make a label
+    label_words: int | None = 8  # the router answers with intent labels: the export's label agreement
+    # (ExportOptions.short_words) treats two labels approved for near-identical questions as a contradiction
     base_model: str = "smollm2"
     data_path: str | None = None  # CLINC150 folder (data_full.json + domains.json); default: the packaged subset
     heldout_split: str = "test"  # "val" to tune settings (needs data_path), "test" to report
@@ -338,7 +340,8 @@ def _export(fw: Any, root: Path, cycle: int, truth: dict[str, str | None], resul
     for kind in ("sft", "dpo", "kto"):
         folder = root / "exports" / f"cycle-{cycle}" / kind
         try:
-            exported = fw.export(kind, folder, eval_fraction=0.0, min_rows=1, openai=False, min_confidence=cfg.min_confidence)
+            exported = fw.export(kind, folder, eval_fraction=0.0, min_rows=1, openai=False, min_confidence=cfg.min_confidence,
+                                 short_words=cfg.label_words)
         except FlywheelError as exc:  # nothing of this kind yet (few sessions, an early cycle): said, not fatal
             result.exports[kind] = {"rows": 0, "skipped": str(exc)}
             continue
