@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
@@ -54,7 +55,13 @@ class ErasureReport:
 
 
 class ConsentRegistry:
-    """Opt-outs and erasure tombstones, cached in memory for the hot path, persisted in the store."""
+    """Opt-outs and erasure tombstones, cached in memory for the hot path, persisted in the store.
+
+    ``is_opted_out`` (called by ``record()`` on the agent's thread) never touches the store: when
+    the cache is older than a few seconds it starts a background reload and answers from the
+    cache meanwhile, so a locked or slow database never holds up a turn. Another process's
+    opt-out therefore reaches this process's hot path within about ``_REFRESH_S`` seconds (the
+    worker also drops the user's records it finds queued)."""
 
     _REFRESH_S = 5.0
 
@@ -63,22 +70,44 @@ class ConsentRegistry:
         self._opted_out: frozenset[str] = frozenset()
         self._erased: dict[str, float] = {}
         self._loaded_at = 0.0
+        self._reloading = threading.Lock()
+        self.refresh_errors = 0
         self.refresh()
 
     def refresh(self) -> None:
-        self._opted_out = frozenset(self.store.opted_out_hashes())
-        self._erased = self.store.erasure_tombstones()
-        self._loaded_at = time.monotonic()
+        opted_out = frozenset(self.store.opted_out_hashes())
+        erased = self.store.erasure_tombstones()
+        self._opted_out, self._erased, self._loaded_at = opted_out, erased, time.monotonic()
 
     def _maybe_refresh(self) -> None:
+        """Reload in this thread when stale (the worker's filter: it may wait)."""
         if time.monotonic() - self._loaded_at > self._REFRESH_S:
             self.refresh()
 
+    def _refresh_in_background(self) -> None:
+        """When stale, reload in a short-lived thread; the caller never waits for the store."""
+        if time.monotonic() - self._loaded_at <= self._REFRESH_S or not self._reloading.acquire(blocking=False):
+            return
+
+        def reload() -> None:
+            try:
+                self.refresh()
+            except Exception:  # noqa: BLE001 - keep the cache; retried after _REFRESH_S
+                self.refresh_errors += 1
+                self._loaded_at = time.monotonic()
+            finally:
+                self._reloading.release()
+
+        try:
+            threading.Thread(target=reload, name="flywheel-consent", daemon=True).start()
+        except RuntimeError:  # interpreter shutting down
+            self._reloading.release()
+
     def is_opted_out(self, user_id: str | None) -> bool:
-        """Cheap enough for the hot path: a hash and a set lookup (reloaded every few seconds)."""
+        """Cheap enough for the hot path: a hash and a set lookup on the cached set, no I/O."""
         if not user_id:
             return False
-        self._maybe_refresh()
+        self._refresh_in_background()
         return bool(self._opted_out) and user_hash(str(user_id)) in self._opted_out
 
     def opt_out(self, user_id: str) -> None:
