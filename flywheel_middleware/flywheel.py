@@ -234,6 +234,7 @@ class Flywheel:
                 project_name=self.config.project_name if self.config.project_name != "default" else None,
                 max_queue_size=self.config.span_queue_size,
                 count=self.counters.inc,
+                redactor_factory=self.make_redactor,
             )
         return self._tracing.tracer_provider
 
@@ -358,10 +359,18 @@ class Flywheel:
         newest_first: bool = True,
     ) -> list[Interaction]:
         """Stored interactions matching every given filter, newest first by default."""
-        return self.store.list_interactions(
+        found = self.store.list_interactions(
             InteractionQuery(session_id=session_id, user_id=user_id, since=since, until=until, signal_kind=signal_kind,
                              status=status, limit=limit, offset=offset, newest_first=newest_first)
         )
+        if not found and session_id is not None:
+            from .privacy.records import stored_session_id  # a session id with PII is stored hashed
+
+            if stored_session_id(session_id) != session_id:
+                return self.interactions(session_id=stored_session_id(session_id), user_id=user_id, since=since,
+                                         until=until, signal_kind=signal_kind, status=status, limit=limit,
+                                         offset=offset, newest_first=newest_first)
+        return found
 
     def reward(self, interaction_id: str) -> Any:
         """The interaction's current ``Reward`` (label good/bad/unknown, reward, confidence)."""

@@ -341,6 +341,7 @@ def setup_tracing(
     schedule_delay_millis: float = 1000,
     export_timeout_s: float = 10.0,
     count: CountFn | None = None,
+    redactor_factory: Callable[[], Any] | None = None,
 ) -> Tracing:
     """Build the tracer provider the adapters use, from the first thing configured.
 
@@ -350,6 +351,9 @@ def setup_tracing(
     ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` / ``OTEL_EXPORTER_OTLP_ENDPOINT`` (with
     ``OTEL_EXPORTER_OTLP[_TRACES]_HEADERS``, read by the OTLP exporter) or ``PHOENIX_COLLECTOR_ENDPOINT``.
     Nothing configured -> ``Tracing(tracer_provider=None)``: tracing off, no spans, no cost.
+    ``redactor_factory`` (a callable returning a ``privacy.Redactor``): every span is redacted on the
+    batch processor's export thread before it leaves (``privacy.spans.RedactingSpanExporter``). A
+    ``tracer_provider`` you pass is yours: wrap its exporter in ``RedactingSpanExporter`` yourself.
 
     Never raises: a broken configuration is logged, counted (``tracing.setup_failed``) and
     disables tracing.
@@ -385,6 +389,10 @@ def setup_tracing(
         if project_name:
             attrs[PROJECT_NAME_ATTRIBUTE] = project_name
         provider = TracerProvider(resource=Resource.create(attrs))
+        if redactor_factory is not None:
+            from .privacy.spans import RedactingSpanExporter
+
+            exporter = RedactingSpanExporter(exporter, redactor_factory, count=_count)
         processor = CountingBatchSpanProcessor(
             exporter,
             max_queue_size=max_queue_size,

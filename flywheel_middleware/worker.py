@@ -18,7 +18,7 @@ import numpy as np
 
 from ._stats import Counters
 from .config import FlywheelConfig
-from .privacy.records import Redacting, redact_interaction, redact_signal
+from .privacy.records import Redacting, redact_interactions, redact_signal
 from .processors.base import Processor
 from .queue import DurableQueue, QueuedItem
 from .records import Interaction, RecordError, Signal
@@ -196,7 +196,7 @@ class IngestWorker(threading.Thread):
             latest[it.id] = it
         interactions = list(latest.values())
         t0 = time.perf_counter()
-        redacted = [redact_interaction(it, redactor) for it in interactions]
+        redacted = redact_interactions(interactions, redactor)
         sessions = {it.id: it.session_id for it in interactions}
         signals = [redact_signal(s, redactor, sessions.get(s.interaction_id)) for s in batch.signals]
         t1 = time.perf_counter()
