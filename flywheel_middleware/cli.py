@@ -7,6 +7,7 @@ in ``--help``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import json
 from pathlib import Path
@@ -52,6 +53,13 @@ def _open_or_create(path: str, **overrides: Any) -> Any:
     if not is_store_url(path):
         Path(path).mkdir(parents=True, exist_ok=True)
     return _open(path, **overrides)
+
+
+def _shown(path: str) -> str:
+    """A store path or URL as it may be printed (a URL's password masked)."""
+    from .store.postgres import safe_url
+
+    return safe_url(path) if is_store_url(path) else path
 
 
 def _open(path: str, **overrides: Any) -> Any:
@@ -161,7 +169,7 @@ def serve_command(
     # a writer-only client if the app's process already ingests this store (its worker then annotates)
     fw = _open_or_create(path, **({"phoenix_endpoint": phoenix} if phoenix else {}))
     try:
-        console.print(f"flywheel serve: store {path} (worker: {fw.stats()['worker']}), users {registry.users()}, "
+        console.print(f"flywheel serve: store {_shown(path)} (worker: {fw.stats()['worker']}), users {registry.users()}, "
                       f"API docs http://{host}:{port}/docs (offline)"
                       + (f", annotations to {phoenix}" if phoenix else ""))
         run_server(fw, registry, host=host, port=port, log_level=log_level, rate_limit=RateLimit(rate, burst),
@@ -372,6 +380,66 @@ def retain_command(
     finally:
         fw.close()
     console.print(f"deleted {removed} interactions older than {days:g} days")
+
+
+@app.command("migrate")
+def migrate(
+    src: str = typer.Argument(..., help="The store to copy: a folder or a postgresql:// URL."),
+    dst: str = typer.Argument(..., help="Where to copy it: a new folder or an empty postgresql:// database."),
+    force: bool = typer.Option(False, "--force", help="Copy into a destination that already holds interactions (upserts)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Copy a store into another (embedded folder -> PostgreSQL, or back), with a progress bar."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .errors import FlywheelError
+    from .flywheel import Flywheel
+    from .store.migrate import copy_store
+    from .store.postgres import is_postgres_url, safe_url
+
+    source = _open(src, start_worker=False)
+    try:
+        pending = source.stats()["queue_pending_bytes"]
+        if pending:
+            console.print(f"[red]{safe_url(src)} has {pending} bytes of records still queued: run the app (or "
+                          "`flywheel stats` after its worker drained) until the queue is empty, then migrate[/red]")
+            raise typer.Exit(2)
+        try:
+            target = Flywheel(dst, start_worker=False)
+        except FlywheelError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+        try:
+            if target.store.counts().interactions and not force:
+                console.print(f"[red]{safe_url(dst)} already holds interactions; pass --force to merge into it[/red]")
+                raise typer.Exit(2)
+            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+            with Progress(*columns, console=console, transient=False, disable=as_json) as bar:
+                tasks: dict[str, Any] = {}
+
+                def progress(stage: str, done: int, total: int) -> None:
+                    if stage not in tasks:
+                        tasks[stage] = bar.add_task(stage, total=max(total, 1))
+                    bar.update(tasks[stage], completed=done, total=max(total, 1))
+
+                report = copy_store(source.store, target.store, progress=progress)
+            if not is_postgres_url(dst):
+                target.reindex()  # the embedded destination's FAISS index, built once at the end
+        finally:
+            target.close()
+    finally:
+        source.close()
+    if as_json:
+        console.print_json(json.dumps(dataclasses.asdict(report)))
+        return
+    table = Table(title=f"migrated {safe_url(src)} -> {safe_url(dst)}")
+    table.add_column("what")
+    table.add_column("copied", justify="right")
+    for name in ("interactions", "embeddings", "signals", "rewards", "opt_outs", "erasures", "exports", "export_members"):
+        table.add_row(name.replace("_", " "), str(getattr(report, name)))
+    console.print(table)
+    for note in report.notes:
+        console.print(f"note: {note}")
 
 
 def _register_subcommands() -> None:
