@@ -1,17 +1,20 @@
 """Caller-side cost of ``Flywheel.record()``: what an agent pays per turn (target p99 <= 100 us).
 
 Three ways to keep a turn, side by side, for a small turn (question + answer + one LLM step) and a
-tool-calling turn (4 steps, 2 decisions). Every row is paced like an agent's turns (``--rate`` per
-second, the caller sleeping in between, so each call starts with cold caches), not a tight loop:
+tool-calling turn (4 steps, 2 decisions), each at ``--rate`` calls per second in two cadences (never
+an unbounded tight loop, which no agent runs and which would only fill the queue):
+``spread``, one call every 10 ms, the caller sleeping in between as between an agent's turns (each
+call starts with cold caches), and ``bursts``, 100 calls back to back every second, as a busy
+server handling many sessions (warm caches after the first):
 
 * the cheapest thing a user could do instead: the same record as a JSON line appended to a
   buffered Python file (no durability);
 * ``record()`` with no worker running;
 * ``record()`` with the worker process **warm** (its model loaded and a first batch ingested
-  before timing starts) and ingesting while the agent records, for ``--seconds`` (default 90) at
-  ``--rate`` turns/s: long enough to include the worker's periodic work (queue fsync every 1 s, an
-  index save every 30 s, the abandonment check every 30 s, counter publishing), so its p99.9 and
-  max show what those cost the caller.
+  before timing starts) and ingesting while the agent records, for ``--seconds`` (default 90) per
+  cadence: long enough to include the worker's periodic work (the queue's group fsync, index saves
+  every 30 s, the abandonment check every 30 s, counter publishing), so p99.9 and max show what
+  those cost the caller.
 
 Each call is timed twice: wall time (what the agent waits, including any time the OS gave the core
 to another process) and the calling thread's CPU time (``time.thread_time``: what the call itself
@@ -58,25 +61,28 @@ def tool_turn(i: int) -> Interaction:
 
 
 def paced(call: Callable[[Interaction], object], make: Callable[[int], Interaction], seconds: float,
-          rate: float) -> tuple[list[float], list[float]]:
-    """``call`` at ``rate`` per second for ``seconds`` (an agent's turns arrive spread out, not in a
-    tight loop); (wall seconds, thread CPU seconds) of each call."""
+          rate: float, burst: int = 1) -> tuple[list[float], list[float]]:
+    """``call`` at ``rate`` per second on average for ``seconds``, ``burst`` calls back to back per
+    tick (1: an agent's turns spread out, each call with cold caches; 100: a busy server's bursts,
+    warm caches after the first); (wall seconds, thread CPU seconds) of each call."""
     wall: list[float] = []
     cpu: list[float] = []
-    gap = 1.0 / rate
+    gap = burst / rate
     start = time.perf_counter()
-    i = 0
+    i = tick = 0
     while (now := time.perf_counter()) - start < seconds:
-        due = start + i * gap
+        due = start + tick * gap
         if now < due:
             time.sleep(due - now)
-        it = make(i)
-        c0, t0 = time.thread_time(), time.perf_counter()
-        call(it)
-        t1, c1 = time.perf_counter(), time.thread_time()
-        wall.append(t1 - t0)
-        cpu.append(c1 - c0)
-        i += 1
+        for _ in range(burst):
+            it = make(i)
+            c0, t0 = time.thread_time(), time.perf_counter()
+            call(it)
+            t1, c1 = time.perf_counter(), time.thread_time()
+            wall.append(t1 - t0)
+            cpu.append(c1 - c0)
+            i += 1
+        tick += 1
     return wall, cpu
 
 
@@ -96,40 +102,49 @@ def stats_row(timed: tuple[list[float], list[float]]) -> dict[str, float]:
             "cpu_p50": float(np.percentile(cpu, 50)), "cpu_p99": float(np.percentile(cpu, 99))}
 
 
+CADENCES = {"spread": 1, "bursts": 100}  # calls back to back per tick
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=90.0, help="timed window with the worker ingesting")
+    parser.add_argument("--seconds", type=float, default=90.0, help="timed window per cadence with the worker ingesting")
     parser.add_argument("--rate", type=float, default=100.0,
                         help="record() calls per second (default: about what the worker ingests, so the queue stays short)")
-    parser.add_argument("--baseline-seconds", type=float, default=20.0, help="timed window of the two rows without a worker")
+    parser.add_argument("--baseline-seconds", type=float, default=20.0, help="timed window per cadence without a worker")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     args = parser.parse_args()
     load_before = os.getloadavg()
     rows, results = [], []
     for label, make in (("small turn", small), ("tool-calling turn", tool_turn)):
+        timed: dict[tuple[str, str], tuple[list[float], list[float]]] = {}
         with tempfile.TemporaryDirectory() as tmp:
             with open(Path(tmp) / "plain.jsonl", "w") as handle:
-                plain = paced(lambda it: handle.write(json.dumps(it.to_dict()) + "\n"), make, args.baseline_seconds, args.rate)
+                for cadence, burst in CADENCES.items():
+                    timed[("json.dumps + buffered file.write (no durability)", cadence)] = paced(
+                        lambda it: handle.write(json.dumps(it.to_dict()) + "\n"), make, args.baseline_seconds, args.rate, burst)
             fw = Flywheel(Path(tmp) / "idle", start_worker=False)
-            idle = paced(fw.record, make, args.baseline_seconds, args.rate)
+            for cadence, burst in CADENCES.items():
+                timed[("record(), no worker", cadence)] = paced(fw.record, make, args.baseline_seconds, args.rate, burst)
             fw.close()
             fw = Flywheel(Path(tmp) / "busy")
             warm_s = warm(fw, make)
-            before = fw.stats()["counters"].get("ingested_interactions", 0)
-            busy = paced(fw.record, make, args.seconds, args.rate)
-            after = fw.stats()["counters"].get("ingested_interactions", 0)
+            for cadence, burst in CADENCES.items():
+                before = fw.stats()["counters"].get("ingested_interactions", 0)
+                samples = paced(fw.record, make, args.seconds, args.rate, burst)
+                ingested = fw.stats()["counters"].get("ingested_interactions", 0) - before
+                timed[(f"record(), worker warm ({warm_s:.0f} s to warm) and ingesting ({ingested:,} in {args.seconds:.0f} s)",
+                       cadence)] = samples
             fw.close(timeout=900)
-        window = f"worker warm ({warm_s:.0f} s to warm), ingesting {after - before:,} during {args.seconds:.0f} s"
-        for name, samples in (("json.dumps + buffered file.write (no durability)", plain),
-                              ("record(), no worker", idle), (f"record(), {window}", busy)):
-            s = stats_row(samples)
-            rows.append((label, name, s["n"], s["p50"], s["p99"], s["p999"], s["max"], s["cpu_p50"], s["cpu_p99"]))
-            results.append({"turn": label, "what": name, **s})
+        for (name, cadence), samples in timed.items():
+            st = stats_row(samples)
+            rows.append((label, name, cadence, st["n"], st["p50"], st["p99"], st["p999"], st["max"], st["cpu_p50"], st["cpu_p99"]))
+            results.append({"turn": label, "what": name, "cadence": cadence, **st})
     load_after = os.getloadavg()
-    print(_common.table(["record", "what", "calls", "wall p50 us", "wall p99 us", "wall p99.9 us", "wall max us",
+    print(_common.table(["record", "what", "cadence", "calls", "wall p50 us", "wall p99 us", "wall p99.9 us", "wall max us",
                          "CPU p50 us", "CPU p99 us"], rows))
     print(f"\npython {sys.version.split()[0]}; {os.cpu_count()} cores; load average before {load_before[0]:.2f}, "
-          f"after {load_after[0]:.2f} (1 min); paced window {args.seconds:.0f} s at {args.rate:.0f}/s")
+          f"after {load_after[0]:.2f} (1 min); {args.rate:.0f} calls/s; 'spread' = one call every {1000 / args.rate:.0f} ms, "
+          f"'bursts' = {CADENCES['bursts']} back to back every {CADENCES['bursts'] / args.rate:.0f} s")
     if args.json:
         args.json.write_text(json.dumps({"rows": results, "load_before": load_before, "load_after": load_after,
                                          "seconds": args.seconds, "rate": args.rate}, indent=2))
