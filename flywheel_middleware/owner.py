@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from .errors import FlywheelError
-from .processors import CompositeProcessor, ProcessorContext, build_processors
 
 if TYPE_CHECKING:
     from ._parts import Parts
+    from .processors import CompositeProcessor
     from .config import FlywheelConfig
     from .worker import IngestWorker
 
@@ -59,7 +59,7 @@ class IngestOwner:
         self._lock_fd: int | None = lock_fd
         self._last_retention = float("-inf")
         self._started_at = time.time()
-        self.processors = CompositeProcessor((), parts.counters)
+        self.processors: CompositeProcessor | None = None  # built by start()
         self.worker: IngestWorker | None = None
 
     @classmethod
@@ -80,6 +80,7 @@ class IngestOwner:
 
     def start(self) -> None:
         """Build the processors and start the worker thread; this process's index becomes the kept one."""
+        from .processors import ProcessorContext, build_processors
         from .worker import IngestWorker
 
         parts = self.parts
@@ -141,8 +142,9 @@ class IngestOwner:
         try:
             if self.worker is not None:
                 self.worker.stop(timeout)
-            self.processors.flush(max(0.1, timeout / 4))
-            self.processors.close()
+            if self.processors is not None:
+                self.processors.flush(max(0.1, timeout / 4))
+                self.processors.close()
             if self.parts.index.dirty:
                 try:
                     self.parts.index.save()
@@ -320,7 +322,11 @@ class Ingestion:
     @property
     def processors(self) -> CompositeProcessor:
         """The processors running in this process (none when another process ingests)."""
-        return self.owner.processors if self.owner is not None else CompositeProcessor((), self.parts.counters)
+        if self.owner is not None and self.owner.processors is not None:
+            return self.owner.processors
+        from .processors import CompositeProcessor
+
+        return CompositeProcessor((), self.parts.counters)
 
     def state(self) -> str:
         if self.owner is not None:

@@ -7,7 +7,6 @@ a fault costs latency, not data. Nothing is stored before it is redacted.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -18,6 +17,7 @@ import numpy as np
 
 from ._stats import Counters
 from .config import FlywheelConfig
+from .dead_letters import DeadLetters
 from .privacy.records import Redacting, redact_interactions, redact_signal
 from .processors.base import Processor
 from .queue import DurableQueue, QueuedItem
@@ -60,6 +60,7 @@ class IngestWorker(threading.Thread):
     ) -> None:
         super().__init__(name="flywheel-ingest", daemon=True)
         self.queue = queue
+        self.dead_letters = DeadLetters(queue.directory)
         self.store = store
         self.index = index
         self._redactor_factory = redactor_factory
@@ -105,6 +106,10 @@ class IngestWorker(threading.Thread):
     def run(self) -> None:
         # a crash between a batch's commit and its processors must not make flush() wait forever
         self.store.mark_processed(self.store.cursors())
+        try:
+            self.dead_letters.upgrade_legacy()  # an older version wrote raw records there
+        except OSError as exc:
+            self.counters.warn("dead_letter_errors", "flywheel: cannot rewrite the old dead-letter file: %s", exc)
         backoff = 0.05
         failures = 0
         while not self._stop_event.is_set():
@@ -163,12 +168,19 @@ class IngestWorker(threading.Thread):
             raise
         except Exception as exc:  # noqa: BLE001
             item = items[0]
-            with open(self.queue.directory / "dead-letter.jsonl", "a", encoding="utf-8") as handle:
-                handle.write(json.dumps({"kind": item.kind, "data": item.data, "error": repr(exc)}, default=repr) + "\n")
+            entry = self.dead_letters.add(item.kind, item.data, exc, segment=item.segment, offset=item.end_offset,
+                                          redactor=self._redactor_if_any())
             self.store.ingest([], [], {item.segment: item.end_offset})
             self.store.mark_processed({item.segment: item.end_offset})
-            self.counters.warn("dead_lettered", "flywheel: a record failed %d times and went to dead-letter.jsonl: %s", _QUARANTINE_AFTER, exc)
+            self.counters.warn("dead_lettered", "flywheel: a record failed %d times and went to %s (%s): %s", _QUARANTINE_AFTER,
+                               self.dead_letters.path.name, entry["redaction"], entry["error"])
         return True
+
+    def _redactor_if_any(self) -> Any:
+        try:
+            return self._get_redactor()
+        except Exception:  # noqa: BLE001 - no redactor: the dead letter keeps ids only
+            return None
 
     def _decode(self, items: list[QueuedItem]) -> _Batch:
         batch = _Batch()
