@@ -232,10 +232,13 @@ def main() -> None:
                 ingest_run("PostgreSQL, 4 replicas, 4 queues", [(url, str(work / f"q{i}")) for i in range(4)], args.n),
                 ingest_run("embedded, 4 processes, 1 folder", [(str(work / "embedded-ingest"), "") for _ in range(4)], args.n),
             ]
+            print(json.dumps({"ingest": report["ingest"]}, default=str), flush=True)
         if "search" not in args.skip:
             report["search"] = search_run(server.new_url("search"), args.vectors)
+            print(json.dumps({"search": report["search"]}, default=str), flush=True)
         if "export" not in args.skip:
             report["export"] = export_run(server.new_url("export"), args.export, work)
+            print(json.dumps({"export": report["export"]}, default=str), flush=True)
     finally:
         report["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
         server.destroy()

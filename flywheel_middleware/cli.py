@@ -20,7 +20,7 @@ from typer.core import TyperGroup
 
 from ._cli_options import STORE_URL_SCHEMES, JsonOption, PathOption, is_store_url
 
-console = Console()
+console = Console(width=min(100, Console().width))
 
 
 def _hide_flag_types(command: Any, ctx: Any) -> None:
@@ -121,16 +121,39 @@ def render_stats(data: dict[str, Any]) -> None:
 
 @app.command()
 def demo(
-    path: Path = typer.Option(Path(".flywheel-demo"), "--path", "-p", help="Where the demo store goes (wiped first)."),
+    path: Path = typer.Option(Path(".flywheel-demo"), "--path", "-p", help="Where the demo goes (a new or empty folder, or a previous demo's, which is replaced)."),
     phoenix: Optional[str] = typer.Option(None, "--phoenix", help="Send traces to a running Phoenix at this URL."),
-    quick: bool = typer.Option(False, "--quick", help="A smaller run (used by the tests)."),
-    cycles: Optional[int] = typer.Option(None, "--cycles", help="Flywheel cycles (default 3, --quick 2)."),
-    sessions: Optional[int] = typer.Option(None, "--sessions", help="Simulated conversations per cycle (default 60)."),
+    quick: bool = typer.Option(False, "--quick", help="A smaller, faster run (fewer sessions and held-out questions)."),
+    cycles: Optional[int] = typer.Option(None, "--cycles", help="Flywheel cycles (default 2)."),
+    sessions: Optional[int] = typer.Option(None, "--sessions", help="Simulated conversations per cycle (default 120)."),
+    base_model: str = typer.Option("smollm2", "--base-model", help="'smollm2' (packaged SmolLM2-135M-Instruct), a local HF folder or a hub id."),
+    wrong_feedback: Optional[float] = typer.Option(None, "--wrong-feedback", help="Share of the users' explicit feedback that is wrong (default 0.2)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the logs of transformers, TRL and datasets."),
 ) -> None:
-    """Run the flywheel end to end offline: agent, users, signals, few-shot, export, LoRA, gate, report."""
-    from .demo import run_demo
+    """Run the flywheel end to end offline on a real model: agent, users, signals, few-shot, export, LoRA, DPO, gate, report."""
+    from .demo import DemoConfig, DemoError, run_demo
 
-    run_demo(path, phoenix=phoenix, quick=quick, cycles=cycles, sessions=sessions, console=console)
+    cfg = DemoConfig(base_model=base_model)
+    if quick:
+        cfg.sessions, cfg.heldout_per_intent, cfg.min_cases = 60, 2, 30
+    if cycles is not None:
+        cfg.cycles = cycles
+    if sessions is not None:
+        cfg.sessions = sessions
+    if wrong_feedback is not None:
+        cfg.wrong_feedback = wrong_feedback
+    try:
+        run_demo(path, config=cfg, phoenix=phoenix, console=console, verbose=verbose)
+    except DemoError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    except RuntimeError as exc:  # the packaged model is not installed, a model folder that does not load
+        from .trainers.base_model import BaseModelNotInstalled
+
+        if isinstance(exc, BaseModelNotInstalled):
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+        raise
 
 
 @app.command("serve")
