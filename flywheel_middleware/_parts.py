@@ -90,20 +90,38 @@ def open_parts(config: FlywheelConfig, counters: Counters | None = None) -> Part
     """
     from .consent import ConsentRegistry
     from .store.index import VectorIndex
-    from .store.sqlite import SQLiteStore
 
     path = Path(config.path)
     counters = counters or Counters()
-    store = SQLiteStore(path / "store.sqlite")
+    embedder = config.embedder or _default_embedder(config)
+    dim = int(getattr(embedder, "dim", 384))
+    store = _open_store(config, path, dim, counters)
     queue = DurableQueue(path / "queue", max_bytes=config.max_queue_bytes, segment_bytes=config.segment_bytes,
                          segment_max_age_s=config.segment_max_age_s, segment_idle_s=config.segment_idle_s,
                          fsync_interval_s=config.fsync_interval_s)
-    embedder = config.embedder or _default_embedder(config)
-    index = VectorIndex(path / "index.faiss", dim=int(getattr(embedder, "dim", 384)))
+    index: Any = VectorIndex(path / "index.faiss", dim=dim)
+    if config.store is not None:  # a cache of every replica's vectors, following the database's key order
+        from .store.following_index import StoreFollowingIndex
+
+        index = StoreFollowingIndex(index, store)
     action = index.sync(store)
     index.follow(store)  # until this process owns the folder, another one ingests
     return Parts(path=path, config=config, counters=counters, store=store, queue=queue, index=index, embedder=embedder,
                  consent=ConsentRegistry(store), index_sync_action=action)
+
+
+def _open_store(config: FlywheelConfig, path: Path, dim: int, counters: Counters) -> TrajectoryStore:
+    """The embedded SQLite file in the folder, or (``store = "postgresql://..."``) the shared database,
+    where this folder's queue offsets are kept under the replica id its ``flywheel.json`` names."""
+    if config.store is None:
+        from .store.sqlite import SQLiteStore
+
+        return SQLiteStore(path / "store.sqlite")
+    from .store.postgres import PostgresStore
+    from .store.replica import prepare_queue_dir
+
+    return PostgresStore(config.store, replica=prepare_queue_dir(path, config.store), dim=dim,
+                         on_unavailable=lambda: counters.inc("store_unavailable"))
 
 
 def _default_embedder(config: FlywheelConfig) -> Embedder:

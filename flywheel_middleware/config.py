@@ -38,6 +38,11 @@ class FlywheelConfig:
     """Every knob with a default that works on a laptop; see README "Configuration"."""
 
     path: str = ".flywheel"
+    # a server store shared by replicas: "postgresql://user@host/db" (None = the embedded store at path)
+    store: str | None = None
+    # with a server store: this replica's local folder (durable queue, worker lock, FAISS cache);
+    # None = a folder per database URL under $XDG_STATE_HOME (~/.local/state)/flywheel-middleware/queues
+    queue_dir: str | None = None
     # ingest queue
     max_queue_bytes: int = 1 << 30  # pending bytes on disk before record() starts rejecting
     segment_bytes: int = 64 << 20

@@ -31,6 +31,8 @@ from .store.base import SimilarityIndex, TrajectoryStore
 if TYPE_CHECKING:
     from .queue import DurableQueue
 
+from .errors import StoreUnavailableError
+
 
 def user_hash(user_id: str) -> str:
     return hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:32]
@@ -70,44 +72,40 @@ class ConsentRegistry:
         self._opted_out: frozenset[str] = frozenset()
         self._erased: dict[str, float] = {}
         self._loaded_at = 0.0
-        self._reloading = threading.Lock()
-        self.refresh_errors = 0
-        self.refresh()
+        self._refreshing = threading.Lock()
+        try:
+            self.refresh()
+        except StoreUnavailableError:  # a database that is down: the worker re-checks before ingesting
+            self._loaded_at = 0.0
 
     def refresh(self) -> None:
         opted_out = frozenset(self.store.opted_out_hashes())
         erased = self.store.erasure_tombstones()
         self._opted_out, self._erased, self._loaded_at = opted_out, erased, time.monotonic()
 
-    def _maybe_refresh(self) -> None:
-        """Reload in this thread when stale (the worker's filter: it may wait)."""
-        if time.monotonic() - self._loaded_at > self._REFRESH_S:
+    def _maybe_refresh(self, wait: bool = True) -> None:
+        """Reload if stale. ``wait=False`` (the hot path) reloads in a background thread, so a
+        slow or unreachable database never delays ``record()``; the current sets answer meanwhile."""
+        if time.monotonic() - self._loaded_at <= self._REFRESH_S:
+            return
+        if wait:
             self.refresh()
+        elif self._refreshing.acquire(blocking=False):
+            threading.Thread(target=self._refresh_in_background, name="flywheel-consent", daemon=True).start()
 
     def _refresh_in_background(self) -> None:
-        """When stale, reload in a short-lived thread; the caller never waits for the store."""
-        if time.monotonic() - self._loaded_at <= self._REFRESH_S or not self._reloading.acquire(blocking=False):
-            return
-
-        def reload() -> None:
-            try:
-                self.refresh()
-            except Exception:  # noqa: BLE001 - keep the cache; retried after _REFRESH_S
-                self.refresh_errors += 1
-                self._loaded_at = time.monotonic()
-            finally:
-                self._reloading.release()
-
         try:
-            threading.Thread(target=reload, name="flywheel-consent", daemon=True).start()
-        except RuntimeError:  # interpreter shutting down
-            self._reloading.release()
+            self.refresh()
+        except Exception:  # noqa: BLE001 - keep the last known sets; the next call tries again
+            self._loaded_at = time.monotonic() - self._REFRESH_S / 2
+        finally:
+            self._refreshing.release()
 
     def is_opted_out(self, user_id: str | None) -> bool:
         """Cheap enough for the hot path: a hash and a set lookup on the cached set, no I/O."""
         if not user_id:
             return False
-        self._refresh_in_background()
+        self._maybe_refresh(wait=False)
         return bool(self._opted_out) and user_hash(str(user_id)) in self._opted_out
 
     def opt_out(self, user_id: str) -> None:

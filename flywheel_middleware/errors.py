@@ -23,6 +23,7 @@ __all__ = [
     "SplitError",
     "StoreBusyError",
     "StoreError",
+    "StoreUnavailableError",
     "TrainingError",
     "UnknownInteractionError",
     "UnknownModelError",
@@ -62,6 +63,10 @@ class UnknownModelError(FlywheelError, _KeyErrorMessage):
 
 class StoreError(FlywheelError):
     """The store folder is corrupt, foreign, or from a newer version: refused rather than overwritten."""
+
+
+class StoreUnavailableError(StoreError, ConnectionError):
+    """A server store (PostgreSQL) cannot be reached right now; the worker retries, nothing queued is lost."""
 
 
 class StoreBusyError(StoreError):

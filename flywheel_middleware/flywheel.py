@@ -12,20 +12,24 @@ import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
 from ._parts import open_parts
 from ._stats import Counters
 from .config import FlywheelConfig
-from .errors import FlywheelError, SignalError, StoreError, UnknownInteractionError
+from .errors import FlywheelError, SignalError, StoreError, StoreUnavailableError, UnknownInteractionError
 from .owner import Ingestion, resolve_mode
-from .processors import CompositeProcessor, check_spec
 from .queue import QueueFull
 from .records import Interaction, RecordError, Signal
 from .store.base import InteractionQuery
+from .store.postgres import is_postgres_url, safe_url
+from .store.replica import normalise_store_config
 from .store.sqlite import APP_ID
+
+if TYPE_CHECKING:
+    from .processors import CompositeProcessor
 
 _log = logging.getLogger("flywheel_middleware")
 _MARKER = "flywheel.json"
@@ -46,18 +50,23 @@ class Flywheel:
     def __init__(self, path: str | os.PathLike[str] | None = None, *, config: FlywheelConfig | None = None, **overrides: Any) -> None:
         config = config or FlywheelConfig()
         if path is not None:
-            overrides["path"] = os.fspath(path)
-        self.config = config.replace(**overrides) if overrides else config
-        self.path = store_folder(self.config.path)
+            overrides["store" if is_postgres_url(os.fspath(path)) else "path"] = os.fspath(path)
+        # with a postgresql:// store, path becomes this replica's local folder (queue_dir)
+        self.config = normalise_store_config(config.replace(**overrides) if overrides else config)
+        self.url: str | None = self.config.store  # the shared database, or None for the embedded store
+        self.path = Path(self.config.path) if self.url else store_folder(self.config.path)
         if str(self.path) != self.config.path:
             self.config = self.config.replace(path=str(self.path))
         self.counters = Counters()
         self._closed = False
         self._recent_ids: OrderedDict[str, None] = OrderedDict()
         self._recent_lock = threading.Lock()
-        self._prepare_folder()
-        for spec in self.config.processors:
-            check_spec(spec)
+        self.replica = self._prepare_folder()
+        if self.config.processors:
+            from .processors import check_spec
+
+            for spec in self.config.processors:
+                check_spec(spec)
         if self.config.start_worker:
             resolve_mode(self.config, self.config.worker_mode)  # a bad mode fails before anything opens
         self._parts = open_parts(self.config, self.counters)
@@ -84,7 +93,12 @@ class Flywheel:
         return cls(config=FlywheelConfig.from_file(file), **overrides)
 
     # -- store folder ------------------------------------------------------------------------------
-    def _prepare_folder(self) -> None:
+    def _prepare_folder(self) -> str | None:
+        """Check or create the folder; with a server store it is the replica's, and its id is returned."""
+        if self.url is not None:
+            from .store.replica import prepare_queue_dir
+
+            return prepare_queue_dir(self.path, self.url)
         if self.path.exists() and not self.path.is_dir():
             raise StoreError(f"{self.path} is a file, not a flywheel store folder")
         marker = self.path / _MARKER
@@ -104,9 +118,13 @@ class Flywheel:
                 raise StoreError(f"{self.path} belongs to another application ({meta.get('app')!r})")
             if int(meta.get("layout", 0)) > _LAYOUT_VERSION:
                 raise StoreError(f"{self.path} was written by a newer flywheel-middleware (layout {meta.get('layout')})")
+            if meta.get("store"):
+                raise StoreError(f"{self.path} is the local queue folder of a replica of {meta['store']}, not an embedded "
+                                 "store; open the database's URL instead")
         else:
             self.path.mkdir(parents=True, exist_ok=True)
             marker.write_text(json.dumps({"app": APP_ID, "layout": _LAYOUT_VERSION, "created_at": time.time()}))
+        return None
 
     def make_redactor(self) -> Any:
         """A new ``Redactor`` with this flywheel's ``redaction`` settings (the worker's, the export's)."""
@@ -209,13 +227,21 @@ class Flywheel:
 
     def knows(self, interaction_id: str) -> bool:
         """Whether this interaction was accepted (queued or stored), by this process or another:
-        after a restart, an id still waiting in the queue is known too (found in the queue)."""
+        after a restart, an id still waiting in the queue is known too (found in the queue).
+
+        With a shared database that is down, an id this replica did not record cannot be checked:
+        it is taken on trust (counted as ``feedback_unverified``) so feedback is queued, not lost."""
         with self._recent_lock:
             if interaction_id in self._recent_ids:
                 return True
-        if self.store.existing_ids([interaction_id]):
+        try:
+            if self.store.existing_ids([interaction_id]):
+                return True
+            cursors = self.store.cursors()
+        except StoreUnavailableError:
+            self.counters.inc("feedback_unverified")
             return True
-        return self.queue.holds_interaction(interaction_id, self.store.cursors())
+        return self.queue.holds_interaction(interaction_id, cursors)
 
     def require(self, interaction_id: str) -> None:
         if not isinstance(interaction_id, str) or not interaction_id:
@@ -495,14 +521,27 @@ class Flywheel:
         return n
 
     def stats(self) -> dict[str, Any]:
-        counts = self.store.counts()
-        cursors = self.store.cursors()
+        """Store counts, queue, worker and counters. With the database down it still answers:
+        ``store_available`` is False, the counts are None and the queue shows what waits locally."""
+        from .store.base import StoreCounts
+
+        available = True
+        try:
+            counts = self.store.counts()
+            cursors = self.store.cursors()
+        except StoreUnavailableError:
+            available = False
+            counts = StoreCounts(interactions=None, embedded=None)  # type: ignore[arg-type]
+            cursors = {}
         segments = self.queue.segments()
         tracing = self._tracing.stats() if self._tracing is not None else {}
         return {
             "path": str(self.path),
+            "store": safe_url(self.url) if self.url else str(self.path / "store.sqlite"),
+            "store_available": available,
+            "replica": self.replica,
             "interactions": counts.interactions,
-            "labels": _labels(counts.interactions, counts.rewards_by_label),
+            "labels": _labels(counts.interactions, counts.rewards_by_label) if available else None,
             "steps_by_kind": counts.steps_by_kind,
             "signals_by_kind": counts.signals_by_kind,
             "embedded": counts.embedded,
@@ -521,8 +560,11 @@ class Flywheel:
         """Our counters plus those the owning worker (maybe another process) publishes in the store."""
         counts = self.counters.snapshot()
         if self._ingestion.owner is None:
-            # the owner's health report carries them even when the database is locked or full
-            published = self.store.published_counters()
+            try:
+                published = self.store.published_counters()
+            except StoreUnavailableError:
+                published = {}
+            # the owner's health report carries them even when the database is locked, full or down
             for key, value in (self._ingestion.published_counters() or {}).items():
                 published[key] = max(published.get(key, 0), value)
             for key, value in published.items():

@@ -34,10 +34,10 @@ from typing import TYPE_CHECKING, Callable
 
 from .errors import FlywheelError
 from .health import HealthFile, read_health
-from .processors import CompositeProcessor, ProcessorContext, build_processors
 
 if TYPE_CHECKING:
     from ._parts import Parts
+    from .processors import CompositeProcessor
     from .config import FlywheelConfig
     from .worker import IngestWorker
 
@@ -76,7 +76,7 @@ class IngestOwner:
         self._lock_fd: int | None = lock_fd
         self._last_retention = float("-inf")
         self._started_at = time.time()
-        self.processors = CompositeProcessor((), parts.counters)
+        self.processors: CompositeProcessor | None = None  # built by start()
         self.worker: IngestWorker | None = None
         self.mode = "thread"  # "process" when this is a worker process's owner
         self.restarts = 0
@@ -103,7 +103,7 @@ class IngestOwner:
 
     def start(self) -> None:
         """Build the processors and start the worker thread; this process's index becomes the kept one."""
-        from .worker import IngestWorker
+        from .processors import ProcessorContext, build_processors
 
         parts = self.parts
         parts.index.follow(None)
@@ -227,11 +227,13 @@ class IngestOwner:
         try:
             if self.worker is not None:
                 self.worker.stop(timeout)
-            self.processors.flush(max(0.1, timeout / 4))
+            if self.processors is not None:
+                self.processors.flush(max(0.1, timeout / 4))
             self.parts.queue.roll()
             if self.worker is not None and not self.worker.is_alive():
                 self.worker.finish_queue()
-            self.processors.close()
+            if self.processors is not None:
+                self.processors.close()
             if self.parts.index.dirty:
                 try:
                     self.parts.index.save()
@@ -471,7 +473,11 @@ class Ingestion:
     @property
     def processors(self) -> CompositeProcessor:
         """The processors running in this process (none when another process ingests)."""
-        return self.owner.processors if self.owner is not None else CompositeProcessor((), self.parts.counters)
+        if self.owner is not None and self.owner.processors is not None:
+            return self.owner.processors
+        from .processors import CompositeProcessor
+
+        return CompositeProcessor((), self.parts.counters)
 
     def health(self) -> dict[str, object] | None:
         """The ingesting process's published health (``worker.health``), if any process ingests."""

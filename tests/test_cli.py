@@ -14,9 +14,9 @@ from flywheel_middleware.cli import app
 
 runner = CliRunner()
 #: commands that touch no store: evaluation reads adapter folders, tiny-model writes a model folder
-NO_STORE = {"eval", "tiny-model"}
+NO_STORE = {"eval", "tiny-model", "migrate"}  # migrate names two stores: SRC DST (folder or URL each)
 #: commands that print a table or a report and so take --json
-PRINTS_TABLES = {"stats", "export", "queue", "forget", "models", "eval", "gate", "train sft", "train dpo", "train kto"}
+PRINTS_TABLES = {"stats", "export", "queue", "forget", "models", "eval", "gate", "train sft", "train dpo", "train kto", "migrate"}
 
 
 def _commands() -> dict[str, typer.main.TyperCommand]:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from flywheel_middleware import Interaction, RoutingDecision, Signal, Step
+from flywheel_middleware import Interaction, RoutingDecision, Signal, Step, StoreError
 from flywheel_middleware.store import (
     ExportInfo,
     InteractionQuery,
@@ -465,6 +465,22 @@ def test_registered_exports_are_found_by_user_and_interaction(store: TrajectoryS
     assert [e.path for e in store.exports(user_hash="uh-ann")] == ["/out/one"]
     assert [e.version for e in store.exports(interaction_id="b")] == ["v1", "v2"]
     assert store.exports(user_hash="uh-nobody") == []
+
+
+def test_an_export_reads_back_its_members_and_summary(store: TrajectoryStore) -> None:
+    store.register_export(info("v1", "/out/one"), [("uh-ann", "a"), (None, "b")], {"kind": "sft", "rows": 2})
+    [registered] = store.exports()
+    assert sorted(store.export_members(registered), key=lambda m: m[1]) == [("uh-ann", "a"), (None, "b")]
+    assert store.export_summary(registered) == {"kind": "sft", "rows": 2}
+
+
+def test_an_export_user_key_can_be_adopted_until_exports_are_registered(store: TrajectoryStore) -> None:
+    store.set_export_user_key(b"\x01" * 32)
+    assert store.export_user_key() == b"\x01" * 32
+    store.register_export(info("v1", "/out/one"), [("uh-ann", "a")], {})
+    store.set_export_user_key(b"\x01" * 32)  # the same key again is fine
+    with pytest.raises(StoreError):
+        store.set_export_user_key(b"\x02" * 32)
 
 
 def test_a_folder_holds_one_export(store: TrajectoryStore) -> None:

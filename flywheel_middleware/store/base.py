@@ -450,6 +450,16 @@ class TrajectoryStore(Protocol):
     def exports(self, *, user_hash: str | None = None, interaction_id: str | None = None) -> list[ExportInfo]:
         """Registered exports, oldest first; only those holding ``user_hash`` / ``interaction_id`` when given."""
 
+    def export_members(self, info: ExportInfo) -> list[tuple[str | None, str]]:
+        """The (user hash, interaction id) members registered for that export (``flywheel migrate``)."""
+
+    def export_summary(self, info: ExportInfo) -> dict[str, Any]:
+        """The summary registered with that export ({} when none)."""
+
+    def set_export_user_key(self, key: bytes) -> None:
+        """Adopt another store's export HMAC key, so copied registries keep matching user hashes.
+        Refused (``StoreError``) when this store already registered exports under a different key."""
+
     # -- integrity and erasure hygiene -----------------------------------------------------------------
     def check_integrity(self) -> None:
         """Raise ``StoreError`` naming the damage if the store's files are corrupt (the embedded

@@ -604,9 +604,10 @@ class SQLiteStore:
 
     # -- few-shot candidates ------------------------------------------------------------------------------
     def reward_changes(self, after_seq: int, limit: int) -> list[FewShotCandidate]:
+        # the catalog reads every reward row at start: keep this loop lean (no per-row generators)
         return [
-            FewShotCandidate(int(seq), int(key), label, reward, conf, session, started, model, category, language, route,
-                             tuple(t for t in (tools or "").split(_SEP) if t), tuple(c for c in (routes or "").split(_SEP) if c))
+            FewShotCandidate(seq, key, label, reward, conf, session, started, model, category, language, route,
+                             tuple(tools.split(_SEP)) if tools else (), tuple(routes.split(_SEP)) if routes else ())
             for seq, key, label, reward, conf, session, started, model, category, language, route, tools, routes
             in self._rows(_CHANGES_SQL, (int(after_seq), int(limit)))
         ]
@@ -904,6 +905,24 @@ class SQLiteStore:
             except BaseException:
                 _rollback(conn)  # SQLite may have rolled back already (a full disk): keep the real error
                 raise
+
+    def export_members(self, info: ExportInfo) -> list[tuple[str | None, str]]:
+        return [(h, i) for h, i in self._rows("SELECT user_hash, interaction_id FROM export_members WHERE version = ? AND path = ?",
+                                              (info.version, info.path))]
+
+    def export_summary(self, info: ExportInfo) -> dict[str, Any]:
+        rows = self._rows("SELECT manifest FROM exports WHERE version = ? AND path = ?", (info.version, info.path))
+        try:
+            value = json.loads(rows[0][0]) if rows else {}
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    def set_export_user_key(self, key: bytes) -> None:
+        current = self._get_meta("export_user_key")
+        if current is not None and current != key.hex() and self._rows("SELECT 1 FROM exports LIMIT 1"):
+            raise StoreError(f"{self.path} already registered exports under another user-hash key")
+        self._set_meta("export_user_key", key.hex())
 
     def exports(self, *, user_hash: str | None = None, interaction_id: str | None = None) -> list[ExportInfo]:
         where, args = [], []
