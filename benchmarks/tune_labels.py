@@ -77,7 +77,7 @@ def main() -> None:
     os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
     from flywheel_middleware import Flywheel
     from flywheel_middleware._demo_world import IntentData, build_agent, load_intents
-    from flywheel_middleware.demo import CycleResult, DemoConfig, _Traffic, export_precision
+    from flywheel_middleware.demo import CycleResult, DemoConfig, _Traffic, export_options, export_precision
 
     full = load_intents(args.domains, DATA, "val")  # .test holds the validation split here
     data = IntentData(full.domains, train=full.test, test={})  # users ask validation questions
@@ -103,8 +103,7 @@ def main() -> None:
                     for kind in ("sft", "dpo", "kto"):
                         out = Path(tmp) / f"c{cycle}-{kind}"
                         try:
-                            fw.export(kind, out, eval_fraction=0.0, min_rows=1, openai=False,
-                                      **{"min_confidence": cfg.min_confidence, "short_words": cfg.label_words, **options})
+                            fw.export(kind, out, **{**export_options(cfg), **options})
                         except Exception as exc:  # noqa: BLE001 - a tuning aid: say it and go on
                             line.append(f"{kind}: {type(exc).__name__}")
                             continue

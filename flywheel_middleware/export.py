@@ -81,6 +81,9 @@ class ExportOptions:
 
     # filters
     min_confidence: float | None = None  # label-derived rows need reward confidence >= this
+    # categories whose turns are never a *good* target (a router's fallback route: its reply was no valid
+    # route, so a thumbs-up on it is no label); their corrections, pairs and bad labels still qualify
+    no_good_categories: str | Sequence[str] | None = None
     min_reward: float | None = None  # good rows need reward >= this, bad rows <= -this
     since: float | None = None  # started_at >= since (unix time)
     until: float | None = None  # started_at < until
@@ -121,7 +124,7 @@ class ExportOptions:
     batch_size: int = 256  # interactions per worker task
     inline_ids_max: int = 100_000  # more interaction ids than this go to interaction_ids.txt
 
-    FILTERS = ("min_confidence", "min_reward", "since", "until", "category", "users", "exclude_users",
+    FILTERS = ("min_confidence", "no_good_categories", "min_reward", "since", "until", "category", "users", "exclude_users",
                "model_version", "sources", "limit")
 
     @classmethod
@@ -282,6 +285,10 @@ def _scan(store: TrajectoryStore, kind: str, opts: ExportOptions, fb: _Feedback,
     wanted = None
     if opts.category is not None:
         wanted = {opts.category} if isinstance(opts.category, str) else {str(c) for c in opts.category}
+    no_good: set[str] = set()
+    if opts.no_good_categories is not None:
+        no_good = ({opts.no_good_categories} if isinstance(opts.no_good_categories, str)
+                   else {str(c) for c in opts.no_good_categories})
     c = _Candidates()
     category_cache: dict[Any, str] = {}
     total = store.counts().interactions
@@ -305,6 +312,8 @@ def _scan(store: TrajectoryStore, kind: str, opts: ExportOptions, fb: _Feedback,
             code = _GOOD if label == "good" else _BAD if label == "bad" else 0
             ok = code != 0
             if ok and opts.min_confidence is not None and conf < opts.min_confidence:
+                ok = False
+            if ok and code == _GOOD and cat in no_good:
                 ok = False
             if ok and opts.min_reward is not None and (reward < opts.min_reward if code == _GOOD else reward > -opts.min_reward):
                 ok = False

@@ -302,6 +302,23 @@ def test_a_correction_towards_another_label_than_everyone_elses_is_not_exported(
     assert wrong in sft_ids(tmp_path / "free")
 
 
+def test_a_category_can_be_barred_from_good_labels_but_keeps_its_corrections(fw: Flywheel, tmp_path: Path) -> None:
+    liked = add(fw, "Where is my parcel?", "im_sorry_for_your_loss", category="fallback")  # no valid route, yet a thumbs-up
+    fixed = add(fw, "Freeze my account", "you_can_use_the_inbox", category="fallback")
+    disliked = add(fw, "Pay my bill", "the_bill_is", category="fallback")
+    routed = add(fw, "Change my PIN", "pin_change", category="pin_change")
+    rate(fw, (liked, "thumbs_up"), (disliked, "thumbs_down"), (routed, "thumbs_up"))
+    fw.correct(fixed, "freeze_account")
+    assert fw.flush(60)
+    export(fw, "sft", tmp_path / "sft", eval_fraction=0, no_good_categories="fallback")
+    assert sft_ids(tmp_path / "sft") == {fixed, routed}
+    result = export(fw, "kto", tmp_path / "kto", eval_fraction=0, no_good_categories=["fallback"])
+    assert sft_ids(tmp_path / "kto") == {fixed, disliked, routed}  # a bad label on a fallback answer stays
+    assert result.manifest["filters"]["no_good_categories"] == ["fallback"]
+    export(fw, "sft", tmp_path / "all", eval_fraction=0)
+    assert liked in sft_ids(tmp_path / "all")
+
+
 def test_label_agreement_options_are_checked(fw: Flywheel, tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="short_words"):
         export(fw, "sft", tmp_path / "x", short_words=0)
