@@ -57,6 +57,8 @@ class DemoConfig:
     # contradicted by what the user did next (rephrased, asked for a human) does not make a label
     label_words: int | None = 8  # the router answers with intent labels: the export's label agreement
     # (ExportOptions.short_words) treats two labels approved for near-identical questions as a contradiction
+    label_similarity: float = 0.5  # questions this similar (MiniLM cosine) are compared by the label agreement
+    # (tuned with benchmarks/tune_labels.py on CLINC150 validation questions of home, utility, work)
     base_model: str = "smollm2"
     data_path: str | None = None  # CLINC150 folder (data_full.json + domains.json); default: the packaged subset
     heldout_split: str = "test"  # "val" to tune settings (needs data_path), "test" to report
@@ -340,7 +342,7 @@ def export_options(cfg: DemoConfig) -> dict[str, Any]:
     from ._demo_world import FALLBACK
 
     return {"eval_fraction": 0.0, "min_rows": 1, "openai": False, "min_confidence": cfg.min_confidence,
-            "short_words": cfg.label_words, "no_good_categories": FALLBACK}
+            "short_words": cfg.label_words, "agreement_similarity": cfg.label_similarity, "no_good_categories": FALLBACK}
 
 
 def _export(fw: Any, root: Path, cycle: int, truth: dict[str, str | None], result: CycleResult, cfg: DemoConfig) -> None:
