@@ -47,9 +47,9 @@ class DemoConfig:
     """The demo's settings; the defaults were tuned on CLINC150's validation split (README "The ladder")."""
 
     cycles: int = 2
-    sessions: int = 50  # simulated conversations per cycle
-    domains: tuple[str, ...] = ("banking", "travel")
-    heldout_per_intent: int = 1  # held-out questions per intent (CLINC150 test split): 30, the gate's minimum
+    sessions: int = 60  # simulated conversations per cycle
+    domains: tuple[str, ...] = ("banking",)  # 15 intents; the packaged subset also has travel
+    heldout_per_intent: int = 2  # held-out questions per intent (CLINC150 test split): 30, the gate's minimum
     few_shot_k: int = 2
     wrong_feedback: float = 0.2  # share of clicks (thumbs, ratings, copies) that contradict the truth
     wrong_correction: float = 0.05  # share of corrections that name a wrong intent
@@ -62,7 +62,7 @@ class DemoConfig:
     base_model: str = "smollm2"
     data_path: str | None = None  # CLINC150 folder (data_full.json + domains.json); default: the packaged subset
     heldout_split: str = "test"  # "val" to tune settings (needs data_path), "test" to report
-    sft_epochs: float = 2.0
+    sft_epochs: float = 3.0
     sft_lr: float = 5e-3
     sft_batch: int = 16
     lora_r: int = 16
