@@ -57,14 +57,17 @@ def redact_interaction(it: Interaction, redactor: Redacting) -> Interaction:
     """
     data = it.to_dict()
     unsafe_meta = [k for k in data["metadata"] if k not in _SAFE_METADATA_KEYS and not k.startswith("flywheel.")]
+    text = data.get("text") or {}
     parts = {
-        "top": [data["input"], data["output"], data["error"]],
+        "top": [data["input"], data["output"], data["error"], text.get("input", ""), text.get("output", "")],
         "steps": [[s["inputs"], s["outputs"], s["error"]] for s in data["steps"]],
         "decisions": [[d["chosen"], d["candidates"], d["reason"]] for d in data["decisions"]],
         "meta": [data["metadata"][k] for k in unsafe_meta],
     }
     clean = redactor.redact_value(parts, conversation=it.session_id or it.id)
-    data["input"], data["output"], data["error"] = clean["top"]
+    data["input"], data["output"], data["error"], clean_in, clean_out = clean["top"]
+    if data.get("text"):
+        data["text"] = {**text, "input": clean_in, "output": clean_out}
     for step, (inputs, outputs, error) in zip(data["steps"], clean["steps"]):
         step["inputs"], step["outputs"], step["error"] = inputs, outputs, error
     for decision, (chosen, candidates, reason) in zip(data["decisions"], clean["decisions"]):
@@ -75,6 +78,13 @@ def redact_interaction(it: Interaction, redactor: Redacting) -> Interaction:
     if fingerprint is not None:  # exports skip a second full pass over texts redacted like this
         data["metadata"]["flywheel.redaction"] = fingerprint()
     return Interaction.from_dict(data)
+
+
+def _shape(value: Any) -> str:
+    """What an unreadable input looked like, without its content: its type and its keys."""
+    if isinstance(value, dict):
+        return f"dict with keys {sorted(map(str, value))[:8]}"
+    return type(value).__name__
 
 
 def redact_signal(signal: Signal, redactor: Redacting, conversation: str | None) -> Signal:
@@ -267,13 +277,28 @@ class IngestWorker(threading.Thread):
         sessions = {it.id: it.session_id for it in interactions}
         signals = [redact_signal(s, redactor, sessions.get(s.interaction_id)) for s in batch.signals]
         t1 = time.perf_counter()
-        embeddings = self._embed([it.input_text for it in redacted])
+        readable = [i for i, it in enumerate(redacted) if it.fill_text().input.strip()]
+        unreadable = [i for i in range(len(redacted)) if i not in set(readable)]
+        if unreadable:
+            self.counters.warn("empty_turn_text", "flywheel: a turn with no readable input text (input: %s) is stored"
+                               " but neither embedded nor judged by the detectors (counted in stats()['counters']['empty_turn_text'])",
+                               _shape(redacted[unreadable[0]].input))
+            if len(unreadable) > 1:
+                self.counters.inc("empty_turn_text", len(unreadable) - 1)
+        embeddings = self._embed([redacted[i].input_text for i in readable])
+        if embeddings is not None and unreadable:  # rows of unreadable turns stay zero and get no vector
+            full = np.zeros((len(redacted), self.index.dim), np.float32)
+            full[readable] = embeddings
+            embeddings = full
         t2 = time.perf_counter()
-        stored = [StoredInteraction(it, None if embeddings is None else embeddings[i]) for i, it in enumerate(redacted)]
+        has_vector = set(readable) if embeddings is not None else set()
+        stored = [StoredInteraction(it, embeddings[i] if i in has_vector else None) for i, it in enumerate(redacted)]
         keys = self.store.ingest(stored, signals, batch.cursors)
         t3 = time.perf_counter()
         if embeddings is not None and keys:
-            self.index.add(np.asarray(keys, dtype=np.int64), embeddings)
+            pos = [i for i in range(len(keys)) if i in has_vector]
+            if pos:
+                self.index.add(np.asarray([keys[i] for i in pos], dtype=np.int64), embeddings[pos])
         self.counters.inc("ingested_interactions", len(stored))
         self.counters.inc("ingested_signals", len(signals))
         self.counters.inc("time_redact_us", int((t1 - t0) * 1e6))

@@ -396,7 +396,8 @@ class SQLiteStore:
             last = int(keys[-1])
 
     def missing_embeddings(self, limit: int = 256) -> list[Interaction]:
-        rows = self._conn().execute("SELECT data FROM interactions WHERE embedding IS NULL ORDER BY key LIMIT ?", (limit,))
+        rows = self._conn().execute("SELECT data FROM interactions WHERE embedding IS NULL AND COALESCE(input_text, '') != ''"
+                                  " ORDER BY key LIMIT ?", (limit,))
         return [Interaction.from_dict(json.loads(r[0])) for r in rows]
 
     def set_embeddings(self, pairs: Sequence[tuple[str, np.ndarray]]) -> list[int]:
