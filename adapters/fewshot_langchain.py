@@ -40,12 +40,15 @@ import time
 from collections import OrderedDict
 from typing import Any, AsyncIterator, Iterator, Mapping, Sequence
 
-from langchain_core.callbacks.manager import adispatch_custom_event, dispatch_custom_event
-from langchain_core.example_selectors.base import BaseExampleSelector
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-from langchain_core.prompt_values import PromptValue
-from langchain_core.runnables import Runnable, RunnableConfig
-from langchain_core.runnables.config import ensure_config, patch_config, run_in_executor
+from .._extras import requires_extra
+
+with requires_extra("langchain"):
+    from langchain_core.callbacks.manager import adispatch_custom_event, dispatch_custom_event
+    from langchain_core.example_selectors.base import BaseExampleSelector
+    from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+    from langchain_core.prompt_values import PromptValue
+    from langchain_core.runnables import Runnable, RunnableConfig
+    from langchain_core.runnables.config import ensure_config, patch_config, run_in_executor
 
 from ..fewshot import FEW_SHOT_EVENT, FEW_SHOT_METADATA_KEY, FewShotExample
 from ..records import Interaction, Signal, text_of
@@ -110,6 +113,15 @@ async def _aannounce(ids: list[str], config: RunnableConfig | None) -> None:
         _log.debug("few-shot event not dispatched: %s", exc)
 
 
+def _retrieval_failed(fw: Any, exc: BaseException) -> None:
+    """Count (``few_shot_errors``) and log a failed retrieval; never raises."""
+    try:
+        fw.count("few_shot_errors")
+    except Exception:  # noqa: BLE001 - a broken counter must not reach the agent either
+        pass
+    _log.warning("flywheel few-shot retrieval failed (%r); the prompt gets no examples", exc)
+
+
 # -- example selector ---------------------------------------------------------------------------
 class FlywheelExampleSelector(BaseExampleSelector):
     """A ``BaseExampleSelector`` returning ``{input_key: ..., output_key: ...}`` dicts.
@@ -162,18 +174,32 @@ class FlywheelExampleSelector(BaseExampleSelector):
         return self.fw.few_shot(self._query(input_variables), self.k, **options)
 
     def select_examples(self, input_variables: dict[str, Any]) -> list[dict[str, Any]]:
-        config = ensure_config()  # the running prompt's config, when called inside a runnable
-        examples = self._select(input_variables, config)
-        self.last_ids = [e.interaction_id for e in examples]
+        """The examples for this prompt; a failure (store, index, model) means no examples, never an error."""
+        try:
+            config = ensure_config()  # the running prompt's config, when called inside a runnable
+            examples = self._select(input_variables, config)
+            self.last_ids = [e.interaction_id for e in examples]
+            selected = self._as_dicts(examples)
+        except Exception as exc:  # noqa: BLE001 - never break the agent: no examples instead
+            return self._failed(exc)
         _announce(self.last_ids, None)
-        return self._as_dicts(examples)
+        return selected
 
     async def aselect_examples(self, input_variables: dict[str, Any]) -> list[dict[str, Any]]:
-        config = ensure_config()
-        examples = await run_in_executor(None, self._select, input_variables, config)
-        self.last_ids = [e.interaction_id for e in examples]
+        try:
+            config = ensure_config()
+            examples = await run_in_executor(None, self._select, input_variables, config)
+            self.last_ids = [e.interaction_id for e in examples]
+            selected = self._as_dicts(examples)
+        except Exception as exc:  # noqa: BLE001
+            return self._failed(exc)
         await _aannounce(self.last_ids, None)
-        return self._as_dicts(examples)
+        return selected
+
+    def _failed(self, exc: BaseException) -> list[dict[str, Any]]:
+        self.last_ids = []
+        _retrieval_failed(self.fw, exc)
+        return []
 
     def add_example(self, example: dict[str, str]) -> str | None:
         it = Interaction(input=example.get(self.input_key, ""), output=example.get(self.output_key, ""),
@@ -279,10 +305,7 @@ class FlywheelFewShotPrompt(Runnable[Any, list[BaseMessage]]):
                 try:
                     examples = self.select(query, config)
                 except Exception as exc:  # noqa: BLE001 - never break the agent: no examples instead
-                    count = getattr(self.fw, "count", None)
-                    if count is not None:
-                        count("few_shot_errors")
-                    _log.warning("flywheel few-shot retrieval failed: %s", exc)
+                    _retrieval_failed(self.fw, exc)
         shots = [m for ex in examples for m in example_to_messages(ex)]
         lead = [self.system] if self.system is not None else []
         if not shots:

@@ -50,7 +50,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
-from langchain_core.callbacks import BaseCallbackHandler
+from flywheel_middleware._extras import requires_extra
+
+with requires_extra("langchain"):
+    from langchain_core.callbacks import BaseCallbackHandler
 
 try:  # LangGraph (>= 1.2) sends on_interrupt / on_resume only to GraphCallbackHandler subclasses
     from langgraph.callbacks import GraphCallbackHandler as _HandlerBase

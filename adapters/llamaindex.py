@@ -62,26 +62,29 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from llama_index.core.base.base_query_engine import BaseQueryEngine
-from llama_index.core.base.base_selector import BaseSelector
-from llama_index.core.base.llms.types import ChatMessage, MessageRole
-from llama_index.core.base.response.schema import AsyncStreamingResponse, PydanticResponse, Response, StreamingResponse
-from llama_index.core.chat_engine.types import AgentChatResponse, BaseChatEngine, StreamingAgentChatResponse
-from llama_index.core.instrumentation import get_dispatcher
-from llama_index.core.instrumentation.event_handlers import BaseEventHandler
-from llama_index.core.instrumentation.events.llm import (
-    LLMChatEndEvent,
-    LLMChatStartEvent,
-    LLMCompletionEndEvent,
-    LLMCompletionStartEvent,
-    LLMPredictStartEvent,
-)
-from llama_index.core.instrumentation.events.rerank import ReRankEndEvent, ReRankStartEvent
-from llama_index.core.instrumentation.events.retrieval import RetrievalEndEvent, RetrievalStartEvent
-from llama_index.core.instrumentation.span import SimpleSpan, active_span_id
-from llama_index.core.instrumentation.span_handlers import BaseSpanHandler
-from llama_index.core.prompts import BasePromptTemplate, ChatPromptTemplate, PromptTemplate, SelectorPromptTemplate
-from llama_index.core.question_gen.types import BaseQuestionGenerator
+from flywheel_middleware._extras import requires_extra
+
+with requires_extra("llamaindex"):
+    from llama_index.core.base.base_query_engine import BaseQueryEngine
+    from llama_index.core.base.base_selector import BaseSelector
+    from llama_index.core.base.llms.types import ChatMessage, MessageRole
+    from llama_index.core.base.response.schema import AsyncStreamingResponse, PydanticResponse, Response, StreamingResponse
+    from llama_index.core.chat_engine.types import AgentChatResponse, BaseChatEngine, StreamingAgentChatResponse
+    from llama_index.core.instrumentation import get_dispatcher
+    from llama_index.core.instrumentation.event_handlers import BaseEventHandler
+    from llama_index.core.instrumentation.events.llm import (
+        LLMChatEndEvent,
+        LLMChatStartEvent,
+        LLMCompletionEndEvent,
+        LLMCompletionStartEvent,
+        LLMPredictStartEvent,
+    )
+    from llama_index.core.instrumentation.events.rerank import ReRankEndEvent, ReRankStartEvent
+    from llama_index.core.instrumentation.events.retrieval import RetrievalEndEvent, RetrievalStartEvent
+    from llama_index.core.instrumentation.span import SimpleSpan, active_span_id
+    from llama_index.core.instrumentation.span_handlers import BaseSpanHandler
+    from llama_index.core.prompts import BasePromptTemplate, ChatPromptTemplate, PromptTemplate, SelectorPromptTemplate
+    from llama_index.core.question_gen.types import BaseQuestionGenerator
 
 from flywheel_middleware.adapters._guard import deliver, report_failure, safe_count
 from flywheel_middleware.records import Interaction, RoutingDecision, Signal, Step

@@ -6,7 +6,21 @@ lazily, so importing this package does not import a framework or torch.
 """
 
 from .config import FlywheelConfig
-from .errors import FlywheelError, RecordError, SignalError, StoreError, UnknownInteractionError
+from .errors import (
+    ConfigError,
+    CurationError,
+    ExportError,
+    FlywheelError,
+    MissingExtraError,
+    QueueFull,
+    RecordError,
+    SignalError,
+    SplitError,
+    StoreError,
+    TrainingError,
+    UnknownInteractionError,
+    UnknownModelError,
+)
 from .flywheel import Flywheel
 from .records import SCHEMA_VERSION, Interaction, RoutingDecision, Signal, Step
 
@@ -14,16 +28,24 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SCHEMA_VERSION",
+    "ConfigError",
+    "CurationError",
+    "ExportError",
     "Flywheel",
     "FlywheelConfig",
     "FlywheelError",
     "Interaction",
+    "MissingExtraError",
+    "QueueFull",
     "RecordError",
     "RoutingDecision",
     "Signal",
     "SignalError",
+    "SplitError",
     "Step",
     "StoreError",
+    "TrainingError",
     "UnknownInteractionError",
+    "UnknownModelError",
     "__version__",
 ]

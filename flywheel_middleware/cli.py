@@ -1,28 +1,70 @@
-"""The ``flywheel`` command line: stats, demo, and the commands later modules register."""
+"""The ``flywheel`` command line: one typer app; the trainers package adds its commands to it.
+
+Every command that reads or writes a store takes ``--path`` (a folder or a ``postgresql://`` URL;
+env ``FLYWHEEL_PATH``), every command that prints a table takes ``--json``, and choices are listed
+in ``--help``.
+"""
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
-app = typer.Typer(help="flywheel-middleware: capture, signals, store, few-shot, export, train, gate.", no_args_is_help=True)
+from ._cli_options import STORE_URL_SCHEMES, JsonOption, PathOption, is_store_url
+
 console = Console()
 
-PathOption = typer.Option(Path(".flywheel"), "--path", "-p", help="The store folder.")
+
+def _hide_flag_types(command: Any, ctx: Any) -> None:
+    """Flags take no value, but typer's help prints one for them (``--json <bool>``): drop it."""
+    params = list(getattr(command, "params", ()))
+    help_option = command.get_help_option(ctx) if hasattr(command, "get_help_option") else None
+    if help_option is not None:
+        params.append(help_option)
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        _hide_flag_types(sub, ctx)
 
 
-def _open(path: Path, **overrides: Any) -> Any:
-    """Open the store folder for a command; a missing, foreign or corrupt store exits cleanly."""
+class _FlywheelGroup(TyperGroup):
+    """The root command group: tidies every command's help the first time it is resolved."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        _hide_flag_types(self, ctx)
+        return super().get_params(ctx)
+
+
+app = typer.Typer(cls=_FlywheelGroup, no_args_is_help=True,
+                  help="flywheel-middleware: capture, signals, store, few-shot, export, train, gate.")
+
+
+def _open_or_create(path: str, **overrides: Any) -> Any:
+    """Like ``_open``, but a folder that does not exist yet becomes a new store (``flywheel serve``)."""
+    if not is_store_url(path):
+        Path(path).mkdir(parents=True, exist_ok=True)
+    return _open(path, **overrides)
+
+
+def _open(path: str, **overrides: Any) -> Any:
+    """Open the store for a command; a missing, foreign or corrupt store exits cleanly."""
     from .errors import FlywheelError
     from .flywheel import Flywheel
 
-    if not path.exists():
+    if is_store_url(path):
+        scheme = path.split("://", 1)[0].lower()
+        if scheme not in STORE_URL_SCHEMES:
+            console.print(f"[red]--path takes a store folder or a postgresql:// URL, got a {scheme}:// URL[/red]")
+            raise typer.Exit(2)
+    elif not Path(path).exists():
         console.print(f"[red]no flywheel store at {path}[/red]")
         raise typer.Exit(1)
     try:
@@ -33,7 +75,7 @@ def _open(path: Path, **overrides: Any) -> Any:
 
 
 @app.command()
-def stats(path: Path = PathOption, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+def stats(path: str = PathOption, as_json: bool = JsonOption) -> None:
     """Counts per kind, signals per kind, queue depth, index size, last ingest time."""
     fw = _open(path, start_worker=False)
     try:
@@ -83,7 +125,7 @@ def demo(
 
 @app.command("serve")
 def serve_command(
-    path: Path = PathOption,
+    path: str = PathOption,
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on (use a TLS proxy for anything public)."),
     port: int = typer.Option(8088, "--port", help="TCP port."),
     tokens: Optional[Path] = typer.Option(None, "--tokens", help="JSON or TOML file {token: user_id} (tokens may be sha256:<hex>)."),
@@ -94,7 +136,8 @@ def serve_command(
     burst: int = typer.Option(20, "--burst", help="Bucket size: requests a user may send at once."),
     max_body_bytes: int = typer.Option(65536, "--max-body-bytes", help="Larger request bodies get 413."),
     pending_wait: float = typer.Option(2.0, "--pending-wait", help="Seconds to wait for an accepted, not yet stored interaction before 404."),
-    log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
+    phoenix: Optional[str] = typer.Option(None, "--phoenix", help="Post the signals as span annotations to this Phoenix (http://HOST:PORT); default env PHOENIX_COLLECTOR_ENDPOINT."),
+    log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = typer.Option("info", "--log-level", help="uvicorn log level."),
 ) -> None:
     """The HTTP feedback API: web front ends post thumbs/copy/stop/rating/corrections by interaction id."""
     try:
@@ -113,12 +156,12 @@ def serve_command(
     if not len(registry):
         console.print("[red]no tokens: give --tokens FILE, --token user=TOKEN, --admin-token TOKEN or FLYWHEEL_TOKENS[/red]")
         raise typer.Exit(2)
-    from .flywheel import Flywheel
-
-    fw = Flywheel(path)  # a writer-only client if the app's process already ingests this folder
+    # a writer-only client if the app's process already ingests this store (its worker then annotates)
+    fw = _open_or_create(path, **({"phoenix_endpoint": phoenix} if phoenix else {}))
     try:
         console.print(f"flywheel serve: store {path} (worker: {fw.stats()['worker']}), users {registry.users()}, "
-                      f"http://{host}:{port}/docs")
+                      f"API docs http://{host}:{port}/docs (offline)"
+                      + (f", annotations to {phoenix}" if phoenix else ""))
         run_server(fw, registry, host=host, port=port, log_level=log_level, rate_limit=RateLimit(rate, burst),
                    max_body_bytes=max_body_bytes, cors_origins=cors_origin, pending_wait_s=pending_wait)
     finally:
@@ -127,7 +170,7 @@ def serve_command(
 
 @app.command("report")
 def report_command(
-    path: Path = PathOption,
+    path: str = PathOption,
     out: Path = typer.Option(Path("report.html"), "--out", "-o", help="The HTML file to write (self-contained)."),
     window: str = typer.Option("day", "--window", "-w", help="Time window: hour, day, week, or seconds."),
 ) -> None:
@@ -161,6 +204,13 @@ def report_command(
     console.print(f"wrote {out} ({len(analysis.data)} interactions, drift: "
                   f"{'yes' if analysis.drift and analysis.drift.drifted else 'no'}, regressions: {len(analysis.regressions)}, "
                   f"stall: {analysis.stall.verdict})")
+    started = analysis.data.started_at
+    if 0 < len(analysis.series) < 3 and len(started) and float(started.max() - started.min()) > 0:
+        from .report import suggest_window
+
+        better = suggest_window(float(started.max() - started.min()))
+        console.print(f"[yellow]only {len(analysis.series)} {window} window(s) of data: the plots have a point or two; "
+                      f"try --window {better if isinstance(better, str) else f'{better:g}'}[/yellow]")
 
 
 def _when(value: Optional[str]) -> Optional[float]:
@@ -179,8 +229,8 @@ def _when(value: Optional[str]) -> Optional[float]:
 
 @app.command("export")
 def export_command(
-    kind: str = typer.Argument(..., help="sft, dpo or kto."),
-    path: Path = PathOption,
+    kind: Literal["sft", "dpo", "kto"] = typer.Argument(..., help="The dataset kind."),
+    path: str = PathOption,
     out: Path = typer.Option(..., "--out", "-o", help="The folder to write train/eval JSONL and manifest.json into."),
     min_confidence: Optional[float] = typer.Option(None, "--min-confidence", help="Reward confidence label-derived rows need."),
     since: Optional[str] = typer.Option(None, "--since", help="Only turns started at/after this (unix time or ISO date)."),
@@ -189,10 +239,10 @@ def export_command(
     exclude_user: Optional[list[str]] = typer.Option(None, "--exclude-user", help="Leave this user out (repeatable)."),
     eval_fraction: float = typer.Option(0.1, "--eval-fraction", help="Share of interactions in eval.jsonl."),
     seed: int = typer.Option(0, "--seed", help="Seed of the split hash."),
-    dedup: str = typer.Option("near", "--dedup", help="near, exact or none."),
+    dedup: Literal["near", "exact", "none"] = typer.Option("near", "--dedup", help="Drop exact or near duplicates, or none."),
     openai: bool = typer.Option(True, "--openai/--no-openai", help="sft: also write the OpenAI fine-tuning files."),
     workers: Optional[int] = typer.Option(None, "--workers", help="Processes building rows (default: by size)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the manifest summary as JSON."),
+    as_json: bool = typer.Option(False, "--json", help="Print the manifest as JSON instead of a table."),
 ) -> None:
     """Export a versioned SFT / DPO / KTO dataset (TRL and OpenAI formats) with its manifest."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -238,11 +288,11 @@ def export_command(
 
 @app.command("queue")
 def queue_command(
-    path: Path = PathOption,
+    path: str = PathOption,
     limit: int = typer.Option(20, "--limit", "-n", help="How many items."),
     category: Optional[list[str]] = typer.Option(None, "--category", "-c", help="Only these categories (repeatable)."),
     scan: int = typer.Option(20_000, "--scan", help="How many recent interactions to consider."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON lines."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON lines instead of a table."),
 ) -> None:
     """The active-learning queue: interactions most worth a human look first, with reasons."""
     fw = _open(path, start_worker=False)
@@ -255,18 +305,24 @@ def queue_command(
             typer.echo(json.dumps(item.to_dict(), default=str))
         return
     table = Table(title=f"review queue ({len(items)})")
-    for column in ("#", "score", "reasons", "label", "category", "input", "interaction"):
-        table.add_column(column, justify="right" if column in ("#", "score") else "left")
+    table.add_column("#", justify="right")
+    # the id is what a reviewer copies into `flywheel`/`fw.feedback`: never cut it, shrink the rest
+    table.add_column("interaction", no_wrap=True, min_width=max((len(i.interaction_id) for i in items), default=11))
+    table.add_column("score", justify="right")
+    table.add_column("label")
+    table.add_column("category", overflow="fold")
+    table.add_column("reasons", overflow="fold", ratio=2)
+    table.add_column("input", overflow="ellipsis", ratio=1)
     for n, item in enumerate(items, 1):
         reasons = "; ".join(f"{r.kind} {r.score:.2f}: {r.detail}" for r in item.reasons)
-        table.add_row(str(n), f"{item.score:.2f}", reasons, item.label, item.category, item.input[:60], item.interaction_id)
+        table.add_row(str(n), item.interaction_id, f"{item.score:.2f}", item.label, item.category, reasons, item.input[:200])
     console.print(table)
 
 
 @app.command("forget")
 def forget_command(
     user: str = typer.Option(..., "--user", "-u", help="The user id to erase."),
-    path: Path = PathOption,
+    path: str = PathOption,
     as_json: bool = typer.Option(False, "--json", help="Print the erasure report as JSON."),
 ) -> None:
     """Erase a user everywhere (store, vectors, ingest queue) and list exports that contained them."""
@@ -290,7 +346,7 @@ def forget_command(
 @app.command("opt-out")
 def opt_out_command(
     user: str = typer.Option(..., "--user", "-u", help="The user id."),
-    path: Path = PathOption,
+    path: str = PathOption,
     undo: bool = typer.Option(False, "--undo", help="Opt the user back in."),
 ) -> None:
     """Stop (or, with --undo, resume) recording and tracing a user."""
@@ -305,7 +361,7 @@ def opt_out_command(
 @app.command("retain")
 def retain_command(
     days: float = typer.Option(..., "--days", help="Delete interactions older than this many days."),
-    path: Path = PathOption,
+    path: str = PathOption,
 ) -> None:
     """Apply a retention policy now."""
     fw = _open(path)

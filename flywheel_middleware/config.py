@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import json
 import tomllib
+import urllib.parse
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .errors import FlywheelError
+from .errors import ConfigError
+
+
+def check_http_url(url: str, what: str = "phoenix_endpoint") -> str:
+    """``url`` if it is an absolute http(s) URL; a ``ConfigError`` naming ``what`` otherwise.
+
+    ``localhost:6006`` parses as scheme "localhost" and would send every span nowhere, silently.
+    """
+    parsed = urllib.parse.urlsplit(url) if isinstance(url, str) else None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(f"{what} must be an http(s) URL such as http://127.0.0.1:6006, got {url!r}")
+    return url
 
 
 @dataclass
@@ -34,6 +46,8 @@ class FlywheelConfig:
     # models
     embedding_model: str | None = None  # a local sentence-transformers path; None = packaged MiniLM
     torch_threads: int | None = None
+    model_progress: bool = False  # show transformers' "Loading weights" progress bars when a model loads
+    warm_up: bool = False  # load the embedding model and few-shot index in a background thread at open
     embedding_quantize: bool = False  # int8 MiniLM: ~1.6-2x faster on CPU, but top-1 neighbours agree only 72% (see benchmarks)
     # privacy (see flywheel_middleware.privacy.RedactionConfig for keys)
     redaction: dict[str, Any] = field(default_factory=dict)
@@ -53,17 +67,21 @@ class FlywheelConfig:
     tracer_provider: Any = None
     embedder: Any = None
 
+    def __post_init__(self) -> None:
+        if self.phoenix_endpoint:  # None or "" = no Phoenix
+            check_http_url(self.phoenix_endpoint)
+
     @classmethod
     def from_file(cls, file: str | Path) -> FlywheelConfig:
         path = Path(file)
         try:
             text = path.read_text()
         except OSError as exc:
-            raise FlywheelError(f"cannot read config {path}: {exc}") from exc
+            raise ConfigError(f"cannot read config {path}: {exc}") from exc
         try:
             data = tomllib.loads(text) if path.suffix in {".toml", ".tml"} else json.loads(text)
         except (tomllib.TOMLDecodeError, ValueError) as exc:
-            raise FlywheelError(f"config {path} is not valid {'TOML' if path.suffix == '.toml' else 'JSON'}: {exc}") from exc
+            raise ConfigError(f"config {path} is not valid {'TOML' if path.suffix == '.toml' else 'JSON'}: {exc}") from exc
         data = data.get("flywheel", data)
         return cls.from_dict(data)
 
@@ -72,7 +90,7 @@ class FlywheelConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise FlywheelError(f"unknown config keys {unknown}; known keys: {sorted(known)}")
+            raise ConfigError(f"unknown config keys {unknown}; known keys: {sorted(known)}")
         return cls(**data)
 
     def to_json_dict(self) -> dict[str, Any]:
@@ -83,6 +101,6 @@ class FlywheelConfig:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         unknown = sorted(set(overrides) - set(values))
         if unknown:
-            raise FlywheelError(f"unknown config keys {unknown}")
+            raise ConfigError(f"unknown config keys {unknown}")
         values.update(overrides)
         return FlywheelConfig(**values)

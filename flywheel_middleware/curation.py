@@ -41,7 +41,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .errors import FlywheelError
+from .errors import CurationError, SplitError  # re-exported: their home before errors.py
 from .records import Interaction, Signal, Step, text_of
 
 __all__ = [
@@ -64,14 +64,6 @@ __all__ = [
     "retrieved_docs",
     "review_queue",
 ]
-
-
-class CurationError(FlywheelError, ValueError):
-    """Curation or export cannot proceed with the data or options given."""
-
-
-class SplitError(CurationError):
-    """Too few rows for the requested train/eval split."""
 
 
 # -- text helpers ------------------------------------------------------------------------------

@@ -57,7 +57,10 @@ class CycleResult:
 
 
 def _agent(fw: Any, *, few_shot: bool) -> Any:
-    from langgraph.prebuilt import create_react_agent
+    from ._extras import requires_extra
+
+    with requires_extra("langchain", "the demo"):
+        from langgraph.prebuilt import create_react_agent
 
     from ._demo_world import TOOLS, SupportModel
 

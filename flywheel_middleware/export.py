@@ -49,7 +49,6 @@ from . import _export_registry as registry
 from ._export_rows import RedactionStats, materialize
 from .curation import (
     CATEGORY_SQL,
-    CurationError,
     assign_splits,
     category_from_sql,
     find_duplicates,
@@ -57,6 +56,7 @@ from .curation import (
     split_hash,
 
 )
+from .errors import CurationError, ExportError  # re-exported: ExportError's home before errors.py
 
 __all__ = [
     "KINDS",
@@ -76,10 +76,6 @@ KINDS = ("sft", "dpo", "kto")
 FORMAT = "flywheel-export/1"
 ExportInfo = registry.ExportInfo
 Progress = Callable[[str, int, int], None]
-
-
-class ExportError(CurationError):
-    """An export that cannot be made: unknown kind, bad filter, nothing to export, too few rows."""
 
 
 @dataclass

@@ -10,12 +10,13 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import math
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from .errors import SignalError
-from .records import Signal, to_jsonable
+from .records import RecordError, Signal, check_text, check_timestamp, to_jsonable
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +36,16 @@ def _no_value(value: Any) -> Any:
 
 
 def _rating(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or not 1 <= value <= 5:
+    if (isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and not math.isfinite(value))
+            or not 1 <= value <= 5 or int(value) != value):
         raise SignalError(f"a rating is an integer from 1 to 5, got {value!r}")
     return int(value)
+
+
+def _score(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not 0 <= value <= 1:
+        raise SignalError(f"a judge score is a number in [0, 1], got {value!r}")
+    return float(value)
 
 
 def _optional_text(value: Any) -> Any:
@@ -74,7 +82,7 @@ SIGNAL_KINDS: dict[str, SignalKind] = {k.name: k for k in [
     SignalKind("correction_phrase", -1, "the next message said the answer was wrong (implicit)", None),
     SignalKind("abandon", -1, "the session went idle right after a failure (implicit)", None),
     SignalKind("comment", 0, "free text from the user", _optional_text),
-    SignalKind("judge", 0, "a score from an LLM or rule judge; value: a number in [0, 1]", None),
+    SignalKind("judge", 0, "a score from an LLM or rule judge; value: a number in [0, 1]", _score),
 ]}
 ALIASES = {"stop": "abort", "thumbsup": "thumbs_up", "thumbsdown": "thumbs_down", "like": "thumbs_up",
            "dislike": "thumbs_down", "up": "thumbs_up", "down": "thumbs_down", "copied": "copy"}
@@ -105,16 +113,27 @@ def make_signal(
     evidence: dict[str, Any] | None = None,
     at: float | None = None,
 ) -> Signal:
+    """A validated signal with its idempotent id; raises ``SignalError`` saying what is wrong.
+
+    Free text (a comment, copied text, a correction) is kept, with lone surrogates replaced by
+    U+FFFD (they are not Unicode and cannot be stored); a value or time that is not a finite number
+    where one is needed (NaN, Infinity) is refused."""
     name = canonical_kind(kind)
     spec = SIGNAL_KINDS[name]
+    value = to_jsonable(value) if not isinstance(value, (int, float)) or isinstance(value, bool) else value
     if spec.check is not None:
         value = spec.check(value)
     if evidence is not None and not isinstance(evidence, dict):
         raise SignalError(f"evidence must be a dict, got {type(evidence).__name__}")
-    signal = Signal(interaction_id=interaction_id, kind=name, value=value, source=source, actor=actor,
-                    at=time.time() if at is None else float(at), evidence=dict(evidence or {}),
-                    id=signal_id(interaction_id, name, actor, value, source))
-    signal.validate()
+    try:
+        check_timestamp("at", time.time() if at is None else at)
+        check_text("actor", actor)
+        signal = Signal(interaction_id=interaction_id, kind=name, value=to_jsonable(value), source=source, actor=actor,
+                        at=time.time() if at is None else float(at), evidence=to_jsonable(dict(evidence or {})),
+                        id=signal_id(interaction_id, name, actor, value, source))
+        signal.validate()
+    except RecordError as exc:
+        raise SignalError(str(exc)) from exc
     return signal
 
 

@@ -93,6 +93,8 @@ class Flywheel:
                 self._start_worker()
             else:
                 raise FlywheelError(f"worker_mode must be 'process', 'thread' or 'auto', got {mode!r}")
+        if self.config.warm_up:
+            self.warm_up(wait=False)
 
     @classmethod
     def from_config(cls, file: str | os.PathLike[str], **overrides: Any) -> Flywheel:
@@ -209,6 +211,9 @@ class Flywheel:
             return None
         except RecordError as exc:
             self.counters.warn("rejected_invalid", "flywheel: record rejected: %s", exc)
+            return None
+        except OSError as exc:  # a full disk: nothing of the record stays in the queue (see queue.py)
+            self.counters.warn("rejected_write_error", "flywheel: record rejected, the queue cannot be written: %s", exc)
             return None
         except Exception as exc:  # noqa: BLE001 - never break the agent
             self.counters.warn("rejected_error", "flywheel: record failed: %r", exc)
@@ -601,6 +606,35 @@ class Flywheel:
 
         return retriever_for(self).select(query, k, **options)
 
+    def warm_up(self, *, wait: bool = True, timeout: float | None = None) -> bool:
+        """Load the embedding model and the few-shot index now, so the first ``few_shot()`` is fast.
+
+        Without it the first ``few_shot()`` pays the model load (seconds). Runs once, in a background
+        thread (``Flywheel(..., warm_up=True)`` starts it at open); ``wait=False`` returns at once.
+        Returns whether the warm-up has finished without error; a failure is logged and counted
+        (``warm_up_failed``), never raised: retrieval then loads on first use as before.
+        """
+        with self._recent_lock:
+            thread = getattr(self, "_warm_up_thread", None)
+            if thread is None:
+                thread = threading.Thread(target=self._warm_up, name="flywheel-warm-up", daemon=True)
+                self._warm_up_thread, self._warm_up_ok = thread, False
+                thread.start()
+        if wait:
+            thread.join(timeout)
+        return not thread.is_alive() and self._warm_up_ok
+
+    def _warm_up(self) -> None:
+        try:
+            load = getattr(self.embedder, "load", None)
+            load() if callable(load) else self.embedder.embed(["warm up"])
+            from .fewshot import retriever_for
+
+            retriever_for(self).select("warm up", 1, record=False)
+            self._warm_up_ok = True
+        except Exception as exc:  # noqa: BLE001 - a warm-up must never break the app
+            self.counters.warn("warm_up_failed", "flywheel: warm-up failed (few_shot() will load on first use): %r", exc)
+
     def few_shot_prompt(self, **options: Any) -> Any:
         """A LangChain Runnable injecting examples as chat messages (``adapters.fewshot_langchain``)."""
         from .adapters.fewshot_langchain import FlywheelFewShotPrompt
@@ -679,7 +713,8 @@ class Flywheel:
 def _default_embedder(config: FlywheelConfig) -> Any:
     from .embedding import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder(config.embedding_model, threads=config.torch_threads, quantize=config.embedding_quantize)
+    return SentenceTransformerEmbedder(config.embedding_model, threads=config.torch_threads, quantize=config.embedding_quantize,
+                                       progress=config.model_progress)
 
 
 def _truncate_strings(value: Any, limit: int) -> Any:

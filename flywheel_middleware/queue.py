@@ -14,10 +14,19 @@ in the same transaction as the records they cover, so a record is stored exactly
 
 Memory stays bounded under any burst: records wait on disk, not in RAM. When the pending bytes
 exceed ``max_bytes`` new records are rejected (counted), never blocking the caller.
+
+A write that fails or comes back short (a full disk, a file size limit) is cut back off the
+segment before ``append`` raises, so the next record never lands glued to a fragment of a rejected
+one; if even that truncation fails, the next append retries it and, failing again, rolls to a new
+segment (the fragment then sits at the end of a complete segment, where the consumer skips it).
+Every line is strict UTF-8 JSON: values JSON cannot hold are normalised on the way in (see
+``records.to_jsonable``), and a line another writer produced with NaN or a lone surrogate is
+normalised on the way out.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -29,6 +38,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import orjson
+
+from .errors import QueueFull  # re-exported: its home before errors.py
 
 _SEGMENT_GLOB = "seg-*.log"
 _ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS
@@ -43,6 +54,15 @@ def _jsonable(value: Any) -> Any:
     return out
 
 
+def _strict(data: Any) -> Any:
+    """``data`` as strict-JSON values: the slow path for what orjson refused (see ``encode``)."""
+    from .records import to_jsonable
+
+    if hasattr(data, "to_dict"):
+        data = data.to_dict()
+    return to_jsonable(data)
+
+
 @dataclass(slots=True)
 class QueuedItem:
     """One decoded queue line and where it ends, so the consumer can commit its offset."""
@@ -53,15 +73,11 @@ class QueuedItem:
     data: dict[str, Any]
 
 
-class QueueFull(Exception):
-    """Pending bytes are over the configured bound: the record is rejected, not buffered."""
-
-
 class DurableQueue:
     """Appends records to this process's segment; reads every segment from committed offsets."""
 
     def __init__(self, directory: Path, *, max_bytes: int = 1 << 30, segment_bytes: int = 64 << 20,
-                 segment_max_age_s: float = 300.0) -> None:
+                 segment_max_age_s: float = 300.0, writer: Any = os.write) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
@@ -74,47 +90,87 @@ class DurableQueue:
         self._segment_size = 0
         self._closed = False
         self._pending_estimate = self._bytes_on_disk()
+        self._write = writer  # the one place bytes reach the segment (tests inject faults here)
+        self._torn = False  # a failed write left bytes past _segment_size that could not be cut off yet
         self.appended = 0  # records appended by this process
+        self.write_errors = 0  # appends that failed (full disk...) and were cut back off the segment
 
     # -- writer side (the caller's thread) ---------------------------------------------------
     @staticmethod
     def encode(kind: str, data: Any) -> bytes:
-        """One queue line (JSON + newline), encoded once so its size can be checked before appending.
+        """One queue line (strict UTF-8 JSON + newline), encoded once so its size can be checked first.
 
         ``data`` may be a record dataclass itself: orjson walks dataclasses natively, an order of
         magnitude faster than building a dict first; anything it cannot encode (bytes, framework
-        objects, sets) goes through ``to_jsonable``.
+        objects, sets) goes through ``to_jsonable``. orjson writes NaN and infinities as ``null``;
+        what it refuses outright (a lone surrogate, an integer over 64 bits) takes the slow path,
+        where ``to_jsonable`` normalises it: the line is always valid UTF-8 JSON.
         """
         try:
             return orjson.dumps({"k": kind, "d": data}, default=_jsonable, option=_ORJSON_OPTIONS) + b"\n"
-        except (TypeError, orjson.JSONEncodeError):  # e.g. an int too large for orjson
-            if hasattr(data, "to_dict"):
-                data = data.to_dict()
-            line = json.dumps({"k": kind, "d": data}, ensure_ascii=False, separators=(",", ":"), default=repr)
-            return line.encode("utf-8", "surrogatepass") + b"\n"
+        except (TypeError, orjson.JSONEncodeError):
+            return orjson.dumps({"k": kind, "d": _strict(data)}, default=_jsonable, option=_ORJSON_OPTIONS) + b"\n"
 
     def append(self, kind: str, data: dict[str, Any]) -> int:
         """Encode and write one record; returns its size."""
         return self.append_payload(self.encode(kind, data))
 
     def append_payload(self, payload: bytes) -> int:
-        """Write one encoded record. Raises QueueFull / OSError to ``record()``, which counts them."""
+        """Write one encoded record. Raises QueueFull / OSError to ``record()``, which counts them.
+
+        On any failed or short write the segment is cut back to its last complete record before
+        raising (see the module docstring), so a rejected record leaves no fragment behind.
+        """
         with self._lock:
             if self._closed:
                 raise RuntimeError("queue is closed")
             if self._pending_estimate + len(payload) > self.max_bytes:
                 raise QueueFull(f"ingest queue holds over {self.max_bytes} bytes")
+            if self._torn:
+                self._cut_torn_tail()
             if (self._fd is None or self._segment_size + len(payload) > self.segment_bytes
                     or time.monotonic() - self._segment_opened > self.segment_max_age_s):
                 self._roll()  # bounded by size and age, so consumed raw text does not linger
             assert self._fd is not None
-            written = os.write(self._fd, payload)
+            try:
+                written = self._write(self._fd, payload)
+            except OSError:
+                self._after_failed_write()
+                raise
             if written != len(payload):  # a short write on a regular file means disk trouble
-                raise OSError(f"short write to ingest queue ({written}/{len(payload)} bytes)")
+                self._after_failed_write()
+                raise OSError(errno.ENOSPC, f"short write to ingest queue ({written}/{len(payload)} bytes); cut back off the segment")
             self._segment_size += written
             self._pending_estimate += written
             self.appended += 1
         return len(payload)
+
+    def _after_failed_write(self) -> None:
+        """Cut whatever part of the failed record reached the file; remember if that failed too."""
+        self.write_errors += 1
+        self._torn = True
+        try:
+            self._cut_torn_tail()
+        except OSError:
+            pass  # retried on the next append (see _cut_torn_tail)
+
+    def _cut_torn_tail(self) -> None:
+        """Truncate this process's segment back to its last complete record (``_segment_size``).
+
+        Truncating frees space, so it works on a full disk; if it still fails the segment is
+        rolled, which leaves the fragment at the end of a complete segment (skipped by the
+        consumer as a torn record) and appends continue in a fresh file."""
+        fd = self._fd
+        if fd is None:
+            self._torn = False
+            return
+        try:
+            if os.fstat(fd).st_size != self._segment_size:
+                os.ftruncate(fd, self._segment_size)
+            self._torn = False
+        except OSError:
+            self._roll()
+            self._torn = False
 
     def roll(self) -> None:
         """Close this process's current segment so it can be consumed and deleted (erasure)."""
@@ -153,12 +209,18 @@ class DurableQueue:
         return removed
 
     def _roll(self) -> None:
+        """Start a new segment; the old one is closed (and its lock released) only once the new one
+        is open, so a failure here (a full disk) leaves this process appending where it was."""
+        name = f"seg-{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(3)}.log"
+        fd = os.open(self.directory / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise
         if self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
-        name = f"seg-{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(3)}.log"
-        fd = os.open(self.directory / name, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._fd, self._segment, self._segment_size = fd, name, 0
         self._segment_opened = time.monotonic()
 
@@ -266,7 +328,21 @@ class DurableQueue:
 
 def _decode(segment: str, end_offset: int, raw: bytes) -> QueuedItem:
     try:
-        obj = json.loads(raw)
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        obj = _decode_lenient(raw)
+    try:
         return QueuedItem(segment, end_offset, str(obj["k"]), obj["d"])
-    except (ValueError, KeyError, TypeError) as exc:
-        return QueuedItem(segment, end_offset, "corrupt", {"error": repr(exc), "raw": raw[:200].decode("utf-8", "replace")})
+    except (KeyError, TypeError) as exc:
+        return QueuedItem(segment, end_offset, "corrupt", {"error": repr(exc)})
+
+
+def _decode_lenient(raw: bytes) -> Any:
+    """A line orjson refuses: NaN / Infinity literals, lone surrogates (written by an older version
+    or another writer) are normalised like ``encode`` would have; anything else is corrupt."""
+    from .records import to_jsonable
+
+    try:
+        return to_jsonable(json.loads(raw.decode("utf-8", "surrogatepass"), parse_constant=lambda _: None))
+    except ValueError as exc:
+        return {"k": "corrupt", "d": {"error": f"{type(exc).__name__}: {str(exc)[:200]}"}}

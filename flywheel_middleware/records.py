@@ -7,12 +7,15 @@ queue segment or an export written by one version of the library can be read by 
 from __future__ import annotations
 
 import base64
+import math
+import re
 import time
 import uuid
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
-from .turn_text import TurnText, text_of, turn_text
+from .errors import RecordError  # re-exported: its home before errors.py
+from .turn_text import TurnText, text_of, turn_text  # noqa: F401 - text_of: its home before turn_text.py
 
 SCHEMA_VERSION = 2
 """2: ``Interaction.text`` (the turn's text, :class:`~flywheel_middleware.turn_text.TurnText`); version-1
@@ -27,30 +30,53 @@ STATUSES: frozenset[str] = frozenset(("ok", "error", "aborted"))
 SIGNAL_SOURCES: frozenset[str] = frozenset(("explicit", "implicit", "judge"))
 
 
-class RecordError(ValueError):
-    """A record that cannot be accepted: wrong type, bad field, unknown schema version."""
-
-
 def new_id() -> str:
     """A fresh interaction / signal id (a UUID4 string, like LangChain run ids)."""
     return str(uuid.uuid4())
 
 
+# JSON text is UTF-8 and has no NaN, so these cannot be kept as they are (see ``to_jsonable``)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+#: timestamps must be finite and within about +-3000 years of 1970 (``datetime`` and SQLite cope)
+MAX_TIMESTAMP = 1e11
+
+
+def clean_text(value: str) -> str:
+    """``value`` with lone UTF-16 surrogates (half an emoji) replaced by U+FFFD: they are not
+    Unicode text, cannot be encoded as UTF-8, and would break every later stage."""
+    if value.isascii() or _LONE_SURROGATE.search(value) is None:
+        return value
+    return _LONE_SURROGATE.sub("\ufffd", value)
+
+
+def has_lone_surrogate(value: str) -> bool:
+    return not value.isascii() and _LONE_SURROGATE.search(value) is not None
+
+
 def to_jsonable(value: Any, _depth: int = 0) -> Any:
-    """Turn arbitrary payloads (messages, documents, bytes, objects) into JSON-safe data.
+    """Turn arbitrary payloads (messages, documents, bytes, objects) into strict-JSON data.
 
     Framework objects are not JSON; we keep what a person would want to read back (their
-    ``dict()``/``model_dump()`` when they have one, else ``repr``), and never fail.
+    ``dict()``/``model_dump()`` when they have one, else ``repr``), and never fail. Values
+    strict JSON cannot hold are normalised, not dropped: NaN and infinities become ``None``
+    (``null``), integers beyond 64 bits their decimal text, lone surrogates U+FFFD.
     """
-    if value is None or isinstance(value, (bool, int, float, str)):
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, int):
+        return value if _INT64_MIN <= value <= _INT64_MAX else str(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
     if _depth > 12:
-        return repr(value)[:1000]
+        return clean_text(repr(value)[:1000])
     if isinstance(value, (bytes, bytearray, memoryview)):
         raw = bytes(value)
         return {"__binary__": True, "size": len(raw), "b64_prefix": base64.b64encode(raw[:48]).decode()}
     if isinstance(value, dict):
-        return {str(k): to_jsonable(v, _depth + 1) for k, v in value.items()}
+        return {clean_text(str(k)): to_jsonable(v, _depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [to_jsonable(v, _depth + 1) for v in value]
     if hasattr(value, "to_dict") and callable(value.to_dict):
@@ -63,7 +89,26 @@ def to_jsonable(value: Any, _depth: int = 0) -> Any:
             return to_jsonable(value.model_dump(), _depth + 1)
         except Exception:  # noqa: BLE001
             pass
-    return repr(value)[:10_000]
+    return clean_text(repr(value)[:10_000])
+
+
+def check_timestamp(name: str, value: Any, *, optional: bool = False) -> None:
+    """Raise ``RecordError`` unless ``value`` is a finite unix timestamp (or None when optional).
+
+    NaN sorts nowhere and SQLite stores it as NULL, so a NaN ``started_at`` would escape retention
+    for ever and a NaN signal time would break the reward: refused here, with the field's name."""
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise RecordError(f"{name} must be a unix timestamp (seconds), got {value!r}")
+    if not math.isfinite(value) or abs(value) > MAX_TIMESTAMP:
+        raise RecordError(f"{name} must be a finite unix timestamp within +-{MAX_TIMESTAMP:.0e} s, got {value!r}")
+
+
+def check_text(name: str, value: Any) -> None:
+    """An identifier must be valid Unicode text: a lone surrogate in an id cannot be stored or matched."""
+    if isinstance(value, str) and has_lone_surrogate(value):
+        raise RecordError(f"{name} contains a lone UTF-16 surrogate (invalid Unicode): {value.encode('utf-8', 'backslashreplace')[:80]!r}")
 
 
 @dataclass(slots=True)
@@ -166,12 +211,19 @@ class Interaction:
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 raise RecordError(f"{name} must be a string or None, got {type(value).__name__}")
-        if not isinstance(self.started_at, (int, float)):
-            raise RecordError(f"started_at must be a unix timestamp, got {self.started_at!r}")
+            check_text(name, value)
+        check_text("id", self.id)
+        check_timestamp("started_at", self.started_at)
+        check_timestamp("ended_at", self.ended_at, optional=True)
         if not isinstance(self.steps, list) or not all(isinstance(s, Step) for s in self.steps):
             raise RecordError("steps must be a list of Step")
+        for i, step in enumerate(self.steps):
+            check_timestamp(f"steps[{i}].started_at", step.started_at, optional=True)
+            check_timestamp(f"steps[{i}].ended_at", step.ended_at, optional=True)
         if not isinstance(self.decisions, list) or not all(isinstance(d, RoutingDecision) for d in self.decisions):
             raise RecordError("decisions must be a list of RoutingDecision")
+        for i, decision in enumerate(self.decisions):
+            check_timestamp(f"decisions[{i}].at", decision.at, optional=True)
         if not isinstance(self.metadata, dict):
             raise RecordError("metadata must be a dict")
         if self.text is not None and not isinstance(self.text, TurnText):
@@ -252,6 +304,11 @@ class Signal:
             raise RecordError(f"signal kind must be a non-empty string, got {self.kind!r}")
         if self.source not in SIGNAL_SOURCES:
             raise RecordError(f"signal source must be one of {sorted(SIGNAL_SOURCES)}, got {self.source!r}")
+        if self.actor is not None and not isinstance(self.actor, str):
+            raise RecordError(f"signal actor must be a string or None, got {type(self.actor).__name__}")
+        for name in ("id", "interaction_id", "kind", "actor"):
+            check_text(f"signal {name}", getattr(self, name))
+        check_timestamp("signal at", self.at)
 
     def to_dict(self) -> dict[str, Any]:
         return {

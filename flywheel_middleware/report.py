@@ -25,7 +25,10 @@ REPORT_STEPS: tuple[str, ...] = (*ANALYSIS_STEPS, "plots", "write")
 SECTIONS: tuple[str, ...] = ("summary", "over-time", "cohorts", "drift", "regressions", "stall", "plan")
 _RATE_ORDER = ("rephrase", "abort", "escalate", "thumbs_up", "thumbs_down", "correction", "copy", "error")
 _COLORS = {"good": "#2e7d32", "bad": "#c62828", "unknown": "#b0bec5", "reward": "#1565c0", "ref": "#90a4ae", "cur": "#ef6c00"}
-_PALETTE = ["#1565c0", "#ef6c00", "#2e7d32", "#c62828", "#6a1b9a", "#00838f", "#5d4037", "#ad1457", "#9e9d24", "#455a64"]
+_PALETTE = ["#1565c0", "#ef6c00", "#2e7d32", "#c62828", "#6a1b9a", "#00838f", "#5d4037", "#ad1457", "#9e9d24", "#455a64",
+            "#f9a825", "#4fc3f7"]
+#: most lines one cohort plot draws (the category k-means makes at most 12 clusters); the table lists all
+COHORT_PLOT_MAX = 12
 
 
 def build_report(
@@ -79,6 +82,12 @@ def _img(uri: str, alt: str) -> str:
     return f'<img src="{uri}" alt="{html.escape(alt)}">'
 
 
+def _legend(fig: Any, handles: Sequence[Any], labels: Sequence[str], *, fontsize: int = 8) -> None:
+    """The legend to the right of the axes (constrained layout makes room), never over the data."""
+    if handles:
+        fig.legend(handles, labels, loc="outside right upper", fontsize=fontsize, frameon=False)
+
+
 def _ticks(ax: Any, labels: Sequence[str]) -> None:
     n = len(labels)
     step = max(1, int(np.ceil(n / 12)))
@@ -100,7 +109,7 @@ def plot_volume(series: Sequence[CohortMetrics]) -> str:
     ax.bar(x, unknown, bottom=good + bad, color=_COLORS["unknown"], label="unknown")
     ax.set_ylabel("interactions")
     ax.set_title("Volume per window, by reward label", fontsize=10)
-    ax.legend(fontsize=8, frameon=False, ncols=3)
+    _legend(fig, *ax.get_legend_handles_labels())
     _ticks(ax, labels)
     ax.grid(axis="y", alpha=0.3)
     return _png(fig)
@@ -123,7 +132,7 @@ def plot_reward(series: Sequence[CohortMetrics]) -> str:
     right.set_ylim(0, 1)
     right.set_ylabel("share of interactions")
     right.set_title("Reward labels per window", fontsize=10)
-    right.legend(fontsize=8, frameon=False, ncols=3)
+    _legend(fig, *right.get_legend_handles_labels())
     for ax in (left, right):
         _ticks(ax, labels)
         ax.grid(alpha=0.3)
@@ -142,34 +151,45 @@ def plot_signals(series: Sequence[CohortMetrics]) -> str:
     ax.set_ylabel("share of interactions")
     ax.set_ylim(bottom=0)
     ax.set_title("Signal rates over time", fontsize=10)
-    ax.legend(fontsize=8, frameon=False, ncols=4)
+    _legend(fig, *ax.get_legend_handles_labels())
     _ticks(ax, labels)
     ax.grid(alpha=0.3)
     return _png(fig)
 
 
-def plot_cohort_reward(rows: Sequence[CohortMetrics], all_labels: Sequence[str], title: str, top: int = 6) -> str:
+def plot_cohort_reward(rows: Sequence[CohortMetrics], all_labels: Sequence[str], title: str,
+                       top: int = COHORT_PLOT_MAX) -> str:
+    return _png(cohort_reward_figure(rows, all_labels, title, top))
+
+
+def cohort_reward_figure(rows: Sequence[CohortMetrics], all_labels: Sequence[str], title: str,
+                         top: int = COHORT_PLOT_MAX) -> Any:
+    """One line per cohort (the ``top`` largest), every one of them in the legend, beside the plot."""
     volume: dict[str, int] = {}
     for m in rows:
         volume[m.cohort] = volume.get(m.cohort, 0) + m.n
-    cohorts = sorted(volume, key=lambda c: (-volume[c], c))[:top]
+    ranked = sorted(volume, key=lambda c: (-volume[c], c))
+    cohorts = ranked[:top]
     pos = {label: i for i, label in enumerate(all_labels)}
-    fig = _figure(height=3.0)
+    fig = _figure(width=10.5, height=max(3.0, 0.22 * len(cohorts) + 1.0))
     ax = fig.add_subplot()
     for i, cohort in enumerate(cohorts):
         pts = sorted((pos[m.window_label], m.mean_reward) for m in rows
                      if m.cohort == cohort and m.mean_reward is not None and m.window_label in pos)
-        if pts:
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", ms=3, color=_PALETTE[i % len(_PALETTE)],
-                    label=_short(cohort, 40))
+        label = f"{_short(cohort, 36)} ({volume[cohort]})"
+        # a cohort without a rated turn has no line, but it keeps its legend entry (so none goes missing)
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", ms=3, color=_PALETTE[i % len(_PALETTE)],
+                label=label if pts else f"{label}, no rated turns")
     ax.axhline(0, color="#999", lw=0.8)
     ax.set_ylim(-1.05, 1.05)
+    ax.set_xlim(-0.5, max(len(all_labels) - 0.5, 0.5))
     ax.set_ylabel("mean reward")
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, frameon=False, ncols=2)
+    shown = "" if len(ranked) <= top else f" ({top} largest of {len(ranked)}; all in the table)"
+    ax.set_title(title + shown, fontsize=10)
+    _legend(fig, *ax.get_legend_handles_labels(), fontsize=7)
     _ticks(ax, list(all_labels))
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return fig
 
 
 def plot_drift(analysis: Analysis) -> str:
@@ -186,7 +206,7 @@ def plot_drift(analysis: Analysis) -> str:
     ax.invert_yaxis()
     ax.set_xlabel("share of queries")
     ax.set_title(f"Query clusters: PSI {drift.psi:.3f}, chi² p={drift.p_value:.2g}", fontsize=10)
-    ax.legend(fontsize=8, frameon=True, framealpha=0.9, loc="best")
+    _legend(fig, *ax.get_legend_handles_labels())
     ax.grid(axis="x", alpha=0.3)
     return _png(fig)
 
@@ -202,7 +222,7 @@ def plot_drift_history(analysis: Analysis) -> str:
     ax.axhline(cfg.psi_threshold, color=_COLORS["bad"], ls=":", lw=1, label=f"PSI threshold {cfg.psi_threshold}")
     ax.set_ylabel("PSI vs previous window")
     ax.set_title("Query drift per window (red: drift)", fontsize=10)
-    ax.legend(fontsize=8, frameon=False)
+    _legend(fig, *ax.get_legend_handles_labels())
     _ticks(ax, [d.current for d in history])
     ax.grid(axis="y", alpha=0.3)
     return _png(fig)
@@ -227,7 +247,7 @@ def plot_stall(analysis: Analysis) -> str:
     ax.patch.set_visible(False)
     lines = ax.get_legend_handles_labels()
     lines2 = ax2.get_legend_handles_labels()
-    ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], fontsize=8, frameon=False, loc="upper left")
+    _legend(fig, lines[0] + lines2[0], lines[1] + lines2[1])
     ax.set_title(f"Reward vs accumulated data: {stall.verdict}", fontsize=10)
     _ticks(ax, stall.windows)
     ax.grid(alpha=0.3)
@@ -267,7 +287,8 @@ img{max-width:100%;height:auto;display:block;margin:6px 0}
 .card b{display:block;font-size:20px}.ok{color:#2e7d32}.warn{color:#c62828}.na{color:#667}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;color:#fff}
 .b-ok{background:#2e7d32}.b-warn{background:#c62828}.b-na{background:#78909c}
-ul.ex{margin:2px 0 2px 18px;padding:0;font-size:12.5px;color:#333}code{font-size:12px}
+ul.ex{margin:2px 0 2px 18px;padding:0;font-size:12.5px;color:#333}code{font-size:12px}code.id{white-space:nowrap;user-select:all}
+.hint{background:#fff8e1;border-left:4px solid #f9a825;padding:6px 10px;font-size:13px}
 """
 
 
@@ -286,6 +307,49 @@ def _pct(x: float | None) -> str:
 
 def _num(x: float | None, fmt: str = "{:+.3f}") -> str:
     return "–" if x is None or (isinstance(x, float) and np.isnan(x)) else fmt.format(x)
+
+
+def window_name(window: str | float) -> str:
+    """``"day"``, or seconds as a person writes them: ``8.2 s``, ``15 min``, ``6 h``, ``2 days``."""
+    if isinstance(window, str):
+        return window
+    seconds = float(window)
+    for size, unit in ((86_400.0, "day"), (3600.0, "h"), (60.0, "min")):
+        if seconds >= size:
+            value = seconds / size
+            text = f"{value:.3g}"
+            return f"{text} {unit}{'s' if unit == 'day' and text != '1' else ''}"
+    return f"{seconds:.3g} s"
+
+
+def suggest_window(span_s: float, target_windows: int = 4) -> str | float:
+    """A window that cuts a ``span_s``-long history into about ``target_windows`` points."""
+    for name in ("week", "day", "hour"):
+        if span_s / {"week": 604_800.0, "day": 86_400.0, "hour": 3600.0}[name] >= target_windows:
+            return name
+    return float(max(1, round(span_s / target_windows)))
+
+
+def _few_windows_hint(analysis: Analysis) -> str:
+    """A note when the window is too wide for the data: each plot would show one or two points."""
+    series, data = analysis.series, analysis.data
+    if len(series) >= 3 or not len(data):
+        return ""
+    started = np.asarray(data.started_at, dtype=float)
+    span = float(started.max() - started.min()) if len(started) else 0.0
+    if span <= 0:
+        return ""
+    better = suggest_window(span)
+    flag = better if isinstance(better, str) else f"{better:g}"
+    return (f'<p class="hint">All {len(data)} interactions fall in {len(series)} window{"s" if len(series) > 1 else ""} of '
+            f'{_e(window_name(data.config.window))}, so the plots below have {len(series)} point{"s" if len(series) > 1 else ""} '
+            f'each. Their history spans {_e(window_name(span))}: try <code>flywheel report --window {_e(flag)}</code> '
+            f'(or <code>build_report(..., window={_e(repr(better))})</code>).</p>')
+
+
+def _drift_enough(drift: Any, cfg: MonitorConfig) -> bool:
+    """Whether a drift comparison had the volume to judge (else it says "too little data")."""
+    return drift.n_reference >= cfg.drift_min_volume and drift.n_current >= cfg.drift_min_volume
 
 
 def _badge(text: str, kind: str) -> str:
@@ -322,8 +386,7 @@ def render_html(analysis: Analysis, *, title: str = "Flywheel monitoring report"
                                            tz=_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     parts: list[str] = []
     period = f"{series[0].window_label} – {series[-1].window_label}" if series else "no data"
-    window_name = cfg.window if isinstance(cfg.window, str) else f"{cfg.window:g} s"
-    parts.append(f"<h1>{_e(title)}</h1><p class=muted>store {_e(source or '(in memory)')} · window {_e(window_name)} · "
+    parts.append(f"<h1>{_e(title)}</h1><p class=muted>store {_e(source or '(in memory)')} · window {_e(window_name(cfg.window))} · "
                  f"period {_e(period)} · generated {generated}</p>")
 
     # -- summary
@@ -337,8 +400,12 @@ def render_html(analysis: Analysis, *, title: str = "Flywheel monitoring report"
         drift_card = ("shifted", "warn")
     elif shifted:
         drift_card = (f"stable now, shifted {shifted[-1]}", "warn")
+    elif drift is None:
+        drift_card = ("needs 2 windows", "na")
+    elif not _drift_enough(drift, cfg):  # the same words as the drift section, never "stable"
+        drift_card = ("too little data", "na")
     else:
-        drift_card = ("–", "na") if drift is None else ("stable", "ok")
+        drift_card = ("stable", "ok")
     stall_kind = {"stalled": "warn", "declining": "warn", "improving": "ok"}.get(stall.verdict, "na")
     cards = [
         ("interactions", str(n), ""), ("rated", _pct(rated / n) if n else "–", ""),
@@ -358,7 +425,7 @@ def render_html(analysis: Analysis, *, title: str = "Flywheel monitoring report"
         return _page(title, parts)
 
     # -- over time
-    parts.append('<section id="over-time"><h2>Signals and reward over time</h2>'
+    parts.append('<section id="over-time"><h2>Signals and reward over time</h2>' + _few_windows_hint(analysis)
                  + _img(plot_volume(series), "volume per window") + _img(plot_reward(series), "reward over time")
                  + _img(plot_signals(series), "signal rates over time")
                  + '<p class=muted>Mean reward is over rated interactions (with at least one signal or an error); '
@@ -477,7 +544,7 @@ def render_html(analysis: Analysis, *, title: str = "Flywheel monitoring report"
         plan_html.append("<h3>Label next (curation's review queue)</h3><table><tr><th class=l>interaction</th><th>score</th>"
                          "<th class=l>main reason</th><th class=l>category</th><th class=l>input</th></tr>")
         for r in plan.review[:10]:
-            plan_html.append(f"<tr><td class=l><code>{_e(r.interaction_id[:12])}</code></td><td>{r.score:.2f}</td>"
+            plan_html.append(f"<tr><td class=l><code class=id>{_e(r.interaction_id)}</code></td><td>{r.score:.2f}</td>"
                              f"<td class=l>{_e(r.reason)}</td><td class=l>{_e(_short(r.category, 40))}</td>"
                              f"<td class=l>{_e(_short(r.input, 120))}</td></tr>")
         plan_html.append("</table>")

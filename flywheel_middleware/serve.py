@@ -23,25 +23,28 @@ import json
 import logging
 import math
 import os
+import re
 import threading
 import time
 import tomllib
+import typing
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Literal, Mapping, Optional, Union
+from typing import Annotated, Any, Iterable, Literal, Mapping, Optional, Union
 
-try:
+from ._extras import requires_extra
+
+with requires_extra("serve"):
     from fastapi import Depends, FastAPI, Path as PathParam, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
-    from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, TypeAdapter
+    from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, TypeAdapter, ValidationError, WithJsonSchema
+    from fastapi_offline import FastAPIOffline  # /docs and /redoc from packaged assets, no CDN
     from starlette.exceptions import HTTPException
-except ImportError as exc:  # pragma: no cover - depends on the installed extras
-    raise ImportError("the feedback API needs FastAPI and uvicorn: pip install 'flywheel-middleware[serve]'") from exc
 
-from .errors import FlywheelError, SignalError, UnknownInteractionError
-from .feedback import ALIASES, canonical_kind, correction_value, make_signal
+from .errors import FlywheelError, RecordError, SignalError, UnknownInteractionError
+from .feedback import canonical_kind, correction_value, make_signal
 from .records import Signal
 
 _log = logging.getLogger("flywheel_middleware.serve")
@@ -223,92 +226,106 @@ class RateLimiter:
 
 
 # -- request and response models ------------------------------------------------------------------------
-_Scalar = Union[StrictBool, StrictInt, StrictFloat, StrictStr, None]
-_KIND_NAMES = sorted(set(API_KINDS) | {a for a, k in ALIASES.items() if k in API_KINDS})
+# The models below are the contract: the OpenAPI schema is generated from them and every request
+# body is validated by them (``_parse_body``), so what the schema allows is what the server accepts.
+_NON_BLANK = re.compile(r"\S")
 
 
-class FeedbackIn(BaseModel):
-    """A UI event about one interaction. ``kind`` is one of the documented kinds (or an alias such as
-    ``stop`` for ``abort``); ``value`` depends on the kind (see the per-event schemas)."""
+def _non_blank(value: str) -> str:
+    # Python's ``re`` (which hypothesis-jsonschema also uses for ``pattern``) and ``str.strip``
+    # agree on what whitespace is; the schema says the same with ``pattern: \S``
+    if not _NON_BLANK.search(value):
+        raise ValueError("must be non-empty text (not only whitespace)")
+    return value
 
-    model_config = ConfigDict(extra="forbid")
-    kind: str = Field(..., max_length=64, json_schema_extra={"enum": _KIND_NAMES}, examples=["thumbs_up"])
-    value: _Scalar = Field(None, description="rating: 1-5; copy: the copied text; abort/escalate: a reason; comment: text")
+
+_NonBlankText = Annotated[StrictStr, AfterValidator(_non_blank), WithJsonSchema({"type": "string", "minLength": 1, "pattern": "\\S"})]
 
 
 class _Event(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class ThumbsUpEvent(_Event):
-    """The user liked the answer."""
+    """The user liked the answer (aliases ``up``, ``like``, ``thumbsup``)."""
 
-    kind: Literal["thumbs_up"]
+    kind: Literal["thumbs_up", "up", "like", "thumbsup"]
+    value: None = Field(None, description="no value")
 
 
 class ThumbsDownEvent(_Event):
-    """The user disliked the answer."""
+    """The user disliked the answer (aliases ``down``, ``dislike``, ``thumbsdown``)."""
 
-    kind: Literal["thumbs_down"]
+    kind: Literal["thumbs_down", "down", "dislike", "thumbsdown"]
+    value: None = Field(None, description="no value")
 
 
 class RatingEvent(_Event):
     """A 1-5 rating (4-5 good, 1-2 bad, 3 neutral)."""
 
     kind: Literal["rating"]
-    value: int = Field(..., ge=1, le=5)
+    value: StrictInt = Field(..., ge=1, le=5)
 
 
 class CopyEvent(_Event):
-    """The user copied (part of) the answer."""
+    """The user copied (part of) the answer (alias ``copied``)."""
 
-    kind: Literal["copy"]
-    value: Optional[str] = Field(None, description="the copied text")
+    kind: Literal["copy", "copied"]
+    value: Optional[StrictStr] = Field(None, description="the copied text")
 
 
 class RegenerateEvent(_Event):
     """The user asked for another answer."""
 
     kind: Literal["regenerate"]
+    value: None = Field(None, description="no value")
 
 
 class AbortEvent(_Event):
     """The user stopped the run before it finished (``stop`` is an alias)."""
 
     kind: Literal["abort", "stop"]
-    value: Optional[str] = Field(None, description="why, if known")
+    value: Optional[StrictStr] = Field(None, description="why, if known")
 
 
 class EscalateEvent(_Event):
     """The user asked for a human."""
 
     kind: Literal["escalate"]
-    value: Optional[str] = Field(None, description="why, if known")
+    value: Optional[StrictStr] = Field(None, description="why, if known")
 
 
 class CommentEvent(_Event):
     """Free text from the user about the answer."""
 
     kind: Literal["comment"]
-    value: str
+    value: StrictStr = Field(..., description="the comment")
 
 
 FEEDBACK_EVENTS = (ThumbsUpEvent, ThumbsDownEvent, RatingEvent, CopyEvent, RegenerateEvent, AbortEvent, EscalateEvent, CommentEvent)
+#: every spelling of ``kind`` the feedback endpoint accepts, and the event model that validates it
+EVENT_BY_KIND: dict[str, type[_Event]] = {
+    spelling: model for model in FEEDBACK_EVENTS for spelling in typing.get_args(model.model_fields["kind"].annotation)
+}
+FeedbackEvent = Annotated[Union[FEEDBACK_EVENTS], Field(discriminator="kind")]  # type: ignore[valid-type]
 
 
 class CorrectionIn(BaseModel):
     """The answer the user says the agent should have given (an SFT target and a DPO pair)."""
 
     model_config = ConfigDict(extra="forbid")
-    edited_output: str = Field(..., min_length=1, description="the corrected answer")
+    edited_output: _NonBlankText = Field(..., description="the corrected answer (not blank)")
 
 
 class PreferenceIn(BaseModel):
-    """A pairwise choice between two answers to this interaction's input (a DPO pair)."""
+    """A pairwise choice between two answers to this interaction's input (a DPO pair).
+
+    ``chosen`` and ``rejected`` must differ: the same text twice teaches nothing, and is answered
+    with 422 ``invalid_signal`` (JSON Schema cannot say "these two differ")."""
 
     model_config = ConfigDict(extra="forbid")
-    chosen: str = Field(..., min_length=1)
-    rejected: str = Field(..., min_length=1)
+    chosen: _NonBlankText
+    rejected: _NonBlankText
 
 
 class SignalOut(BaseModel):
@@ -340,18 +357,117 @@ class Health(BaseModel):
     worker: str
 
 
+class FieldError(BaseModel):
+    loc: list[str]
+    msg: str
+    type: str
+
+
 class ErrorOut(BaseModel):
-    """Every error: a stable code, a message a person can act on, the HTTP status."""
+    """Every error: a stable code, a message a person can act on, the HTTP status (and, for an
+    invalid request, which fields are wrong)."""
 
     error: str
     message: str
     status: int
+    errors: Optional[list[FieldError]] = None
 
 
 _ERROR_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
                 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 422: "invalid_signal",
                 429: "rate_limited", 500: "internal_error", 503: "unavailable"}
-_ERRORS = {code: {"model": ErrorOut} for code in (401, 403, 404, 413, 422, 429)}
+_ERROR_DESCRIPTIONS = {
+    400: "a malformed request (an invalid Content-Length)",
+    401: "no token, not a bearer token, or an unknown token",
+    403: "the interaction belongs to another user, or the user has opted out",
+    404: "unknown interaction id (or not stored within the pending wait)",
+    413: "the body is over the size limit",
+    415: "the body is not JSON (Content-Type must be application/json)",
+    422: "`invalid_request`: the body is not UTF-8 JSON of the documented shape (NaN/Infinity are not JSON); "
+         "`invalid_signal`: a kind or value the signal rules refuse (an unknown kind, chosen == rejected)",
+    429: "over the user's rate limit (see Retry-After)",
+    503: "the durable ingest queue is full (see Retry-After)",
+}
+_READ_ERRORS = {code: {"model": ErrorOut, "description": _ERROR_DESCRIPTIONS[code]} for code in (401, 403, 404, 422, 429)}
+_WRITE_ERRORS = {code: {"model": ErrorOut, "description": _ERROR_DESCRIPTIONS[code]} for code in sorted(_ERROR_DESCRIPTIONS)}
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"the number {text[:40]} is out of range")
+    return number
+
+
+def _decode_json(raw: bytes) -> Any:
+    """Strict JSON: UTF-8, no NaN / Infinity, finite numbers (lone surrogates are normalised later)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _BodyError(f"the body is not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
+    try:
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except ValueError as exc:
+        reason = str(exc) if "JSON" in str(exc) or "range" in str(exc) else ""
+        raise _BodyError("the body is not valid JSON" + (f" ({reason})" if reason and "Expecting" not in reason else "")) from exc
+
+
+class _BodyError(Exception):
+    """A body that is not strict UTF-8 JSON: 422 ``invalid_request``."""
+
+
+async def json_body(request: Request) -> Any:
+    """The request body as strict JSON (a dependency, so every POST parses the same way)."""
+    ctype = request.headers.get("content-type")
+    if ctype is not None:
+        media = ctype.split(";", 1)[0].strip().lower()
+        if media != "application/json" and not media.endswith("+json"):
+            raise HTTPException(415, f"send the body as JSON with Content-Type: application/json (got {media[:60]!r})")
+    return _decode_json(await request.body())
+
+
+def _body_errors(errors: Iterable[Any], prefix: tuple[str, ...] = ("body",)) -> RequestValidationError:
+    return RequestValidationError([{"loc": (*prefix, *e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+                                   for e in errors])
+
+
+def _validated(model: Any, raw: Any) -> Any:
+    """``raw`` validated by ``model`` (the same model the schema shows); 422 ``invalid_request`` if not."""
+    try:
+        return TypeAdapter(model).validate_python(raw)
+    except ValidationError as exc:
+        raise _body_errors(exc.errors()) from None
+
+
+def _feedback_event(raw: Any) -> _Event:
+    """The feedback body as its event model. A kind the API does not take is ``invalid_signal``
+    with the library's reason; a body of the wrong shape is ``invalid_request``."""
+    if not isinstance(raw, dict):
+        raise _body_errors([{"loc": (), "msg": "the body must be a JSON object", "type": "dict_type"}])
+    if "kind" not in raw:
+        raise _body_errors([{"loc": ("kind",), "msg": "Field required", "type": "missing"}])
+    kind = raw["kind"]
+    if not isinstance(kind, str):
+        raise _body_errors([{"loc": ("kind",), "msg": "Input should be a valid string", "type": "string_type"}])
+    model = EVENT_BY_KIND.get(kind)
+    if model is None:
+        name = canonical_kind(kind)  # SignalError: unknown kind
+        if name not in API_KINDS:
+            hint = {"correction": " (use POST .../correction)", "preference": " (use POST .../preference)"}.get(name, "")
+            raise SignalError(f"kind {name!r} cannot be sent through this API{hint}; accepted kinds: {list(API_KINDS)}")
+        raise SignalError(f"write the kind as documented ({name!r}); accepted spellings: {sorted(EVENT_BY_KIND)}")
+    return _validated(model, raw)
+
+
+def _invalid_request(errors: Iterable[Any]) -> JSONResponse:
+    items = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))} for e in errors]
+    message = "; ".join("the body is not valid JSON" if e["type"] == "json_invalid" else
+                        f"{'.'.join(e['loc'][1:] or e['loc'])}: {e['msg']}" for e in items) or "invalid request"
+    return _error(422, message, code="invalid_request", errors=items)
 
 
 def _error(status: int, message: str, headers: Mapping[str, str] | None = None, *, code: str | None = None, **extra: Any) -> JSONResponse:
@@ -436,7 +552,8 @@ def create_app(
     recent: OrderedDict[str, Signal] = OrderedDict()  # signals this server queued, for idempotent answers
     recent_lock = threading.Lock()
 
-    app = FastAPI(
+    app = FastAPIOffline(
+        swagger_ui_parameters={"validatorUrl": None},  # Swagger UI would otherwise call validator.swagger.io
         title=title,
         version=_version(),
         description=(
@@ -454,14 +571,20 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
-                  for e in exc.errors()]
-        message = "; ".join("the body is not valid JSON" if e["type"] == "json_invalid" else
-                            f"{'.'.join(e['loc'][1:] or e['loc'])}: {e['msg']}" for e in errors) or "invalid request"
-        return _error(422, message, code="invalid_request", errors=errors)
+        return _invalid_request(exc.errors())
+
+    @app.exception_handler(_BodyError)
+    async def _bad_body(request: Request, exc: _BodyError) -> JSONResponse:
+        return _error(422, str(exc), code="invalid_request", errors=[{"loc": ["body"], "msg": str(exc), "type": "json_invalid"}])
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> JSONResponse:
+        _log.error("flywheel serve: %s %s failed", request.method, request.url.path, exc_info=exc)
+        return _error(500, "internal error; the server log has the details")
 
     @app.exception_handler(SignalError)
-    async def _bad_signal(request: Request, exc: SignalError) -> JSONResponse:
+    @app.exception_handler(RecordError)  # a FlywheelError too: without this it would read as 503
+    async def _bad_signal(request: Request, exc: FlywheelError) -> JSONResponse:
         return _error(422, str(exc))
 
     @app.exception_handler(UnknownInteractionError)
@@ -540,53 +663,56 @@ def create_app(
         state = getattr(fw, "_worker_state", None)
         return Health(status="ok", worker=state() if callable(state) else "unknown")
 
-    @app.get("/v1/whoami", response_model=WhoAmI, responses=_ERRORS, tags=["meta"])
+    @app.get("/v1/whoami", response_model=WhoAmI, responses={c: r for c, r in _READ_ERRORS.items() if c in (401, 429)}, tags=["meta"])
     def whoami(who: Principal = Depends(principal)) -> WhoAmI:
         """The user the bearer token belongs to."""
         return WhoAmI(user_id=who.user_id, admin=who.admin)
 
-    @app.post("/v1/interactions/{interaction_id}/feedback", status_code=201, response_model=SignalOut, responses=_ERRORS | {
+    @app.post("/v1/interactions/{interaction_id}/feedback", status_code=201, response_model=SignalOut, responses=_WRITE_ERRORS | {
         200: {"model": SignalOut, "description": "the same event was already recorded: the earlier signal"}}, tags=["signals"],
-        openapi_extra={"x-feedback-events": True})
-    def feedback(body: FeedbackIn, interaction_id: str = interaction_path, who: Principal = Depends(principal)) -> JSONResponse:
+        openapi_extra={"x-body": "FeedbackEvent"})
+    def feedback(interaction_id: str = interaction_path, who: Principal = Depends(principal),
+                 raw: Any = Depends(json_body)) -> JSONResponse:
         """Record a UI event: thumbs_up, thumbs_down, rating (1-5), copy, regenerate, abort (alias stop), escalate, comment.
 
         201 with the new signal; 200 with the earlier one for a duplicate (same user, kind and value).
         """
+        body = _feedback_event(raw)
         kind = canonical_kind(body.kind)
-        if kind not in API_KINDS:
-            hint = {"correction": " (use POST .../correction)", "preference": " (use POST .../preference)"}.get(kind, "")
-            raise SignalError(f"kind {kind!r} cannot be sent through this API{hint}; accepted kinds: {list(API_KINDS)}")
         owned(interaction_id, who)
         signal = make_signal(interaction_id, kind, body.value, actor=who.user_id)
         with lock:
-            stored, duplicate = queue(signal, lambda: fw.feedback(interaction_id, kind, body.value, actor=who.user_id))
+            stored, duplicate = queue(signal, lambda: fw.feedback(interaction_id, kind, signal.value, actor=who.user_id))
         return respond(stored, duplicate)
 
-    @app.post("/v1/interactions/{interaction_id}/correction", status_code=201, response_model=SignalOut, responses=_ERRORS | {
-        200: {"model": SignalOut, "description": "the same correction was already recorded"}}, tags=["signals"])
-    def correction(body: CorrectionIn, interaction_id: str = interaction_path, who: Principal = Depends(principal)) -> JSONResponse:
+    @app.post("/v1/interactions/{interaction_id}/correction", status_code=201, response_model=SignalOut, responses=_WRITE_ERRORS | {
+        200: {"model": SignalOut, "description": "the same correction was already recorded"}}, tags=["signals"],
+        openapi_extra={"x-body": "CorrectionIn"})
+    def correction(interaction_id: str = interaction_path, who: Principal = Depends(principal),
+                   raw: Any = Depends(json_body)) -> JSONResponse:
         """The corrected answer: stored as an SFT target and, against the agent's answer, a DPO pair."""
+        body = _validated(CorrectionIn, raw)
         interaction = owned(interaction_id, who)
         original = interaction.output_text
-        if not body.edited_output.strip():
-            raise SignalError("edited_output must be non-empty text")
         signal = make_signal(interaction_id, "correction", correction_value(original, body.edited_output), actor=who.user_id)
         with lock:
             stored, duplicate = queue(signal, lambda: fw.correct(interaction_id, body.edited_output, original=original, actor=who.user_id))
         return respond(stored, duplicate)
 
-    @app.post("/v1/interactions/{interaction_id}/preference", status_code=201, response_model=SignalOut, responses=_ERRORS | {
-        200: {"model": SignalOut, "description": "the same preference was already recorded"}}, tags=["signals"])
-    def preference(body: PreferenceIn, interaction_id: str = interaction_path, who: Principal = Depends(principal)) -> JSONResponse:
-        """A pairwise choice between two answers to this interaction's input."""
+    @app.post("/v1/interactions/{interaction_id}/preference", status_code=201, response_model=SignalOut, responses=_WRITE_ERRORS | {
+        200: {"model": SignalOut, "description": "the same preference was already recorded"}}, tags=["signals"],
+        openapi_extra={"x-body": "PreferenceIn"})
+    def preference(interaction_id: str = interaction_path, who: Principal = Depends(principal),
+                   raw: Any = Depends(json_body)) -> JSONResponse:
+        """A pairwise choice between two answers to this interaction's input; ``chosen`` and ``rejected`` must differ (else 422)."""
+        body = _validated(PreferenceIn, raw)
         owned(interaction_id, who)
         signal = make_signal(interaction_id, "preference", {"chosen": body.chosen, "rejected": body.rejected}, actor=who.user_id)
         with lock:
             stored, duplicate = queue(signal, lambda: fw.prefer(interaction_id, body.chosen, body.rejected, actor=who.user_id))
         return respond(stored, duplicate)
 
-    @app.get("/v1/interactions/{interaction_id}/signals", response_model=SignalList, responses=_ERRORS, tags=["signals"])
+    @app.get("/v1/interactions/{interaction_id}/signals", response_model=SignalList, responses=_READ_ERRORS, tags=["signals"])
     def signals(interaction_id: str = interaction_path, who: Principal = Depends(principal)) -> SignalList:
         """The signals stored for one of your interactions (explicit and implicit), oldest first.
 
@@ -605,23 +731,35 @@ def create_app(
         if app.openapi_schema:
             return app.openapi_schema
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-        events = TypeAdapter(Union[FEEDBACK_EVENTS]).json_schema(ref_template="#/components/schemas/{model}")  # type: ignore[arg-type]
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        components.update(events.pop("$defs", {}))
+        bodies: dict[str, Any] = {}
+        for name, model in (("FeedbackEvent", FeedbackEvent), ("CorrectionIn", CorrectionIn), ("PreferenceIn", PreferenceIn)):
+            body_schema = TypeAdapter(model).json_schema(ref_template="#/components/schemas/{model}")
+            components.update(body_schema.pop("$defs", {}))
+            if name == "FeedbackEvent":
+                body_schema = {"oneOf": body_schema["oneOf"], "title": "FeedbackEvent",
+                               "discriminator": {"propertyName": "kind", "mapping": {
+                                   k: f"#/components/schemas/{m.__name__}" for k, m in EVENT_BY_KIND.items()}}}
+            else:
+                components[name] = body_schema
+                body_schema = {"$ref": f"#/components/schemas/{name}"}
+            bodies[name] = body_schema
         schema["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
         for path_item in schema.get("paths", {}).values():
             for operation in path_item.values():
                 if not isinstance(operation, dict):
                     continue
-                if operation.pop("x-feedback-events", False):
-                    content = operation["requestBody"]["content"]["application/json"]
-                    content["schema"] = {"oneOf": events.get("anyOf", events.get("oneOf", [])), "title": "FeedbackEvent"}
-                    content["examples"] = {
-                        "thumbs_up": {"value": {"kind": "thumbs_up"}},
-                        "rating": {"value": {"kind": "rating", "value": 4}},
-                        "copy": {"value": {"kind": "copy", "value": "the copied text"}},
-                        "stop": {"value": {"kind": "stop"}},
-                    }
+                body_name = operation.pop("x-body", None)
+                if body_name is not None:
+                    content: dict[str, Any] = {"schema": bodies[body_name]}
+                    if body_name == "FeedbackEvent":
+                        content["examples"] = {
+                            "thumbs_up": {"value": {"kind": "thumbs_up"}},
+                            "rating": {"value": {"kind": "rating", "value": 4}},
+                            "copy": {"value": {"kind": "copy", "value": "the copied text"}},
+                            "stop": {"value": {"kind": "stop"}},
+                        }
+                    operation["requestBody"] = {"required": True, "content": {"application/json": content}}
         for path, path_item in schema.get("paths", {}).items():
             if path.startswith("/v1/"):
                 for operation in path_item.values():
@@ -663,5 +801,5 @@ def _version() -> str:
         return "0"
 
 
-__all__ = ["API_KINDS", "FeedbackIn", "CorrectionIn", "PreferenceIn", "Principal", "RateLimit", "RateLimiter",
+__all__ = ["API_KINDS", "EVENT_BY_KIND", "FEEDBACK_EVENTS", "FeedbackEvent", "CorrectionIn", "PreferenceIn", "Principal", "RateLimit", "RateLimiter",
            "SignalOut", "Tokens", "create_app", "hash_token", "run_server"]

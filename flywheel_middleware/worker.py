@@ -19,6 +19,7 @@ import numpy as np
 
 from ._stats import Counters
 from .config import FlywheelConfig
+from .privacy.records import Redacting, redact_interaction, redact_signal
 from .queue import DurableQueue, QueuedItem
 from .records import Interaction, RecordError, Signal
 from .store.base import StoredInteraction
@@ -33,10 +34,6 @@ class IngestProcessor(Protocol):
     def on_ingested(self, interactions: Sequence[Interaction], embeddings: np.ndarray | None, signals: Sequence[Signal]) -> None: ...
 
 
-class Redacting(Protocol):
-    def redact_value(self, value: Any, conversation: str | None = None) -> Any: ...
-
-
 @dataclass
 class _Batch:
     interactions: list[Interaction] = field(default_factory=list)
@@ -45,53 +42,11 @@ class _Batch:
     nbytes: int = 0
 
 
-# fields of the interaction record that carry text a user or a tool produced
-_SAFE_METADATA_KEYS = frozenset({"span_id", "trace_id", "run_id", "parent_run_id", "langgraph_node", "langgraph_step",
-                                 "category", "route", "language", "tags", "ls_provider", "ls_model_name"})
-
-
-def redact_interaction(it: Interaction, redactor: Redacting) -> Interaction:
-    """A redacted copy: input, output, error, every step and decision, and free-form metadata.
-
-    All the texts of one interaction go to the redactor in one call, so it can batch them.
-    """
-    data = it.to_dict()
-    unsafe_meta = [k for k in data["metadata"] if k not in _SAFE_METADATA_KEYS and not k.startswith("flywheel.")]
-    text = data.get("text") or {}
-    parts = {
-        "top": [data["input"], data["output"], data["error"], text.get("input", ""), text.get("output", "")],
-        "steps": [[s["inputs"], s["outputs"], s["error"]] for s in data["steps"]],
-        "decisions": [[d["chosen"], d["candidates"], d["reason"]] for d in data["decisions"]],
-        "meta": [data["metadata"][k] for k in unsafe_meta],
-    }
-    clean = redactor.redact_value(parts, conversation=it.session_id or it.id)
-    data["input"], data["output"], data["error"], clean_in, clean_out = clean["top"]
-    if data.get("text"):
-        data["text"] = {**text, "input": clean_in, "output": clean_out}
-    for step, (inputs, outputs, error) in zip(data["steps"], clean["steps"]):
-        step["inputs"], step["outputs"], step["error"] = inputs, outputs, error
-    for decision, (chosen, candidates, reason) in zip(data["decisions"], clean["decisions"]):
-        decision["chosen"], decision["candidates"], decision["reason"] = chosen, candidates, reason
-    for key, value in zip(unsafe_meta, clean["meta"]):
-        data["metadata"][key] = value
-    fingerprint = getattr(redactor, "fingerprint", None)
-    if fingerprint is not None:  # exports skip a second full pass over texts redacted like this
-        data["metadata"]["flywheel.redaction"] = fingerprint()
-    return Interaction.from_dict(data)
-
-
 def _shape(value: Any) -> str:
     """What an unreadable input looked like, without its content: its type and its keys."""
     if isinstance(value, dict):
         return f"dict with keys {sorted(map(str, value))[:8]}"
     return type(value).__name__
-
-
-def redact_signal(signal: Signal, redactor: Redacting, conversation: str | None) -> Signal:
-    data = signal.to_dict()
-    data["value"] = redactor.redact_value(data["value"], conversation=conversation)
-    data["evidence"] = redactor.redact_value(data["evidence"], conversation=conversation)
-    return Signal.from_dict(data)
 
 
 def processed_cursors(store: Any) -> dict[str, int]:

@@ -382,11 +382,14 @@ def test_cli_export_and_queue(corpus: tuple[Flywheel, dict[str, Path]], tmp_path
     assert manifest["version"] in result.output
     assert manifest["version"] == json.loads((paths["kto"] / "manifest.json").read_text())["version"]
     bad = runner.invoke(app, ["export", "ppo", "--path", str(fw.path), "--out", str(tmp_path / "x")])
-    assert bad.exit_code == 1 and "unknown export kind" in bad.output
+    assert bad.exit_code == 2 and "'ppo' is not one of" in bad.output and "'sft', 'dpo'" in bad.output
     queue = runner.invoke(app, ["queue", "--path", str(fw.path), "--limit", "3", "--json"])
     assert queue.exit_code == 0, queue.output
     items = [json.loads(line) for line in queue.output.splitlines() if line.startswith("{")]
     assert 0 < len(items) <= 3 and all(item["reasons"] for item in items)
+    table = runner.invoke(app, ["queue", "--path", str(fw.path), "--limit", "3"])  # 80 columns under CliRunner
+    assert table.exit_code == 0, table.output
+    assert all(item["interaction_id"] in table.output for item in items)  # whole ids, ready to copy
 
 
 def test_rows_stored_under_the_current_redaction_are_not_analysed_twice(fw: Flywheel, tmp_path: Path) -> None:

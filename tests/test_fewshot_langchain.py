@@ -200,3 +200,36 @@ def test_a_broken_store_degrades_to_no_examples(fw: Flywheel) -> None:
     fw.few_shot = boom  # type: ignore[method-assign]
     out = prompt.invoke([HumanMessage("hello")])
     assert [m.content for m in out] == ["hello"]
+
+
+def test_a_failing_selector_gives_the_prompt_no_examples_not_an_error(fw: Flywheel) -> None:
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("index down")
+
+    fw.few_shot = boom  # type: ignore[method-assign]
+    selector = FlywheelExampleSelector(fw, k=2)
+    few_shot = FewShotChatMessagePromptTemplate(
+        example_selector=selector,
+        example_prompt=ChatPromptTemplate.from_messages([("human", "{input}"), ("ai", "{output}")]),
+        input_variables=["input"],
+    )
+    prompt = ChatPromptTemplate.from_messages([("system", "You are a support bot."), few_shot, ("human", "{input}")])
+    assert [m.content for m in prompt.invoke({"input": "hi"}).to_messages()] == ["You are a support bot.", "hi"]
+    assert selector.select_examples({"input": "hi"}) == [] and selector.last_ids == []
+    assert fw.stats()["counters"]["few_shot_errors"] == 2
+
+
+async def test_a_failing_selector_degrades_in_async_prompts_too(fw: Flywheel) -> None:
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("index down")
+
+    fw.few_shot = boom  # type: ignore[method-assign]
+    selector = FlywheelExampleSelector(fw, k=2)
+    assert await selector.aselect_examples({"input": "hi"}) == []
+    few_shot = FewShotChatMessagePromptTemplate(
+        example_selector=selector,
+        example_prompt=ChatPromptTemplate.from_messages([("human", "{input}"), ("ai", "{output}")]),
+        input_variables=["input"],
+    )
+    messages = (await ChatPromptTemplate.from_messages([few_shot, ("human", "{input}")]).ainvoke({"input": "hi"})).to_messages()
+    assert [m.content for m in messages] == ["hi"]

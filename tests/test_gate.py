@@ -280,14 +280,14 @@ def test_three_way_eval_and_gate_end_to_end(tmp_path: Path, export_dir: Path) ->
     path = save_reports(reports, tmp_path / "eval.json")
 
     res = CliRunner().invoke(app, ["gate", "--report", str(path), "--registry", str(tmp_path / "models"),
-                                   "--tolerance", "1.0", "--json", str(tmp_path / "decision.json")])
+                                   "--tolerance", "1.0", "--out", str(tmp_path / "decision.json")])
     assert res.exit_code == 0, res.output
     assert "PROMOTE" in res.output
     assert reg.get(result.adapter_id).status == "promoted"
     assert json.loads((tmp_path / "decision.json").read_text())["baseline"] == "few_shot"
 
     res = CliRunner().invoke(app, ["eval", "--candidate", str(result.adapter_dir), "--data", str(export_dir),
-                                   "--limit", "2", "--max-new-tokens", "4", "--json", str(tmp_path / "cli.json")])
+                                   "--limit", "2", "--max-new-tokens", "4", "--out", str(tmp_path / "cli.json")])
     assert res.exit_code == 0, res.output
     assert "base" in res.output and "reports written" in res.output  # the rich table was printed
     assert set(json.loads((tmp_path / "cli.json").read_text())["reports"]) == {"base", "few_shot", "candidate"}

@@ -72,3 +72,29 @@ def test_text_of_reads_common_payload_shapes() -> None:
     assert text_of({"messages": [{"role": "user", "content": "first"}, {"role": "user", "content": "last"}]}) == "last"
     assert text_of({"question": "q?"}) == "q?"
     assert text_of(None) == ""
+
+
+@pytest.mark.parametrize(
+    "build, field",
+    [
+        (lambda: Interaction(input="q", started_at=float("nan")), "started_at"),
+        (lambda: Interaction(input="q", started_at=float("inf")), "started_at"),
+        (lambda: Interaction(input="q", started_at=1e300), "started_at"),
+        (lambda: Interaction(input="q", ended_at=float("nan")), "ended_at"),
+        (lambda: Interaction(input="q", steps=[Step("llm", "m", started_at=float("-inf"))]), r"steps\[0\].started_at"),
+        (lambda: Interaction(input="q", decisions=[RoutingDecision("model", "a", at=float("nan"))]), r"decisions\[0\].at"),
+        (lambda: Interaction(input="q", id="half an emoji \ud83d"), "id"),
+        (lambda: Interaction(input="q", user_id="u\udc00"), "user_id"),
+    ],
+)
+def test_non_finite_times_and_invalid_unicode_ids_are_refused_by_name(build, field) -> None:
+    with pytest.raises(RecordError, match=field):
+        build().validate()
+
+
+def test_payload_values_json_cannot_hold_are_normalised_not_dropped() -> None:
+    from flywheel_middleware.records import to_jsonable
+
+    out = to_jsonable({"score": float("nan"), "inf": float("-inf"), "big": 2**70, "text": "emoji \ud83d!", "k\udc00": 1})
+    assert out == {"score": None, "inf": None, "big": str(2**70), "text": "emoji \ufffd!", "k\ufffd": 1}
+    json.dumps(out, allow_nan=False).encode("utf-8")  # strict JSON, valid UTF-8

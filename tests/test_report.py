@@ -158,3 +158,84 @@ def test_report_renders_in_headless_chromium(report_file, tmp_path):
     pixels = set(small.getdata())
     assert any(g > 100 and r < 80 and b < 80 for r, g, b in pixels)  # good (green)
     assert any(r > 150 and g < 80 and b < 80 for r, g, b in pixels)  # bad (red)
+
+
+# -- what a newcomer trips on: legends, window names, drift wording, one-point plots, copyable ids ------
+def _cohort_rows(n_cohorts: int, windows: list[str]):
+    from flywheel_middleware.monitoring import CohortMetrics
+
+    rows = []
+    for c in range(n_cohorts):
+        for i, w in enumerate(windows):
+            rated = 0 if c == n_cohorts - 1 else 4  # the smallest cohort has no rated turn at all
+            rows.append(CohortMetrics("category", f"c{c}: a question about topic {c}", i, w, 10 + n_cohorts - c, rated,
+                                      0.1 * (c % 5) if rated else None, 0.6, 0.5, 0.2, {}, {"good": 3, "bad": 1}))
+    return rows
+
+
+def test_the_cohort_plot_lists_every_cohort_beside_the_axes_not_over_them():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from flywheel_middleware.report import cohort_reward_figure
+
+    windows = ["2024-03-04", "2024-03-05", "2024-03-06"]
+    fig = cohort_reward_figure(_cohort_rows(12, windows), windows, "Mean reward per query category")
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    (legend,) = fig.legends
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert len(texts) == 12  # all twelve categories, the unrated one too
+    assert texts[-1].endswith("no rated turns")
+    renderer = canvas.get_renderer()
+    axes_box = fig.axes[0].get_window_extent(renderer)
+    assert legend.get_window_extent(renderer).x0 >= axes_box.x1  # to the right of the data
+
+
+def test_more_cohorts_than_fit_say_so_in_the_title():
+    from flywheel_middleware.report import COHORT_PLOT_MAX, cohort_reward_figure
+
+    windows = ["2024-03-04", "2024-03-05"]
+    fig = cohort_reward_figure(_cohort_rows(COHORT_PLOT_MAX + 3, windows), windows, "Mean reward per route")
+    assert f"{COHORT_PLOT_MAX} largest of {COHORT_PLOT_MAX + 3}" in fig.axes[0].get_title()
+
+
+@pytest.mark.parametrize(("window", "name"), [("day", "day"), (8.16871, "8.17 s"), (90.0, "1.5 min"), (7200.0, "2 h"),
+                                              (86_400.0, "1 day"), (172_800.0, "2 days")])
+def test_window_names_read_like_a_person_wrote_them(window, name):
+    from flywheel_middleware.report import window_name
+
+    assert window_name(window) == name
+
+
+def test_the_summary_says_too_little_data_when_the_drift_section_does(report_store, tmp_path):
+    from flywheel_middleware.monitoring import MonitorConfig
+
+    out = tmp_path / "thin.html"
+    analysis = build_report(report_store, out, config=MonitorConfig(window="day", drift_min_volume=1000))
+    page = out.read_text()
+    assert "too little data" in analysis.drift.reason
+    assert 'query drift</span><b class="na">too little data' in page
+    assert ">stable<" not in page
+
+
+def test_a_window_wider_than_the_history_gets_a_hint_in_the_report_and_the_cli(report_store, tmp_path):
+    out = tmp_path / "week.html"
+    analysis = build_report(report_store, out, window="week")  # five weekdays: one weekly point
+    assert len(analysis.series) == 1
+    page = out.read_text()
+    assert 'class="hint"' in page and "--window day" in page
+    result = CliRunner().invoke(app, ["report", "--path", str(report_store.path), "--out", str(tmp_path / "w.html"),
+                                      "--window", "week"])
+    assert result.exit_code == 0 and "try --window day" in result.output
+    daily = tmp_path / "day.html"
+    build_report(report_store, daily, window="day")
+    assert 'class="hint"' not in daily.read_text()
+
+
+def test_label_next_shows_whole_interaction_ids(report_store, report_file):
+    import re
+
+    ids = re.findall(r'<code class=id>([^<]+)</code>', report_file.read_text())
+    assert ids, "the report lists interactions to label next"
+    for iid in ids:
+        assert report_store.get(iid) is not None  # a whole id: it can be pasted into fw.feedback / flywheel

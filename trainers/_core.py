@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flywheel_middleware._extras import requires_extra
+
 from .config import TrainConfig, default_config
 from .data import ExportData, load_export, render_row
 
@@ -249,9 +251,11 @@ def run_training(
     callbacks: list[Any] | None = None,
 ) -> TrainResult:
     """Train a LoRA adapter with TRL; write the adapter, model card and manifest copy; register it."""
-    import torch
-    from peft import LoraConfig
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    with requires_extra("train"):
+        import torch
+        import trl  # noqa: F401 - checked here so a missing extra fails before any work
+        from peft import LoraConfig
+        from transformers import AutoModelForCausalLM, AutoTokenizer
 
     cfg = config or default_config(method)
     if cfg.method != method:

@@ -11,28 +11,41 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from flywheel_middleware._cli_options import JsonOption, PathOption, is_store_url, registry_dir
+
 console = Console()
 app = typer.Typer(help="Train LoRA adapters (SFT/DPO/KTO), evaluate them, gate promotion.", no_args_is_help=True)
 train_app = typer.Typer(help="Train a LoRA adapter with TRL on an export directory.", no_args_is_help=True)
 
-RegistryOption = typer.Option(None, "--registry", help="Model registry folder (default: <flywheel path>/models).")
+RegistryOption = typer.Option(None, "--registry", help="Model registry folder (default: <--path>/models).")
+Status = Literal["candidate", "shadow", "promoted", "rejected", "retired"]
 
 
-def _registry(path: Optional[Path]) -> Any:
-    from .registry import Registry, default_registry_dir
+def _registry_path(store: str, registry: Optional[Path]) -> Path:
+    """Where the registry is; a URL store has no folder, so it needs ``--registry``."""
+    folder = registry_dir(store, registry)
+    if folder is None:
+        console.print(f"[red]{store.split('://', 1)[0]}:// stores keep no model folder: pass --registry DIR[/red]")
+        raise typer.Exit(2)
+    return folder
 
-    return Registry(path or default_registry_dir())
+
+def _registry(store: str, registry: Optional[Path]) -> Any:
+    from .registry import Registry
+
+    return Registry(_registry_path(store, registry))
 
 
 def _train(method: str, data: Path, base_model: str, out: Path, epochs: Optional[float], max_steps: Optional[int],
            lr: Optional[float], batch_size: Optional[int], max_length: Optional[int], lora_r: Optional[int],
-           beta: Optional[float], resume: bool, registry: Optional[Path], parent: Optional[str], no_register: bool) -> None:
+           beta: Optional[float], resume: bool, store: str, registry: Optional[Path], parent: Optional[str],
+           no_register: bool, as_json: bool) -> None:
     from ._core import run_training
     from .config import default_config
 
@@ -44,8 +57,16 @@ def _train(method: str, data: Path, base_model: str, out: Path, epochs: Optional
     if beta is not None and method != "sft":
         overrides["beta"] = beta
     config = default_config(method).override(**overrides)
-    reg = None if no_register else _registry(registry)
+    reg = None if no_register else _registry(store, registry)
     result = run_training(method, data, base_model, out, config, registry=reg, parent=parent)
+    if as_json:
+        typer.echo(json.dumps({"adapter_id": result.adapter_id, "adapter_dir": str(result.adapter_dir),
+                               "base_model": result.base_model, "dataset_version": result.dataset_version,
+                               "global_step": result.global_step, "train_loss": result.train_loss,
+                               "eval_loss": result.eval_loss, "duration_s": result.duration_s,
+                               "resumed_from": result.resumed_from, "registry": None if reg is None else str(reg.root)},
+                              indent=2, default=str))
+        return
     table = Table(title=f"{method.upper()} adapter {result.adapter_id}")
     table.add_column("field")
     table.add_column("value")
@@ -71,12 +92,14 @@ def _make_train_command(method: str) -> Any:
         lora_r: Optional[int] = typer.Option(None, "--lora-r", help="LoRA rank (alpha = 2 x rank)."),
         beta: Optional[float] = typer.Option(None, "--beta", help="DPO/KTO beta."),
         resume: bool = typer.Option(False, "--resume", help="Resume from the latest checkpoint in --out."),
+        path: str = PathOption,
         registry: Optional[Path] = RegistryOption,
         parent: Optional[str] = typer.Option(None, "--parent", help="Id of the adapter this one continues."),
         no_register: bool = typer.Option(False, "--no-register", help="Do not add the adapter to the registry."),
+        as_json: bool = JsonOption,
     ) -> None:
         _train(method, data, base_model, out, epochs, max_steps, lr, batch_size, max_length, lora_r, beta,
-               resume, registry, parent, no_register)
+               resume, path, registry, parent, no_register, as_json)
 
     command.__doc__ = {"sft": "Supervised fine-tuning (LoRA) on an SFT export.",
                        "dpo": "DPO (LoRA) on a preference-pair export.",
@@ -123,9 +146,10 @@ def eval_command(
     data: Optional[Path] = typer.Option(None, "--data", help="Export directory: its eval.jsonl are cases, train.jsonl the few-shot pool."),
     cases: Optional[list[Path]] = typer.Option(None, "--cases", help="Pinned regression cases (JSONL); repeatable."),
     few_shot_k: int = typer.Option(2, "--few-shot-k", help="Examples in the few-shot arm (0: no few-shot arm)."),
-    max_new_tokens: int = typer.Option(64, "--max-new-tokens"),
+    max_new_tokens: int = typer.Option(64, "--max-new-tokens", help="Longest answer generated per case, in tokens."),
     limit: Optional[int] = typer.Option(None, "--limit", help="At most N cases per source."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the reports here (input of `gate`)."),
+    json_out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the reports to this JSON file (the input of `gate --report`)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the reports as JSON instead of a table."),
 ) -> None:
     """Three-way offline evaluation: base, base + few-shot, and the candidate adapter, per category."""
     from ._core import CARD_FILE, load_card
@@ -149,14 +173,18 @@ def eval_command(
                                 max_new_tokens=max_new_tokens)
     for report in reports.values():
         report.meta.update(adapter_id=card.get("adapter_id"), adapter_path=str(candidate), base_model=base)
-    render_reports(reports)
     if json_out is not None:
         save_reports(reports, json_out)
+    if as_json:
+        typer.echo(json.dumps({"reports": {arm: r.to_dict() for arm, r in reports.items()}}, indent=2, default=str))
+        return
+    render_reports(reports)
+    if json_out is not None:
         console.print(f"reports written to {json_out}")
 
 
 def gate_command(
-    report: Optional[Path] = typer.Option(None, "--report", help="JSON written by `eval --json`."),
+    report: Optional[Path] = typer.Option(None, "--report", help="The reports file written by `eval --out`."),
     baseline: Optional[str] = typer.Option(None, "--baseline", help="Arm to compare with (default: few_shot if present, else base)."),
     candidate_report: Optional[Path] = typer.Option(None, "--candidate-report", help="A separate candidate report file."),
     baseline_report: Optional[Path] = typer.Option(None, "--baseline-report", help="A separate baseline report file."),
@@ -164,9 +192,11 @@ def gate_command(
     max_latency_ratio: Optional[float] = typer.Option(None, "--max-latency-ratio", help="e.g. 1.5 = at most +50% latency."),
     require_improvement: bool = typer.Option(False, "--require-improvement", help="Also require an overall gain."),
     adapter_id: Optional[str] = typer.Option(None, "--adapter-id", help="Registry id (default: from the report)."),
+    path: str = PathOption,
     registry: Optional[Path] = RegistryOption,
     no_record: bool = typer.Option(False, "--no-record", help="Do not record the decision in the registry."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the decision here."),
+    json_out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the decision to this JSON file."),
+    as_json: bool = typer.Option(False, "--json", help="Print the decision as JSON instead of text."),
 ) -> None:
     """Promote or reject a candidate: no category may regress beyond the tolerance."""
     from .evaluate import load_reports
@@ -187,7 +217,7 @@ def gate_command(
         console.print("[red]the report lacks a candidate or the baseline arm[/red]")
         raise typer.Exit(2)
     adapter_id = adapter_id or cand.meta.get("adapter_id")
-    reg = None if (no_record or not adapter_id) else _registry(registry)
+    reg = None if (no_record or not adapter_id) else _registry(path, registry)
     if reg is not None:
         try:
             reg.get(adapter_id)
@@ -200,6 +230,11 @@ def gate_command(
                 reg = None
     decision = decide(cand, base, tolerance, max_latency_ratio=max_latency_ratio,
                       require_improvement=require_improvement, registry=reg, adapter_id=adapter_id)
+    if json_out is not None:
+        json_out.write_text(json.dumps(decision.to_dict(), indent=2, default=str))
+    if as_json:
+        typer.echo(json.dumps(decision.to_dict(), indent=2, default=str))
+        raise typer.Exit(0 if decision.promote else 1)
     colour = "green" if decision.promote else "red"
     console.print(f"[{colour}]{'PROMOTE' if decision.promote else 'REJECT'}[/{colour}] {adapter_id or decision.candidate} "
                   f"vs {decision.baseline}")
@@ -207,18 +242,27 @@ def gate_command(
         console.print(f"  - {reason}")
     if decision.latency_ratio is not None:
         console.print(f"  latency x{decision.latency_ratio:.2f}, completion tokens {_fmt(decision.completion_token_delta, 1)}")
-    if json_out is not None:
-        json_out.write_text(json.dumps(decision.to_dict(), indent=2, default=str))
     raise typer.Exit(0 if decision.promote else 1)
 
 
 def models_command(
+    path: str = PathOption,
     registry: Optional[Path] = RegistryOption,
-    status: Optional[str] = typer.Option(None, "--status", help="candidate | shadow | promoted | rejected | retired"),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    status: Optional[Status] = typer.Option(None, "--status", help="Only adapters with this status."),
+    as_json: bool = JsonOption,
 ) -> None:
     """List adapters with their lineage, status and last gate decision."""
-    reg = _registry(registry)
+    folder = _registry_path(path, registry)
+    if registry is None and not is_store_url(path) and not Path(path).exists():
+        console.print(f"[red]no flywheel store at {path}[/red]")
+        raise typer.Exit(1)
+    if not (folder / "registry.sqlite").exists():  # listing never creates a registry
+        if as_json:
+            typer.echo("[]")
+        else:
+            console.print(f"no models in {folder} yet (`flywheel train` registers them)")
+        return
+    reg = _registry(path, registry)
     entries = reg.list(status=status)
     if as_json:
         typer.echo(json.dumps([e.to_dict() for e in entries], indent=2, default=str))
@@ -237,10 +281,10 @@ def models_command(
 
 def tiny_model_command(
     out: Path = typer.Argument(..., help="Folder to write the model to."),
-    vocab_size: int = typer.Option(1024, "--vocab-size"),
-    hidden: int = typer.Option(64, "--hidden"),
-    layers: int = typer.Option(2, "--layers"),
-    seed: int = typer.Option(0, "--seed"),
+    vocab_size: int = typer.Option(1024, "--vocab-size", help="Tokens in the BPE vocabulary the tokenizer learns."),
+    hidden: int = typer.Option(64, "--hidden", help="Hidden size of the model."),
+    layers: int = typer.Option(2, "--layers", help="Decoder layers."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random weights."),
 ) -> None:
     """Build a tiny random Llama + local BPE tokenizer (offline demos and tests)."""
     from .tiny_model import build_tiny_model

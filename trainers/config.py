@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
+from flywheel_middleware.errors import ConfigError
+
 Method = Literal["sft", "dpo", "kto"]
 
 
@@ -121,4 +123,4 @@ def default_config(method: str) -> TrainConfig:
     try:
         return CONFIG_CLASSES[method]()
     except KeyError:
-        raise ValueError(f"unknown training method {method!r}; expected one of {sorted(CONFIG_CLASSES)}") from None
+        raise ConfigError(f"unknown training method {method!r}; expected one of {sorted(CONFIG_CLASSES)}") from None

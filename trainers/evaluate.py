@@ -24,6 +24,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from flywheel_middleware._extras import requires_extra
+
 from .data import normalise_messages, normalise_tool_calls, read_jsonl, split_sft_row
 
 Message = dict[str, Any]
@@ -283,7 +285,8 @@ class LangChainJudge:
         self.scale = scale
 
     def score(self, *, question: str, candidate: str, reference: str) -> JudgeScore:
-        from langchain_core.messages import HumanMessage, SystemMessage
+        with requires_extra("langchain", "LangChainJudge"):
+            from langchain_core.messages import HumanMessage, SystemMessage
 
         limit = min(self.max_chars, max(200, int(len(reference) * self.truncate_ratio)))
         shown = candidate if len(candidate) <= limit else candidate[:limit] + " [...truncated]"
@@ -339,8 +342,9 @@ class HFGenerator:
             if self.device == "auto":  # a model handed in: generate where its weights are
                 self.device = str(next(self._model.parameters()).device)
             return
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        with requires_extra("train", "HFGenerator"):
+            import torch
+            from transformers import AutoModelForCausalLM, AutoTokenizer
 
         device = self.device
         if device == "auto":
@@ -636,7 +640,7 @@ def compare_three_way(
 
 
 def save_reports(reports: dict[str, EvalReport], path: str | Path) -> Path:
-    """Write several reports to one JSON file ``{"reports": {name: report}}`` (the CLI's ``--json``)."""
+    """Write several reports to one JSON file ``{"reports": {name: report}}`` (the CLI's ``eval --out``)."""
     data = {"reports": {k: v.to_dict() for k, v in reports.items()}}
     Path(path).write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
     return Path(path)

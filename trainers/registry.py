@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flywheel_middleware.errors import UnknownModelError
+
 STATUSES: tuple[str, ...] = ("candidate", "shadow", "promoted", "rejected", "retired")
 
 _SCHEMA = """
@@ -161,11 +163,11 @@ class Registry:
 
     # -- reads --------------------------------------------------------------------------------
     def get(self, model_id: str) -> ModelEntry:
-        """The entry of ``model_id``; KeyError if unknown."""
+        """The entry of ``model_id``; ``UnknownModelError`` (a ``KeyError``) if unknown."""
         with closing(self._connect()) as con:
             row = con.execute("SELECT * FROM models WHERE id=?", (model_id,)).fetchone()
         if row is None:
-            raise KeyError(f"no model {model_id!r} in {self.db_path}")
+            raise UnknownModelError(f"no model {model_id!r} in {self.db_path}")
         return _entry(row)
 
     def list(self, status: str | None = None, base_model: str | None = None) -> list[ModelEntry]:

@@ -21,6 +21,8 @@ import random
 from collections.abc import Iterable
 from pathlib import Path
 
+from flywheel_middleware._extras import requires_extra
+
 #: Role/control tokens of the tiny chat format. ``<|end|>`` is the EOS token, so a generated
 #: assistant turn stops where a training target stopped.
 SPECIAL_TOKENS: tuple[str, ...] = (
@@ -98,9 +100,10 @@ def build_tiny_model(
     ``AutoModelForCausalLM.from_pretrained(out_dir)`` / ``AutoTokenizer.from_pretrained(out_dir)``
     and has a chat template, a pad token and ``<|end|>`` as EOS. Returns ``out_dir``.
     """
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    with requires_extra("train", "build_tiny_model"):
+        import torch
+        from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+        from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -7,8 +7,23 @@
 
 The engine is Presidio with an installed spaCy English NER model when there is one, else an
 offline tokenizer-only pipeline plus the project's recognizers for names and street addresses.
+``privacy.records`` says which fields of a record are redacted. Presidio is imported on first use
+of ``Redactor``, not when the package is imported.
 """
 
-from .redaction import DEFAULT_ENTITIES, RedactionConfig, Redactor, Span
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .redaction import DEFAULT_ENTITIES, RedactionConfig, Redactor, Span
 
 __all__ = ["DEFAULT_ENTITIES", "RedactionConfig", "Redactor", "Span"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from . import redaction
+
+        return getattr(redaction, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
