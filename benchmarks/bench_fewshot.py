@@ -167,7 +167,7 @@ def quality(work: Path, model: Any) -> dict[str, Any]:
                 fw.correct(it.id, ANSWERS[r["intent"]], original=r["answer"], actor=user)
         fw.flush(600)
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and fw.store.execute("SELECT COUNT(*) FROM rewards WHERE n_signals > 0")[0][0] < len(store_rows):
+        while time.monotonic() < deadline and fw.store.counts().rated < len(store_rows):
             time.sleep(0.1)
         ours = [fw.few_shot(q["question"], k=K, session_id=None) for q in queries]
         ours_rows = [[by_id[e.interaction_id] for e in ex] for ex in ours]

@@ -1,8 +1,7 @@
-"""A LangGraph agent with one flywheel callback, traced to Phoenix, judged by feedback. Offline.
+"""A LangChain agent (``create_agent``) with one flywheel callback, traced to Phoenix, judged by feedback. Offline.
 
-    # optional: a local Phoenix to look at (http://127.0.0.1:6006)
-    PHOENIX_PORT=6006 PHOENIX_GRPC_PORT=0 PHOENIX_TELEMETRY_ENABLED=false phoenix serve &
-    python examples/langchain_phoenix.py [--phoenix http://127.0.0.1:6006]
+    # optional: a local Phoenix to look at (see README "See it in a local Phoenix")
+    python examples/langchain_phoenix.py [--phoenix http://127.0.0.1:6006] [--path FOLDER]
 
 The chat model is a deterministic fake that calls a tool and answers (no API key); swap in any
 LangChain chat model. Without --phoenix the turns are still captured, judged and stored.
@@ -13,19 +12,16 @@ from __future__ import annotations
 import argparse
 import tempfile
 import uuid
-import warnings
 from typing import Any
 
+from langchain.agents import create_agent
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.tools import tool
 
 from flywheel_middleware import Flywheel
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from langgraph.prebuilt import create_react_agent
+from flywheel_middleware.config import url_argument
 
 
 class FakeToolModel(BaseChatModel):
@@ -55,19 +51,20 @@ def get_order_status(order_id: str) -> str:
     return "in transit, arriving Friday"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--phoenix", help="a running Phoenix, e.g. http://127.0.0.1:6006")
-    parser.add_argument("--path", default=tempfile.mkdtemp(prefix="flywheel-example-"))
-    args = parser.parse_args()
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--phoenix", type=url_argument, metavar="URL", help="a running Phoenix, e.g. http://127.0.0.1:6006")
+    parser.add_argument("--path", help="the store folder (default: a new temporary folder)")
+    args = parser.parse_args(argv)
 
-    with Flywheel(args.path, phoenix_endpoint=args.phoenix) as fw:
-        agent = create_react_agent(FakeToolModel(), [get_order_status])
+    with Flywheel(args.path or tempfile.mkdtemp(prefix="flywheel-example-"), phoenix_endpoint=args.phoenix) as fw:
+        agent = create_agent(FakeToolModel(), [get_order_status], system_prompt="You are a support agent.")
         handler = fw.langchain()
-        run_id = uuid.uuid4()  # know the interaction id before the run
+        run_id = uuid.uuid4()  # pass run_id to know the interaction id before the run...
         agent.invoke({"messages": [("user", "Where is my order A17? Email me at jo@example.com")]},
                      config={"callbacks": [handler], "run_id": run_id,
                              "metadata": {"session_id": "example-session", "user_id": "jo"}})
+        assert handler.last_interaction_id() == str(run_id)  # ...or ask the handler afterwards
         fw.feedback(str(run_id), "thumbs_up", actor="jo")
         fw.flush()
         it = fw.get(str(run_id))

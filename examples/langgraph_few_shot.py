@@ -1,10 +1,11 @@
-"""Dynamic few-shot for a LangGraph agent, offline: past good trajectories go into the prompt.
+"""Dynamic few-shot for a LangChain agent, offline: past good trajectories go into the prompt.
 
     python examples/langgraph_few_shot.py
 
 1. seeds a fresh store with a few past turns (one with a tool call), each judged by a thumbs up
    or down, as an app would with ``fw.feedback``;
-2. builds ``create_react_agent(model, tools, prompt=FlywheelFewShotPrompt(fw, ...))`` around a
+2. builds ``create_agent(model, tools, middleware=[fw.few_shot_middleware(k=2)])`` (LangChain 1.x;
+   with LangGraph's older ``create_react_agent`` pass ``prompt=fw.few_shot_prompt(k=2)``) around a
    deterministic fake tool-calling chat model (no network, no API key);
 3. runs a turn with ``fw.langchain()`` as callback and shows what the model received (the
    examples, with their tool calls, before the user's message) and the ``few_shot_ids`` recorded
@@ -16,23 +17,18 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-import warnings
 from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
+from langchain.agents import create_agent  # noqa: E402
 from langchain_core.language_models.chat_models import BaseChatModel  # noqa: E402
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage  # noqa: E402
 from langchain_core.outputs import ChatGeneration, ChatResult  # noqa: E402
 from langchain_core.tools import tool  # noqa: E402
 
 from flywheel_middleware import Flywheel, Interaction, RoutingDecision, Step  # noqa: E402
-from flywheel_middleware.adapters.fewshot_langchain import FlywheelFewShotPrompt  # noqa: E402
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from langgraph.prebuilt import create_react_agent
 
 
 class FakeSupportModel(BaseChatModel):
@@ -84,7 +80,7 @@ def seed(fw: Flywheel) -> None:
         fw.feedback(it.id, verdict, actor="someone")
     fw.flush()
     deadline = time.monotonic() + 30  # the worker derives rewards right after storing a batch
-    while fw.store.execute("SELECT COUNT(*) FROM rewards WHERE n_signals > 0")[0][0] < len(past) and time.monotonic() < deadline:
+    while fw.store.counts().rated < len(past) and time.monotonic() < deadline:
         time.sleep(0.05)
 
 
@@ -93,10 +89,8 @@ def main() -> None:
     with Flywheel(folder, worker_mode="thread") as fw:
         seed(fw)
         model = FakeSupportModel()
-        prompt = FlywheelFewShotPrompt(fw, k=2, system_prompt="You are a helpful support agent.")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # create_react_agent's move to langchain.agents
-            agent = create_react_agent(model, [track_order], prompt=prompt)
+        agent = create_agent(model, [track_order], system_prompt="You are a helpful support agent.",
+                             middleware=[fw.few_shot_middleware(k=2)])
         result = agent.invoke(
             {"messages": [("user", "Where is my order B42?")]},
             config={"callbacks": [fw.langchain()], "metadata": {"session_id": "live", "user_id": "u1"}},

@@ -1,7 +1,7 @@
 """A LlamaIndex router engine captured by the flywheel, offline, optionally traced to Phoenix.
 
-    python examples/llamaindex_router_phoenix.py                       # store only
-    python examples/llamaindex_router_phoenix.py http://127.0.0.1:6006 # + spans and annotations in Phoenix
+    python examples/llamaindex_router_phoenix.py                                  # store only
+    python examples/llamaindex_router_phoenix.py --phoenix http://127.0.0.1:6006  # + spans and annotations in Phoenix
 
 1. builds two vector indexes over small in-memory documents (a hashing embedding, no model) and a
    ``RouterQueryEngine`` whose ``LLMSingleSelector`` and synthesizer use a deterministic local LLM
@@ -15,11 +15,11 @@
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
 import re
-import sys
 import tempfile
 import time
 from typing import Any
@@ -36,6 +36,7 @@ from llama_index.core.selectors import LLMSingleSelector  # noqa: E402
 from llama_index.core.tools import QueryEngineTool  # noqa: E402
 
 from flywheel_middleware import Flywheel  # noqa: E402
+from flywheel_middleware.config import url_argument  # noqa: E402
 
 _STOP = set("a an the of to in on and or is are what which who how do does for with can i my it be".split())
 
@@ -116,8 +117,15 @@ def build_router(llm: LocalLLM) -> RouterQueryEngine:
     )
 
 
-def main(phoenix_url: str | None) -> None:
-    folder = tempfile.mkdtemp(prefix="flywheel-llamaindex-")
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--phoenix", type=url_argument, metavar="URL", help="a running Phoenix, e.g. http://127.0.0.1:6006")
+    parser.add_argument("--path", help="the store folder (default: a new temporary folder)")
+    args = parser.parse_args(argv)
+    run(args.phoenix, args.path or tempfile.mkdtemp(prefix="flywheel-llamaindex-"))
+
+
+def run(phoenix_url: str | None, folder: str) -> None:
     options: dict[str, Any] = {"phoenix_endpoint": phoenix_url} if phoenix_url else {}
     with Flywheel(folder, **options) as fw:
         llm = LocalLLM()
@@ -150,4 +158,4 @@ def main(phoenix_url: str | None) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else None)
+    main()

@@ -1,8 +1,9 @@
 """Building, redacting and serialising export rows (the part of an export that runs in workers).
 
-Kept free of store access so ``ProcessPoolExecutor`` workers (spawned, not forked) can import it
-cheaply: a worker receives raw stored interactions (JSON text) with the rows to make of them and
-returns finished JSONL lines.
+Kept light so ``ProcessPoolExecutor`` workers (spawned, not forked) can import it cheaply: a
+worker receives the store's location and the keys of the interactions with the rows to make of
+them, reads the stored documents through its own read-only twin of the store
+(``store.open_store(location, read_only=True)``), and returns finished JSONL lines.
 
 Message shapes (TRL conversational; OpenAI chat for the tool-calling parts):
 
@@ -468,7 +469,7 @@ class _Part:
 
 _WORKER_REDACTOR: Any = None
 _WORKER_CACHE: dict[str, str] = {}
-_CONNECTIONS: dict[str, Any] = {}
+_STORES: dict[str, Any] = {}  # location -> this process's read-only twin of the store
 
 
 def init_worker(redaction: Mapping[str, Any] | None, threads: int = 1) -> None:
@@ -486,14 +487,13 @@ def init_worker(redaction: Mapping[str, Any] | None, threads: int = 1) -> None:
     _WORKER_REDACTOR.warmup()
 
 
-def _connection(db: str) -> Any:
-    conn = _CONNECTIONS.get(db)
-    if conn is None:
-        import sqlite3
+def _reader(location: str) -> Any:
+    store = _STORES.get(location)
+    if store is None:
+        from .store import open_store
 
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=60.0, check_same_thread=False)
-        _CONNECTIONS[db] = conn
-    return conn
+        store = _STORES[location] = open_store(location, read_only=True)
+    return store
 
 
 Line = tuple[str, str, "str | None", str, str, str]
@@ -503,35 +503,28 @@ def materialize(task: tuple[str, str, bool, bool, list[tuple[int, list[dict[str,
                 redactor: Any = None, cache: dict[str, str] | None = None) -> tuple[list[Line], dict[str, Any], list[tuple[str, str | None]]]:
     """Turn stored interactions into finished JSONL lines (runs in a worker process or inline).
 
-    ``task`` = (store file, kind, include_system, openai, items) with items ``(key, specs)``;
+    ``task`` = (store location, kind, include_system, openai, items, recheck_all, audit_fraction)
+    with items ``(key, specs)``;
     the interactions are read here, so only keys and specs cross the process boundary.
     Returns ``([(split, line, openai_line, category, source, count_label)], redaction stats,
     [(interaction id, user id)])`` in key order.
     """
-    db, kind, include_system, openai, items, recheck_all, audit_fraction = task
+    location, kind, include_system, openai, items, recheck_all, audit_fraction = task
     redactor = redactor if redactor is not None else _WORKER_REDACTOR
     fingerprint = redactor.fingerprint() if redactor is not None and hasattr(redactor, "fingerprint") else None
     cache = cache if cache is not None else _WORKER_CACHE
-    keys = [k for k, _ in items]
-    stored: dict[int, tuple[str, str | None, str | None, str]] = {}
-    conn = _connection(db)
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        for key, iid, user, session, data in conn.execute(
-            f"SELECT key, id, user_id, session_id, data FROM interactions WHERE key IN ({','.join('?' * len(chunk))})", chunk
-        ):
-            stored[int(key)] = (iid, user, session, data)
+    stored = _reader(location).documents([k for k, _ in items])
     built: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
     conversations: list[str | None] = []
     needs_check: list[bool] = []
     members: list[tuple[str, str | None]] = []
     for key, specs in items:
-        row = stored.get(int(key))
-        if row is None:  # erased since the selection pass: it is simply not exported
+        doc = stored.get(int(key))
+        if doc is None:  # erased since the selection pass: it is simply not exported
             continue
-        iid, user, session, data = row
+        iid, user, session = doc.id, doc.user_id, doc.session_id
         members.append((iid, user))
-        it = View(loads(data))
+        it = View(doc.data)
         # stored under the current redaction fingerprint: already clean, so only an audit sample
         # is analysed again; anything else (older config, other engine, unstamped) is re-checked
         stamp = (it.metadata or {}).get("flywheel.redaction")

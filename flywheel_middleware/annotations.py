@@ -14,6 +14,7 @@ from typing import Any, Sequence
 
 from .feedback import SIGNAL_KINDS
 from .records import Interaction, Signal
+from .store.base import TrajectoryStore
 
 
 def signal_score(signal: Signal) -> float | None:
@@ -31,7 +32,7 @@ def signal_score(signal: Signal) -> float | None:
 class PhoenixAnnotationProcessor:
     """Worker processor: posts each stored signal to Phoenix through a ``PhoenixAnnotator``."""
 
-    def __init__(self, store: Any, annotator: Any, *, max_pending: int = 10_000, max_wait_s: float = 600.0) -> None:
+    def __init__(self, store: TrajectoryStore, annotator: Any, *, max_pending: int = 10_000, max_wait_s: float = 600.0) -> None:
         self.store = store
         self.annotator = annotator
         self.max_pending = max_pending

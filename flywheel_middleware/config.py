@@ -23,6 +23,16 @@ def check_http_url(url: str, what: str = "phoenix_endpoint") -> str:
     return url
 
 
+def url_argument(value: str) -> str:
+    """An ``argparse`` type for ``--phoenix URL`` options: the same check, argparse's error."""
+    import argparse
+
+    try:
+        return check_http_url(value, "a Phoenix endpoint")
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 @dataclass
 class FlywheelConfig:
     """Every knob with a default that works on a laptop; see README "Configuration"."""

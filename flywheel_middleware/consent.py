@@ -22,7 +22,12 @@ import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
+
+from .store.base import SimilarityIndex, TrajectoryStore
+
+if TYPE_CHECKING:
+    from .queue import DurableQueue
 
 
 def user_hash(user_id: str) -> str:
@@ -48,11 +53,11 @@ class ErasureReport:
 
 
 class ConsentRegistry:
-    """Opt-outs and erasure tombstones, cached in memory for the hot path, persisted in SQLite."""
+    """Opt-outs and erasure tombstones, cached in memory for the hot path, persisted in the store."""
 
     _REFRESH_S = 5.0
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: TrajectoryStore) -> None:
         self.store = store
         self._opted_out: frozenset[str] = frozenset()
         self._erased: dict[str, float] = {}
@@ -99,36 +104,45 @@ class ConsentRegistry:
         return erased_at is None or (isinstance(at, (int, float)) and at > erased_at)
 
 
-def forget_user(fw: Any, user_id: str) -> ErasureReport:
-    """Erase ``user_id`` everywhere (see the module docstring); returns what was removed."""
+def forget_user(
+    user_id: str,
+    *,
+    store: TrajectoryStore,
+    queue: DurableQueue,
+    index: SimilarityIndex,
+    consent: ConsentRegistry,
+    drain: Callable[[float], bool],
+) -> ErasureReport:
+    """Erase ``user_id`` everywhere (see the module docstring); returns what was removed.
+
+    ``drain(timeout)`` waits until everything queued so far is ingested (``Flywheel.flush``).
+    """
     if not isinstance(user_id, str) or not user_id:
         raise ValueError(f"user_id must be a non-empty string, got {user_id!r}")
     h = user_hash(user_id)
     now = time.time()
     report = ErasureReport(user_hash=h, erased_at=now)
-    store = fw.store
     # 1. tombstone first: anything of theirs ingested from now on is dropped by the worker
     store.add_erasure(h, now)
-    fw.consent.refresh()
+    consent.refresh()
     # 2. drain the queue so nothing of theirs is still waiting, then drop the raw segments
-    fw.queue.roll()
-    fw.flush(300)
-    report.queue_segments_deleted = fw.queue.delete_consumed(store.cursors())
-    report.dead_letters_removed = fw.queue.scrub_dead_letters(lambda rec: _mentions(rec, user_id))
+    queue.roll()
+    drain(300)
+    report.queue_segments_deleted = queue.delete_consumed(store.cursors())
+    report.dead_letters_removed = queue.scrub_dead_letters(lambda rec: _mentions(rec, user_id))
     # 3. the store: their turns (with steps, decisions, signals, rewards) and the signals they sent
     ids = store.interaction_ids_for_user(user_id)
     report.signals_deleted = store.delete_signals(store.signal_ids_by_actor(user_id))
-    keys = store.delete_interactions(ids)
+    store.delete_interactions(ids)
     report.interactions_deleted = len(ids)
     # 4. the vector index (other processes' indexes follow the deletion log)
-    report.vectors_removed = fw.apply_index_deletions()
+    report.vectors_removed = index.apply_deletions(store)
     # 5. copies that left the store
-    report.exported_versions = _exports_containing(fw, user_id)
+    report.exported_versions = _exports_containing(store, user_id)
     if report.exported_versions:
         report.notes.append("withdraw or regenerate the exported dataset versions listed, and adapters trained on them")
     report.notes.append("traces already sent to Phoenix/OTLP must be deleted there (they carry user.id)")
     store.finish_erasure(h, json.dumps(report.to_dict()))
-    _ = keys
     return report
 
 
@@ -137,24 +151,24 @@ def _mentions(record: dict[str, Any], user_id: str) -> bool:
     return data.get("user_id") == user_id or data.get("actor") == user_id
 
 
-def _exports_containing(fw: Any, user_id: str) -> list[dict[str, Any]]:
+def _exports_containing(store: TrajectoryStore, user_id: str) -> list[dict[str, Any]]:
     try:
         from .export import exports_containing_user
     except ImportError:
         return []
     try:
-        return [v if isinstance(v, dict) else getattr(v, "__dict__", {"version": str(v)}) for v in exports_containing_user(fw, user_id)]
+        return [v if isinstance(v, dict) else getattr(v, "__dict__", {"version": str(v)}) for v in exports_containing_user(store, user_id)]
     except Exception as exc:  # noqa: BLE001 - the erasure itself succeeded; say what we could not list
         return [{"error": f"could not list exports: {exc}"}]
 
 
-def retain(fw: Any, days: float) -> int:
+def retain(store: TrajectoryStore, index: SimilarityIndex, days: float) -> int:
     """Delete interactions that started more than ``days`` days ago; returns how many."""
     if days is None or days < 0:
         raise ValueError(f"days must be >= 0, got {days!r}")
     cutoff = time.time() - days * 86_400
-    ids = fw.store.interaction_ids_before(cutoff)
+    ids = store.interaction_ids_before(cutoff)
     if ids:
-        fw.store.delete_interactions(ids)
-        fw.apply_index_deletions()
+        store.delete_interactions(ids)
+        index.apply_deletions(store)
     return len(ids)

@@ -1,6 +1,6 @@
 """Curation: deduplication, active-learning selection, error attribution and stratified splits.
 
-Everything here reads the store (SQLite + the FAISS index) and never writes it. The rules are
+Everything here reads the store (``TrajectoryStore`` + its vector index) and never writes it. The rules are
 deliberately simple and documented, so a reviewer can tell *why* an item was dropped, queued or
 blamed on a component (README "Curation"):
 
@@ -37,17 +37,40 @@ import re
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 import numpy as np
 
 from .errors import CurationError, SplitError  # re-exported: their home before errors.py
 from .records import Interaction, Signal, Step, text_of
+from .store.base import SimilarityIndex, TrajectoryStore, TurnQuery, TurnSummary
+
+if TYPE_CHECKING:
+    from .embedding import Embedder
+    from .reward import RewardConfig
+
+
+class CurationSource(Protocol):
+    """What curation reads: the store, its vector index, the embedder (None: stored vectors only)
+    and the reward settings (their signal weights). A ``Flywheel`` is one."""
+
+    @property
+    def store(self) -> TrajectoryStore: ...
+
+    @property
+    def index(self) -> SimilarityIndex: ...
+
+    @property
+    def embedder(self) -> Embedder | None: ...
+
+    @property
+    def reward_config(self) -> RewardConfig: ...
 
 __all__ = [
     "Attribution",
     "AttributionConfig",
     "CurationError",
+    "CurationSource",
     "DedupResult",
     "QueueItem",
     "Reason",
@@ -146,15 +169,8 @@ def category_of(it: Interaction) -> str:
     return "default"
 
 
-#: SQL for ``category_of`` over the ``interactions`` table aliased ``i`` (the chosen value is JSON text).
-CATEGORY_SQL = (
-    "COALESCE(json_extract(i.data, '$.metadata.category'), json_extract(i.data, '$.metadata.run_metadata.category'),"
-    " (SELECT d.chosen FROM decisions d WHERE d.interaction_id = i.id AND d.chosen NOT IN ('null', '[]', '\"\"')"
-    " ORDER BY (d.decider = 'router') DESC, d.idx LIMIT 1))"
-)
-
-
-def category_from_sql(raw: Any) -> str:
+def category_from_hint(raw: Any) -> str:
+    """``category_of`` from a ``TurnSummary.category_hint`` (no need to parse the interaction)."""
     value = route_value(raw) if raw is not None else None
     return value if value else "default"
 
@@ -197,40 +213,9 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def load_embeddings(store: Any, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def load_embeddings(store: TrajectoryStore, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(found mask, vectors) for ``keys`` (store keys); rows without an embedding are zero."""
-    keys = np.asarray(keys, dtype=np.int64)
-    found = np.zeros(len(keys), dtype=bool)
-    vectors: np.ndarray | None = None
-    if not len(keys):
-        return found, np.zeros((0, 0), np.float32)
-    pos = {int(k): i for i, k in enumerate(keys)}
-    if len(keys) > 20_000:  # a sequential scan beats many IN lookups
-        for batch_keys, batch_vecs in store.iter_embeddings():
-            for k, v in zip(batch_keys, batch_vecs):
-                i = pos.get(int(k))
-                if i is not None:
-                    if vectors is None:
-                        vectors = np.zeros((len(keys), len(v)), np.float32)
-                    vectors[i] = v
-                    found[i] = True
-    else:
-        klist = [int(k) for k in keys]
-        for start in range(0, len(klist), 500):
-            chunk = klist[start : start + 500]
-            rows = store.execute(
-                f"SELECT key, embedding FROM interactions WHERE embedding IS NOT NULL AND key IN ({','.join('?' * len(chunk))})",
-                chunk,
-            )
-            for k, blob in rows:
-                v = np.frombuffer(blob, dtype=np.float32)
-                if vectors is None:
-                    vectors = np.zeros((len(keys), len(v)), np.float32)
-                vectors[pos[int(k)]] = v
-                found[pos[int(k)]] = True
-    if vectors is None:
-        vectors = np.zeros((len(keys), 1), np.float32)
-    return found, vectors
+    return store.embeddings_for(np.asarray(keys, dtype=np.int64))
 
 
 def find_duplicates(
@@ -242,7 +227,7 @@ def find_duplicates(
     *,
     exact: bool = True,
     near: bool = True,
-    store: Any = None,
+    store: TrajectoryStore | None = None,
     output_text: Callable[[list[int]], Sequence[str]] | None = None,
     near_threshold: float = 0.95,
     output_threshold: float = 0.8,
@@ -340,7 +325,7 @@ def _near_pairs(vecs: np.ndarray, threshold: float, block: int = 512) -> list[tu
 
 
 def dedup(
-    fw: Any,
+    fw: CurationSource,
     ids: Sequence[str] | None = None,
     *,
     exact: bool = True,
@@ -384,39 +369,14 @@ def dedup(
 
 
 
-def _reward_rows(
-    store: Any, *, ids: Sequence[str] | None = None, since: float | None = None, until: float | None = None,
-    limit: int | None = None, newest_first: bool = False, extra_where: str = "", extra_args: Sequence[Any] = (),
-) -> list[tuple]:
-    """(key, id, started_at, session_id, input_text, output_text, label, reward, confidence, n_signals, category_raw, status)."""
-    select = (
-        "SELECT i.key, i.id, i.started_at, i.session_id, i.input_text, i.output_text, COALESCE(r.label, 'unknown'),"
-        " COALESCE(r.reward, 0.0), COALESCE(r.confidence, 0.0), COALESCE(r.n_signals, 0), "
-        + CATEGORY_SQL
-        + ", i.status FROM interactions i LEFT JOIN rewards r ON r.interaction_id = i.id"
-    )
-    where, args = [], []
-    if since is not None:
-        where.append("i.started_at >= ?")
-        args.append(since)
-    if until is not None:
-        where.append("i.started_at < ?")
-        args.append(until)
-    if extra_where:
-        where.append(extra_where)
-        args.extend(extra_args)
-    order = f" ORDER BY i.started_at {'DESC' if newest_first else 'ASC'}, i.key"
-    if ids is None:
-        sql = select + (" WHERE " + " AND ".join(where) if where else "") + order + (f" LIMIT {int(limit)}" if limit else "")
-        return store.execute(sql, args)
-    out: list[tuple] = []
-    ids = list(dict.fromkeys(ids))
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        clause = where + [f"i.id IN ({','.join('?' * len(chunk))})"]
-        out += store.execute(select + " WHERE " + " AND ".join(clause) + order, args + chunk)
-    out.sort(key=lambda r: (r[2] or 0.0, r[0]), reverse=newest_first)
-    return out[:limit] if limit else out
+def _reward_rows(store: TrajectoryStore, *, ids: Sequence[str] | None = None, since: float | None = None,
+                 until: float | None = None, limit: int | None = None, newest_first: bool = False,
+                 failing: bool = False) -> list[TurnSummary]:
+    """The turns in the window (``failing``: labelled bad or corrected), oldest first by default."""
+    query = TurnQuery(ids=ids, since=since, until=until, limit=limit, newest_first=newest_first)
+    if failing:
+        query.labels, query.or_signal_kinds = ("bad",), ("correction",)
+    return store.turns(query)
 
 
 # -- signal polarity -------------------------------------------------------------------------------
@@ -436,22 +396,8 @@ def _signal_contribution(signal: Signal | tuple[str, Any], weights: Mapping[str,
     return weight
 
 
-def _weights(fw: Any) -> Mapping[str, float]:
-    config = getattr(fw, "reward_config", None)
-    if config is not None:
-        return config.weights
-    from .reward import DEFAULT_WEIGHTS
-
-    return DEFAULT_WEIGHTS
-
-
-def _parse(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
+def _weights(fw: CurationSource) -> Mapping[str, float]:
+    return fw.reward_config.weights
 
 
 # -- active learning ---------------------------------------------------------------------------------
@@ -493,17 +439,15 @@ class QueueItem:
         }
 
 
-def good_mask(store: Any) -> np.ndarray:
+def good_mask(store: TrajectoryStore) -> np.ndarray:
     """A boolean array indexed by store key: True for interactions labelled good."""
-    keys = [r[0] for r in store.execute(
-        "SELECT i.key FROM rewards r JOIN interactions i ON i.id = r.interaction_id WHERE r.label = 'good'")]
-    mask = np.zeros((max(keys) + 1) if keys else 0, dtype=bool)
-    if keys:
-        mask[np.asarray(keys, dtype=np.int64)] = True
+    keys = store.good_keys()
+    mask = np.zeros(int(keys.max()) + 1 if len(keys) else 0, dtype=bool)
+    mask[keys] = True
     return mask
 
 
-def nearest_good(fw: Any, vectors: np.ndarray, self_keys: Sequence[int] | None = None,
+def nearest_good(fw: CurationSource, vectors: np.ndarray, self_keys: Sequence[int] | None = None,
                  mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(cosine, key) of the nearest *good* interaction to each vector (excluding ``self_keys``); key -1 if none."""
     n = len(vectors)
@@ -512,9 +456,6 @@ def nearest_good(fw: Any, vectors: np.ndarray, self_keys: Sequence[int] | None =
     mask = good_mask(fw.store) if mask is None else mask
     if n == 0 or not mask.any():
         return sims, best
-    refresh = getattr(fw, "_refresh_index", None)
-    if refresh is not None:
-        refresh()
     scores, keys = fw.index.search(np.asarray(vectors, np.float32), 2, allowed=mask)
     for i in range(n):
         for s, k in zip(scores[i], keys[i]):
@@ -526,7 +467,7 @@ def nearest_good(fw: Any, vectors: np.ndarray, self_keys: Sequence[int] | None =
 
 
 def review_queue(
-    fw: Any,
+    fw: CurationSource,
     limit: int = 20,
     *,
     scan: int = 20_000,
@@ -546,7 +487,7 @@ def review_queue(
     rows = _reward_rows(fw.store, since=since, until=until, limit=scan, newest_first=True)
     if not rows:
         return []
-    cats = [category_from_sql(r[10]) for r in rows]
+    cats = [category_from_hint(r.category_hint) for r in rows]
     wanted = {category} if isinstance(category, str) else set(category) if category else None
     # per-category mean reward over interactions that have signals
     cat_rewards: dict[str, list[float]] = defaultdict(list)
@@ -565,7 +506,7 @@ def review_queue(
     w = _weights(fw)
     items: list[QueueItem] = []
     for i, r in enumerate(rows):
-        key, iid, started, _, input_text, _, label, reward, conf, n_signals, _, _ = r
+        key, iid, started, _, input_text, _, label, reward, conf, n_signals, _, _, _ = r
         cat = cats[i]
         if wanted is not None and cat not in wanted:
             continue
@@ -606,20 +547,15 @@ def review_queue(
     return items[:limit]
 
 
-def _signals_by_id(store: Any, ids: Sequence[str]) -> dict[str, list[tuple[str, Any]]]:
+def _signals_by_id(store: TrajectoryStore, ids: Sequence[str]) -> dict[str, list[tuple[str, Any]]]:
     """Latest signal per (interaction, actor, kind), as (kind, value) — the reward's view of them."""
     latest: dict[tuple[str, str, str], tuple[float, str, Any]] = {}
-    ids = list(ids)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        for iid, kind, value, source, actor, at in store.execute(
-            f"SELECT interaction_id, kind, value, source, actor, at FROM signals WHERE interaction_id IN ({','.join('?' * len(chunk))})",
-            chunk,
-        ):
-            who = actor if source == "explicit" and actor else ("system" if source != "explicit" else "anonymous")
-            k = (iid, who, kind)
-            if k not in latest or (at or 0) >= latest[k][0]:
-                latest[k] = (at or 0.0, kind, _parse(value))
+    for iid, signals in store.signals_for(list(ids)).items():
+        for s in signals:
+            who = s.actor if s.source == "explicit" and s.actor else ("system" if s.source != "explicit" else "anonymous")
+            k = (iid, who, s.kind)
+            if k not in latest or (s.at or 0) >= latest[k][0]:
+                latest[k] = (s.at or 0.0, s.kind, s.value)
     out: dict[str, list[tuple[str, Any]]] = defaultdict(list)
     for (iid, _, _), (_, kind, value) in sorted(latest.items()):
         out[iid].append((kind, value))
@@ -712,19 +648,14 @@ def _candidate_names(candidates: Sequence[Any]) -> list[str]:
     return names
 
 
-def _next_turn(store: Any, it: Interaction, window_s: float) -> Interaction | None:
+def _next_turn(store: TrajectoryStore, it: Interaction, window_s: float) -> Interaction | None:
     if not it.session_id:
         return None
-    rows = store.execute(
-        "SELECT data FROM interactions WHERE session_id = ? AND started_at > ? AND started_at <= ? AND id != ?"
-        " ORDER BY started_at LIMIT 1",
-        (it.session_id, it.started_at, it.started_at + window_s, it.id),
-    )
-    return Interaction.from_dict(json.loads(rows[0][0])) if rows else None
+    return store.next_turn(it.session_id, it.started_at, it.started_at + window_s, it.id)
 
 
 def attribute(
-    fw: Any,
+    fw: CurationSource,
     interaction: str | Interaction,
     *,
     signals: Sequence[Signal] | None = None,
@@ -891,14 +822,14 @@ def _router_confidence(d: Any) -> float | None:
     return None
 
 
-def _nearest_good_sim(fw: Any, it: Interaction, mask: np.ndarray | None) -> float | None:
+def _nearest_good_sim(fw: CurationSource, it: Interaction, mask: np.ndarray | None) -> float | None:
     key = fw.store.key_of(it.id)
     vec = None
     if key is not None:
         found, vecs = load_embeddings(fw.store, np.array([key]))
         vec = vecs[0] if found[0] else None
     if vec is None:
-        if getattr(fw, "embedder", None) is None:
+        if fw.embedder is None:
             return None
         vec = fw.embedder.embed([it.input_text])[0]
     sims, keys = nearest_good(fw, vec[None, :], self_keys=[key if key is not None else -2], mask=mask)
@@ -906,13 +837,12 @@ def _nearest_good_sim(fw: Any, it: Interaction, mask: np.ndarray | None) -> floa
 
 
 def attribute_failures(
-    fw: Any, *, limit: int = 100, since: float | None = None, until: float | None = None,
+    fw: CurationSource, *, limit: int = 100, since: float | None = None, until: float | None = None,
     config: AttributionConfig | None = None,
 ) -> tuple[list[tuple[str, Attribution]], dict[str, int]]:
     """Attribute the most recent ``limit`` bad (or corrected) interactions; returns them and counts per category."""
     rows = _reward_rows(
-        fw.store, since=since, until=until, limit=limit, newest_first=True,
-        extra_where="(r.label = 'bad' OR i.id IN (SELECT interaction_id FROM signals WHERE kind = 'correction'))",
+        fw.store, since=since, until=until, limit=limit, newest_first=True, failing=True,
     )
     mask = good_mask(fw.store)
     sigs = fw.store.signals_for([r[1] for r in rows])

@@ -240,7 +240,7 @@ def run_demo(path: Path, *, phoenix: str | None = None, quick: bool = False, cyc
                 fw.flush(600)  # implicit signals found by the worker go through the queue once more
                 result.timings["ingest"] = time.perf_counter() - t0 - result.timings["traffic"]
                 result.signals = {k: v for k, v in fw.stats()["signals_by_kind"].items()}
-                result.good_examples = len(fw.store.execute("SELECT 1 FROM rewards WHERE label='good'"))
+                result.good_examples = fw.store.counts().rewards_by_label.get("good", 0)
                 progress.advance(task)
                 progress.update(task, description=f"cycle {cycle}: before/after eval")
                 t1 = time.perf_counter()

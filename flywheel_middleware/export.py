@@ -41,26 +41,23 @@ from array import array
 from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Protocol, Sequence
 
 import numpy as np
 
 from . import _export_registry as registry
 from ._export_rows import RedactionStats, materialize
-from .curation import (
-    CATEGORY_SQL,
-    assign_splits,
-    category_from_sql,
-    find_duplicates,
-    load_embeddings,
-    split_hash,
+from .curation import assign_splits, category_from_hint, find_duplicates, split_hash
+from .errors import ExportError  # re-exported: ExportError's home before errors.py
+from .store.base import HasStore, SimilarityIndex, TrajectoryStore, TurnQuery, store_of
 
-)
-from .errors import CurationError, ExportError  # re-exported: ExportError's home before errors.py
+if TYPE_CHECKING:
+    from .privacy.records import Redacting
 
 __all__ = [
     "KINDS",
     "ExportError",
+    "ExportSource",
     "ExportInfo",
     "ExportOptions",
     "ExportResult",
@@ -176,6 +173,23 @@ SOURCES = {"sft": ("good", "correction"), "kto": ("good", "bad", "correction"),
 _GOOD, _BAD = 1, -1
 
 
+class ExportSource(Protocol):
+    """What an export reads: the store, its vector index (near-identical-prompt pairs), and the
+    redaction re-check's redactor (``redaction_settings`` rebuild it in worker processes).
+    A ``Flywheel`` is one."""
+
+    @property
+    def store(self) -> TrajectoryStore: ...
+
+    @property
+    def index(self) -> SimilarityIndex: ...
+
+    @property
+    def redaction_settings(self) -> Mapping[str, Any]: ...
+
+    def make_redactor(self) -> Redacting: ...
+
+
 # -- pass 0: the explicit feedback that makes rows --------------------------------------------------
 @dataclass
 class _Feedback:
@@ -185,20 +199,9 @@ class _Feedback:
     regen_sessions: set[str] = field(default_factory=set)
 
 
-def _load_feedback(store: Any, kinds: Sequence[str]) -> _Feedback:
+def _load_feedback(store: TrajectoryStore, kinds: Sequence[str]) -> _Feedback:
     fb = _Feedback()
-    if not kinds:
-        return fb
-    rows = store.execute(
-        f"SELECT i.key, i.session_id, s.kind, s.value FROM signals s JOIN interactions i ON i.id = s.interaction_id"
-        f" WHERE s.kind IN ({','.join('?' * len(kinds))}) ORDER BY s.at, s.id",
-        list(kinds),
-    )
-    for key, session, kind, value in rows:
-        try:
-            value = json.loads(value) if isinstance(value, str) else value
-        except ValueError:
-            continue
+    for key, session, kind, value in store.feedback_rows(kinds):
         if kind == "correction" and isinstance(value, dict) and isinstance(value.get("edited"), str) and value["edited"].strip():
             fb.corrections[key] = value["edited"]
         elif kind == "preference" and isinstance(value, dict):
@@ -245,56 +248,35 @@ class _Candidates:
         return len(self.key)
 
 
-def _scan(fw: Any, kind: str, opts: ExportOptions, fb: _Feedback, progress: Progress | None) -> _Candidates:
-    where, args = [], []
-    if opts.since is not None:
-        where.append("i.started_at >= ?")
-        args.append(float(opts.since))
-    if opts.until is not None:
-        where.append("i.started_at < ?")
-        args.append(float(opts.until))
-    if opts.users is not None:
-        users = list(opts.users)
-        where.append(f"i.user_id IN ({','.join('?' * len(users)) or 'NULL'})")
-        args += users
-    if opts.exclude_users:
-        users = list(opts.exclude_users)
-        where.append(f"(i.user_id IS NULL OR i.user_id NOT IN ({','.join('?' * len(users))}))")
-        args += users
+def _scan(store: TrajectoryStore, kind: str, opts: ExportOptions, fb: _Feedback, progress: Progress | None) -> _Candidates:
+    versions = None
     if opts.model_version is not None:
         versions = [opts.model_version] if isinstance(opts.model_version, str) else list(opts.model_version)
-        where.append(f"i.model_version IN ({','.join('?' * len(versions))})")
-        args += versions
     signal_kinds = {"sft": ("correction",), "kto": ("correction",), "dpo": ("correction", "preference", "regenerate")}[kind]
-    where.append(
-        # a non-correlated IN (built once) rather than EXISTS, which SQLite would run per row on the kind index
-        "(r.label IN ('good', 'bad') OR i.id IN (SELECT s.interaction_id FROM signals s WHERE s.kind IN ("
-        + ",".join(f"'{k}'" for k in signal_kinds) + ")))"
-    )
-    sql = (
-        "SELECT i.key, i.id, i.user_id, i.session_id, i.started_at, i.input_text, i.output_text,"
-        " COALESCE(r.label, 'unknown'), COALESCE(r.reward, 0.0), COALESCE(r.confidence, 0.0), " + CATEGORY_SQL
-        + " FROM interactions i LEFT JOIN rewards r ON r.interaction_id = i.id WHERE " + " AND ".join(where)
-        + " AND i.key > ? ORDER BY i.key LIMIT ?"
-    )
+    query = TurnQuery(since=None if opts.since is None else float(opts.since), until=None if opts.until is None else float(opts.until),
+                      users=None if opts.users is None else list(opts.users), exclude_users=list(opts.exclude_users or ()),
+                      model_versions=versions, labels=("good", "bad"), or_signal_kinds=signal_kinds)
     wanted = None
     if opts.category is not None:
         wanted = {opts.category} if isinstance(opts.category, str) else {str(c) for c in opts.category}
     c = _Candidates()
     category_cache: dict[Any, str] = {}
-    total = int(fw.store.execute("SELECT COUNT(*) FROM interactions")[0][0])
+    total = store.counts().interactions
     last, seen, page = 0, 0, 20_000
     while True:
-        rows = fw.store.execute(sql, args + [last, page])
+        query.after_key, query.limit = last, page
+        rows = store.turns(query)
         if not rows:
             break
-        last = rows[-1][0]
-        for key, iid, user, session, started, input_text, output_text, label, reward, conf, cat_raw in rows:
+        last = rows[-1].key
+        for row in rows:
+            key, iid, user, session, started = row.key, row.id, row.user_id, row.session_id, row.started_at
+            label, reward, conf, cat_raw = row.label, row.reward, row.confidence, row.category_hint
             if opts.limit is not None and len(c.key) >= opts.limit:
                 break
             cat = category_cache.get(cat_raw)
             if cat is None:
-                cat = category_cache[cat_raw] = category_from_sql(cat_raw)
+                cat = category_cache[cat_raw] = category_from_hint(cat_raw)
             if wanted is not None and cat not in wanted:
                 continue
             code = _GOOD if label == "good" else _BAD if label == "bad" else 0
@@ -314,8 +296,8 @@ def _scan(fw: Any, kind: str, opts: ExportOptions, fb: _Feedback, progress: Prog
             c.eligible.append(1 if ok else 0)
             c.cat.append(c.cat_names.setdefault(cat, len(c.cat_names)))
             c.user.append(-1 if user is None else c.user_ids.setdefault(user, len(c.user_ids)))
-            c.in_hash.append(_h(input_text or ""))
-            own = _h(output_text or "")
+            c.in_hash.append(_h(row.input_text or ""))
+            own = _h(row.output_text or "")
             c.own_out_hash.append(own)
             c.out_hash.append(_h(edited) if edited is not None else own)
             c.split.append(split_hash(iid, opts.seed))
@@ -330,17 +312,11 @@ def _scan(fw: Any, kind: str, opts: ExportOptions, fb: _Feedback, progress: Prog
     return c
 
 
-def _output_texts(store: Any, keys: Sequence[int]) -> dict[int, tuple[str, str, str | None]]:
+def _output_texts(store: TrajectoryStore, keys: Sequence[int]) -> dict[int, tuple[str, str, str | None]]:
     """key -> (id, output_text, user_id) for a few keys."""
-    out: dict[int, tuple[str, str, str | None]] = {}
-    keys = [int(k) for k in keys]
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        for key, iid, text, user in store.execute(
-            f"SELECT key, id, output_text, user_id FROM interactions WHERE key IN ({','.join('?' * len(chunk))})", chunk
-        ):
-            out[int(key)] = (iid, text or "", user)
-    return out
+    if not len(keys):
+        return {}
+    return {r.key: (r.id, r.output_text or "", r.user_id) for r in store.turns(TurnQuery(keys=[int(k) for k in keys]))}
 
 
 # -- row plans --------------------------------------------------------------------------------------------
@@ -354,14 +330,14 @@ class _Plan:
     secondary: dict[int, tuple[str, str, str | None]] = field(default_factory=dict)  # dpo: chosen interactions
 
 
-def _dedup(fw: Any, c: _Candidates, positions: np.ndarray, out_hash: np.ndarray, rank_reward: np.ndarray,
+def _dedup(store: TrajectoryStore, c: _Candidates, positions: np.ndarray, out_hash: np.ndarray, rank_reward: np.ndarray,
            opts: ExportOptions, texts: Callable[[list[int]], list[str]]) -> tuple[np.ndarray, dict[str, Any]]:
     """Keep-mask over ``positions`` after exact/near dedup."""
     if opts.dedup == "none" or not len(positions):
         return np.ones(len(positions), dtype=bool), {"exact_removed": 0, "near_removed": 0, "near": "off"}
     keep, _, _, _, info = find_duplicates(
         c.key[positions], c.in_hash[positions], out_hash, rank_reward, c.started[positions],
-        exact=True, near=opts.dedup == "near", store=fw.store,
+        exact=True, near=opts.dedup == "near", store=store,
         output_text=lambda local: texts([int(positions[p]) for p in local]),
         near_threshold=opts.near_threshold, output_threshold=opts.output_threshold, near_max=opts.near_max,
     )
@@ -375,7 +351,7 @@ def _merge_info(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
             "near": a["near"] if a["near"] == b["near"] else f"{a['near']}; {b['near']}"}
 
 
-def _plan(fw: Any, kind: str, c: _Candidates, fb: _Feedback, opts: ExportOptions) -> _Plan:
+def _plan(source: ExportSource, kind: str, c: _Candidates, fb: _Feedback, opts: ExportOptions) -> _Plan:
     n = len(c)
     sources = set(opts.sources or SOURCES[kind])
     unknown = sources - set(SOURCES[kind])
@@ -387,10 +363,11 @@ def _plan(fw: Any, kind: str, c: _Candidates, fb: _Feedback, opts: ExportOptions
     emit = np.zeros(n, dtype=np.int8)
     plan = _Plan(emit=emit)
     text_cache: dict[int, str] = {}
+    store = source.store
 
     def texts(pos: list[int]) -> list[str]:
         missing = [int(c.key[p]) for p in pos if int(c.key[p]) not in text_cache]
-        for key, (_, text, _) in _output_texts(fw.store, missing).items():
+        for key, (_, text, _) in _output_texts(store, missing).items():
             text_cache[key] = text
         return [fb.corrections.get(int(c.key[p]), text_cache.get(int(c.key[p]), "")) if corrected[p] and use_edit
                 else text_cache.get(int(c.key[p]), "") for p in pos]
@@ -404,14 +381,14 @@ def _plan(fw: Any, kind: str, c: _Candidates, fb: _Feedback, opts: ExportOptions
             positive |= good & ~corrected
         pos = np.flatnonzero(positive)
         rank = np.where(corrected[pos], 1.0, c.reward[pos])  # a human-corrected answer is the best target
-        keep, info = _dedup(fw, c, pos, c.out_hash[pos], rank, opts, texts)
+        keep, info = _dedup(store, c, pos, c.out_hash[pos], rank, opts, texts)
         kept = pos[keep]
         emit[kept] = np.where(corrected[kept], 2, 1).astype(np.int8)
         plan.dedup = info
         if kind == "kto" and "bad" in sources:
             use_edit = False
             neg = np.flatnonzero(bad)
-            keep, info = _dedup(fw, c, neg, c.own_out_hash[neg], -c.reward[neg], opts, texts)
+            keep, info = _dedup(store, c, neg, c.own_out_hash[neg], -c.reward[neg], opts, texts)
             emit[neg[keep]] |= 4
             plan.dedup = _merge_info(plan.dedup, info)
         return plan
@@ -435,7 +412,7 @@ def _plan(fw: Any, kind: str, c: _Candidates, fb: _Feedback, opts: ExportOptions
         session_vecs = {}
         involved = sorted({p for turns in c.sessions.values() for _, p in turns})
         if involved:
-            found, vecs = load_embeddings(fw.store, c.key[involved])
+            found, vecs = store.embeddings_for(c.key[involved])
             session_vecs = {p: vecs[i] for i, p in enumerate(involved) if found[i]}
         by_pos_session = {p: s for s, turns in c.sessions.items() for _, p in turns}
         for r in regen_pos:
@@ -470,15 +447,12 @@ def _plan(fw: Any, kind: str, c: _Candidates, fb: _Feedback, opts: ExportOptions
             plan.dedup["near_pairs"] = f"skipped: {len(bad_pos)} bad answers > near_pairs_max {opts.near_pairs_max}"
             bad_pos = bad_pos[:0]
         if len(bad_pos) and len(good_pos):
-            found, vecs = load_embeddings(fw.store, c.key[bad_pos])
+            found, vecs = store.embeddings_for(c.key[bad_pos])
             mask = np.zeros(int(c.key.max()) + 1, dtype=bool)
             mask[c.key[good_pos]] = True
-            refresh = getattr(fw, "_refresh_index", None)
-            if refresh is not None:
-                refresh()
             qpos = bad_pos[found]
             if len(qpos):
-                scores, keys = fw.index.search(vecs[found], 1, allowed=mask)
+                scores, keys = source.index.search(vecs[found], 1, allowed=mask)
                 key_to_pos = {int(c.key[g]): int(g) for g in good_pos}
                 for b, s, k in zip(qpos, scores[:, 0] if scores.shape[1] else [], keys[:, 0] if keys.shape[1] else []):
                     g = key_to_pos.get(int(k))
@@ -488,7 +462,7 @@ def _plan(fw: Any, kind: str, c: _Candidates, fb: _Feedback, opts: ExportOptions
                     pairs[int(b)].append(spec)
                     secondary_pos[g].append((int(b), spec))
     if secondary_pos:
-        info = _output_texts(fw.store, [int(c.key[g]) for g in secondary_pos])
+        info = _output_texts(store, [int(c.key[g]) for g in secondary_pos])
         for g, links in secondary_pos.items():
             iid, text, user = info[int(c.key[g])]
             plan.secondary[g] = (iid, text, user)
@@ -549,7 +523,7 @@ def _default_workers(rows: int) -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def export(fw: Any, kind: str, out_dir: str | os.PathLike[str], *, progress: Progress | None = None, **kwargs: Any) -> ExportResult:
+def export(fw: ExportSource, kind: str, out_dir: str | os.PathLike[str], *, progress: Progress | None = None, **kwargs: Any) -> ExportResult:
     """Write a versioned ``kind`` dataset (``sft``, ``dpo``, ``kto``) into ``out_dir``; see the module docstring.
 
     Keyword arguments are the fields of ``ExportOptions`` (filters such as ``min_confidence``,
@@ -568,7 +542,7 @@ def export(fw: Any, kind: str, out_dir: str | os.PathLike[str], *, progress: Pro
     store = fw.store
     fb = _load_feedback(store, {"sft": ("correction",), "kto": ("correction",),
                                 "dpo": ("correction", "preference", "regenerate")}[kind])
-    cands = _scan(fw, kind, opts, fb, progress)
+    cands = _scan(store, kind, opts, fb, progress)
     plan = _plan(fw, kind, cands, fb, opts)
     primaries = np.flatnonzero(plan.emit != 0)
     if not len(primaries):
@@ -623,7 +597,7 @@ def export(fw: Any, kind: str, out_dir: str | os.PathLike[str], *, progress: Pro
             per_source[source] += 1
             per_label[count_label] += 1
 
-    redactor = fw._make_redactor() if opts.redact and not workers else None  # workers build their own
+    redactor = fw.make_redactor() if opts.redact and not workers else None  # workers build their own
     executor = None
     if workers:
         import multiprocessing
@@ -632,10 +606,10 @@ def export(fw: Any, kind: str, out_dir: str | os.PathLike[str], *, progress: Pro
         from ._export_rows import init_worker
 
         executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=init_worker,
-                                       initargs=(dict(fw.config.redaction) if opts.redact else None, 1))
+                                       initargs=(dict(fw.redaction_settings) if opts.redact else None, 1))
     pending: deque[Any] = deque()
     cache: dict[str, str] = {}
-    db = str(Path(store.path).resolve())
+    location = store.location  # workers open their own read-only twin of the store
 
     def collect(result: tuple[list[Any], dict[str, Any], list[tuple[str, str | None]]]) -> None:
         nonlocal n_interactions
@@ -656,7 +630,7 @@ def export(fw: Any, kind: str, out_dir: str | os.PathLike[str], *, progress: Pro
 
     def inline(task: Any) -> None:
         if local_redactor[0] is None and opts.redact:
-            local_redactor[0] = fw._make_redactor()
+            local_redactor[0] = fw.make_redactor()
         collect(materialize(task, local_redactor[0], cache))
 
     def drain(limit: int) -> None:
@@ -688,7 +662,7 @@ def export(fw: Any, kind: str, out_dir: str | os.PathLike[str], *, progress: Pro
                 specs = _specs_for(kind, p, cands, plan, fb, bool(is_eval[p]))
                 if specs:
                     items.append((int(cands.key[p]), specs))
-            task = (db, kind, opts.include_system, opts.openai, items, opts.redact_all, opts.redact_audit_fraction)
+            task = (location, kind, opts.include_system, opts.openai, items, opts.redact_all, opts.redact_audit_fraction)
             if executor is None:
                 inline(task)
             else:
@@ -719,7 +693,7 @@ def export(fw: Any, kind: str, out_dir: str | os.PathLike[str], *, progress: Pro
     ids_file.close()
 
     version = _version(kind, digests)
-    key = registry.user_key(fw)
+    key = registry.user_key(store)
     user_hashes = {u: registry.hash_user(key, cands.users[u]) for u in sorted(users_used)}
     counts_store = store.counts()
     created = time.time()
@@ -750,12 +724,12 @@ def export(fw: Any, kind: str, out_dir: str | os.PathLike[str], *, progress: Pro
                           "smallest seeded blake2b hash of the interaction id go to eval"},
         "files": {name: {"name": file, "rows": file_rows[name], "sha256": file_hashes[name].hexdigest()}
                   for name, file in names.items()},
-        "redaction": {"recheck": opts.redact, "mode": (fw.config.redaction or {}).get("mode", "placeholder") if opts.redact else None,
+        "redaction": {"recheck": opts.redact, "mode": (fw.redaction_settings or {}).get("mode", "placeholder") if opts.redact else None,
                       "policy": ("every row" if opts.redact_all else
                                  f"rows not stamped with the current redaction fingerprint, plus a {opts.redact_audit_fraction:.0%} audit sample")
                       if opts.redact else "off",
                       **red.to_dict()},
-        "store": {"path": str(Path(fw.path).resolve()), "interactions": counts_store.interactions,
+        "store": {"location": store.location, "interactions": counts_store.interactions,
                   "last_ingest_at": counts_store.last_ingest_at, "deletion_generation": store.deletion_generation()},
         "user_id_hashing": "HMAC-SHA256 with a per-store secret key (meta.export_user_key), 'u_' + 32 hex",
         "user_ids": sorted(user_hashes.values()),
@@ -780,7 +754,7 @@ def export(fw: Any, kind: str, out_dir: str | os.PathLike[str], *, progress: Pro
                 code, iid = line.rstrip("\n").split("\t", 1)
                 yield (user_hashes.get(int(code)), iid)
 
-    registry.register(fw, info, members(), {k: manifest[k] for k in ("version", "kind", "counts", "filters", "created_at")})
+    registry.register(store, info, members(), {k: manifest[k] for k in ("version", "kind", "counts", "filters", "created_at")})
     for leftover in tmpdir.iterdir():
         leftover.unlink()
     tmpdir.rmdir()
@@ -850,21 +824,21 @@ def _library_version() -> str:
         return "unknown"
 
 
-def list_exports(fw: Any) -> list[ExportInfo]:
+def list_exports(source: TrajectoryStore | HasStore) -> list[ExportInfo]:
     """Every export written from this store (version, kind, path, created_at, counts), oldest first."""
-    return registry.list_exports(fw)
+    return registry.list_exports(source)
 
 
-def exports_containing_user(fw: Any, user_id: str) -> list[ExportInfo]:
+def exports_containing_user(source: TrajectoryStore | HasStore, user_id: str) -> list[ExportInfo]:
     """The exported dataset versions that contained data of ``user_id`` (for erasure requests)."""
-    return registry.exports_containing_user(fw, user_id)
+    return registry.exports_containing_user(source, user_id)
 
 
-def exports_containing_interaction(fw: Any, interaction_id: str) -> list[ExportInfo]:
+def exports_containing_interaction(source: TrajectoryStore | HasStore, interaction_id: str) -> list[ExportInfo]:
     """The exported dataset versions that contained ``interaction_id``."""
-    return registry.exports_containing_interaction(fw, interaction_id)
+    return registry.exports_containing_interaction(source, interaction_id)
 
 
-def hash_user_id(fw: Any, user_id: str) -> str:
+def hash_user_id(source: TrajectoryStore | HasStore, user_id: str) -> str:
     """The hash a manifest lists for ``user_id`` (HMAC with the store's key)."""
-    return registry.hash_user(registry.user_key(fw), user_id)
+    return registry.hash_user(registry.user_key(store_of(source)), user_id)

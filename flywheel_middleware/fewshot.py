@@ -1,6 +1,6 @@
 """Dynamic few-shot retrieval: the best *good* past trajectories for a query.
 
-``Flywheel.few_shot(query, k=3, ...)`` (or ``FewShotRetriever(fw).select(...)``) returns up to
+``Flywheel.few_shot(query, k=3, ...)`` (or ``fw.few_shot_retriever.select(...)``) returns up to
 ``k`` :class:`FewShotExample`\\ s. How they are chosen, in order:
 
 1. **Eligible set** (a boolean mask over store keys, see ``store/filters.py``): reward label
@@ -46,11 +46,13 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
 
 import numpy as np
 
+from .embedding import Embedder
 from .records import Interaction, text_of
+from .store.base import SimilarityIndex, StoredDocument, TrajectoryStore
 from .store.filters import FilterCatalog, normalise_filter
 
 DEFAULTS: dict[str, Any] = {
@@ -245,27 +247,45 @@ def _metadata_of(it: Interaction) -> dict[str, Any]:
 
 
 # -- retrieval ------------------------------------------------------------------------------------
-class FewShotRetriever:
-    """Few-shot selection over one flywheel's store and index (one per ``Flywheel``)."""
+class FewShotSource(Protocol):
+    """What few-shot retrieval needs: the store, its vector index, the embedder and the current session."""
 
-    def __init__(self, fw: Any, defaults: Mapping[str, Any] | None = None) -> None:
-        self.fw = fw
+    @property
+    def store(self) -> TrajectoryStore: ...
+
+    @property
+    def index(self) -> SimilarityIndex: ...
+
+    @property
+    def embedder(self) -> Embedder: ...
+
+    def current_session(self) -> tuple[str | None, str | None]: ...
+
+
+class FewShotRetriever:
+    """Few-shot selection over one store and index (``Flywheel.few_shot_retriever`` is the shared one).
+
+    ``defaults`` override ``DEFAULTS`` (the flywheel passes its ``few_shot`` setting); an ``index``
+    entry in them configures the vector index.
+    """
+
+    def __init__(self, source: FewShotSource, defaults: Mapping[str, Any] | None = None) -> None:
+        self.source = source
         self.defaults = dict(DEFAULTS)
-        config_defaults = dict(getattr(getattr(fw, "config", None), "few_shot", None) or {})
-        index_settings = config_defaults.pop("index", None)
-        self.defaults.update(config_defaults)
-        self.defaults.update(defaults or {})
+        settings = dict(defaults or {})
+        index_settings = settings.pop("index", None)
+        self.defaults.update(settings)
         unknown = set(self.defaults) - set(DEFAULTS)
         if unknown:
             raise ValueError(f"unknown few-shot settings {sorted(unknown)}; known: {sorted(DEFAULTS)} and 'index'")
         if index_settings:
-            fw.index.configure(**index_settings)
+            source.index.configure(**index_settings)
         self.catalog = FilterCatalog()
         self._lock = threading.Lock()
         self.last_timings: dict[str, float] = {}
 
     def refresh(self) -> int:
-        return self.catalog.refresh(self.fw.store)
+        return self.catalog.refresh(self.source.store)
 
     def select(
         self,
@@ -311,14 +331,11 @@ class FewShotRetriever:
                 spec[name] = value
         filters = normalise_filter(spec)
         if session_id is _CURRENT:
-            session_id = self.fw.current_session()[0] if d["exclude_session"] else None
+            session_id = self.source.current_session()[0] if d["exclude_session"] else None
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
 
-        store = self.fw.store
-        refresh_index = getattr(self.fw, "_refresh_index", None)
-        if refresh_index is not None:  # the worker runs in another process: pull its new vectors
-            refresh_index()
+        store = self.source.store
         with self._lock:
             self.catalog.refresh(store)
         exclude_keys = [k_ for k_ in (store.key_of(i) for i in exclude_ids) if k_ is not None]
@@ -332,18 +349,18 @@ class FewShotRetriever:
         if query_vector is None:
             if not isinstance(query, str):
                 raise TypeError(f"few_shot() takes a string query, got {type(query).__name__}")
-            query_vector = self.fw.embedder.embed([query])[0]
+            query_vector = self.source.embedder.embed([query])[0]
         t2 = time.perf_counter()
         timings["embed_ms"] = (t2 - t1) * 1e3
         qv = np.asarray(query_vector, dtype=np.float32).reshape(-1)
-        scores, keys = self.fw.index.search(qv, fetch_k, allowed=mask)
+        scores, keys = self.source.index.search(qv, fetch_k, allowed=mask)
         t3 = time.perf_counter()
         timings["faiss_ms"] = (t3 - t2) * 1e3
         cands = [(float(s), int(key)) for s, key in zip(scores[0], keys[0]) if key >= 0 and s >= min_similarity]
         if not cands:
             self.last_timings = timings
             return []
-        rows = _candidate_rows(store, [key for _, key in cands])
+        rows = store.documents([key for _, key in cands], embeddings=True)
         examples = self._pick(qv, cands, rows, k, mmr_lambda, dedup_threshold, max_tokens, count)
         timings["rank_ms"] = (time.perf_counter() - t3) * 1e3
         self.last_timings = timings
@@ -355,7 +372,7 @@ class FewShotRetriever:
         self,
         qv: np.ndarray,
         cands: list[tuple[float, int]],
-        rows: dict[int, tuple[str, float, np.ndarray, str]],
+        rows: Mapping[int, StoredDocument],
         k: int,
         mmr_lambda: float,
         dedup_threshold: float,
@@ -366,8 +383,8 @@ class FewShotRetriever:
         if not cands:
             return []
         sims = np.array([s for s, _ in cands], dtype=np.float32)
-        vecs = np.vstack([rows[key][2] for _, key in cands])
-        recency = np.array([rows[key][1] or 0.0 for _, key in cands], dtype=np.float64)
+        vecs = np.vstack([rows[key].embedding for _, key in cands])
+        recency = np.array([rows[key].started_at or 0.0 for _, key in cands], dtype=np.float64)
         rewards = self.catalog.reward
         confidences = self.catalog.confidence
         redundancy = np.full(len(cands), -np.inf, dtype=np.float32)
@@ -383,8 +400,9 @@ class FewShotRetriever:
             if picked and redundancy[i] >= dedup_threshold:
                 continue
             sim, key = cands[i]
-            iid, started, _vec, data = rows[key]
-            it = Interaction.from_dict(json.loads(data))
+            doc = rows[key]
+            iid, started = doc.id, doc.started_at
+            it = doc.interaction()
             text_key = (" ".join(it.input_text.lower().split()), " ".join(it.output_text.lower().split()))
             if text_key in seen_texts:
                 continue
@@ -403,22 +421,14 @@ class FewShotRetriever:
         return picked
 
 
-def _candidate_rows(store: Any, keys: list[int]) -> dict[int, tuple[str, float, np.ndarray, str]]:
-    marks = ",".join("?" * len(keys))
-    rows = store.execute(
-        f"SELECT key, id, started_at, embedding, data FROM interactions WHERE key IN ({marks}) AND embedding IS NOT NULL",
-        keys,
-    )
-    return {int(r[0]): (r[1], r[2], np.frombuffer(r[3], dtype=np.float32), r[4]) for r in rows}
+class _HasRetriever(Protocol):
+    @property
+    def few_shot_retriever(self) -> FewShotRetriever: ...
 
 
-def retriever_for(fw: Any) -> FewShotRetriever:
-    """The flywheel's shared retriever (created on first use)."""
-    retriever = getattr(fw, "_few_shot_retriever", None)
-    if retriever is None:
-        retriever = FewShotRetriever(fw)
-        fw._few_shot_retriever = retriever
-    return retriever
+def retriever_for(fw: _HasRetriever) -> FewShotRetriever:
+    """The flywheel's shared retriever (``fw.few_shot_retriever``, created on first use)."""
+    return fw.few_shot_retriever
 
 
 __all__ = [
@@ -427,6 +437,7 @@ __all__ = [
     "FEW_SHOT_METADATA_KEY",
     "FewShotExample",
     "FewShotRetriever",
+    "FewShotSource",
     "approx_tokens",
     "clear_injected",
     "example_messages",

@@ -62,6 +62,8 @@ class Flywheel:
         self.embedder = self.config.embedder or _default_embedder(self.config)
         self.index = VectorIndex(self.path / "index.faiss", dim=int(getattr(self.embedder, "dim", 384)))
         self.index_sync_action = self.index.sync(self.store)
+        self.index.follow(self.store)  # until this process owns the folder, another one ingests
+        self._few_shot_retriever: Any = None
         from .reward import RewardConfig, RewardProcessor
         from .signals.processor import SignalDetectionProcessor, SignalsConfig
 
@@ -141,11 +143,12 @@ class Flywheel:
                     return
                 time.sleep(0.02)
         self._lock_fd = fd
+        self.index.follow(None)  # this process ingests: its index is the one kept current
         self._worker = IngestWorker(
             queue=self.queue,
             store=self.store,
             index=self.index,
-            redactor_factory=self._make_redactor,
+            redactor_factory=self.make_redactor,
             embedder=self.embedder,
             counters=self.counters,
             config=self.config,
@@ -183,10 +186,16 @@ class Flywheel:
             self._start_worker()
         self._worker_process = None
 
-    def _make_redactor(self) -> Any:
+    def make_redactor(self) -> Any:
+        """A new ``Redactor`` with this flywheel's ``redaction`` settings (the worker's, the export's)."""
         from .privacy import RedactionConfig, Redactor
 
         return Redactor(RedactionConfig(**self.config.redaction))
+
+    @property
+    def redaction_settings(self) -> dict[str, Any]:
+        """The ``redaction`` settings (``RedactionConfig`` keys), for processes that build their own redactor."""
+        return dict(self.config.redaction)
 
     # -- the hot path ------------------------------------------------------------------------------
     def record(self, interaction: Interaction | dict[str, Any]) -> str | None:
@@ -377,7 +386,7 @@ class Flywheel:
         """Erase a user everywhere: store, vectors, ingest queue; returns an ``ErasureReport``."""
         from .consent import forget_user
 
-        return forget_user(self, user_id)
+        return forget_user(user_id, store=self.store, queue=self.queue, index=self.index, consent=self.consent, drain=self.flush)
 
     def retain(self, days: float | None = None) -> int:
         """Delete interactions older than ``days`` (default: ``retention_days``); returns how many."""
@@ -386,14 +395,11 @@ class Flywheel:
         days = self.config.retention_days if days is None else days
         if days is None:
             raise FlywheelError("no retention period: pass days= or set retention_days")
-        return retain(self, days)
+        return retain(self.store, self.index, days)
 
     def apply_index_deletions(self) -> int:
-        """Remove vectors deleted from SQLite (by any process) from this process's index."""
-        if self.store.deletion_generation() == self.index.generation:
-            return 0
-        keys, generation = self.store.deleted_keys_since(self.index.generation)
-        return self.index.remove(keys, generation)
+        """Remove vectors deleted from the store (by any process) from this process's index."""
+        return self.index.apply_deletions(self.store)
 
     def _owner_maintenance(self) -> None:
         """Run by the worker when idle: follow other processes' deletions; apply retention periodically."""
@@ -463,14 +469,13 @@ class Flywheel:
 
     def _wait_for_other_owner(self, targets: dict[str, int], timeout: float) -> bool:
         """Poll the committed queue offsets until another process has ingested ``targets``."""
-        from .worker import processed_cursors
-
         deadline = time.monotonic() + timeout
         while True:
-            cursors = processed_cursors(self.store)
+            cursors = self.store.processed_cursors()
             present = set(self.queue.segments())
             if all(name not in present or cursors.get(name, 0) >= end for name, end in targets.items()):
-                self._refresh_index(force=True)
+                if self._worker is None:
+                    self.index.catch_up(self.store, force=True)
                 return True
             if time.monotonic() >= deadline:
                 return False
@@ -478,20 +483,6 @@ class Flywheel:
             if self._worker is not None:
                 return self._worker.wait_for(targets, max(0.0, deadline - time.monotonic()))
             time.sleep(0.02)
-
-    def _refresh_index(self, force: bool = False) -> None:
-        """Another process ingests: pull its new vectors (and deletions) from SQLite into our index."""
-        if self._worker is not None:
-            return
-        now = time.monotonic()
-        if not force and now - self._index_checked_at < 0.5:
-            return
-        self._index_checked_at = now
-        self.apply_index_deletions()
-        if self.store.max_key() > self.index.watermark:
-            for keys, vectors in self.store.iter_embeddings(after_key=self.index.watermark):
-                self.index.add(keys, vectors)
-        self.index.dirty = False  # the owner saves the index, not us
 
     def close(self, timeout: float = 60.0) -> None:
         """Flush, stop the worker, save the index. Idempotent."""
@@ -585,7 +576,6 @@ class Flywheel:
         return self.search_vector(vector[0], k)
 
     def search_vector(self, vector: np.ndarray, k: int = 5) -> list[tuple[Interaction, float]]:
-        self._refresh_index()
         scores, keys = self.index.search(vector, k)
         ids = self.store.ids_for_keys([int(x) for x in keys[0] if x >= 0])
         out = []
@@ -602,9 +592,16 @@ class Flywheel:
         Filters (``filter={...}``, ``category=``, ``tool=``, ``route=``, ``language=``,
         ``model_version=``), similarity floor, MMR, token budget: see ``flywheel_middleware.fewshot``.
         """
-        from .fewshot import retriever_for
+        return self.few_shot_retriever.select(query, k, **options)
 
-        return retriever_for(self).select(query, k, **options)
+    @property
+    def few_shot_retriever(self) -> Any:
+        """The shared ``FewShotRetriever`` over this store (built on first use with ``few_shot`` settings)."""
+        if self._few_shot_retriever is None:
+            from .fewshot import FewShotRetriever
+
+            self._few_shot_retriever = FewShotRetriever(self, self.config.few_shot)
+        return self._few_shot_retriever
 
     def warm_up(self, *, wait: bool = True, timeout: float | None = None) -> bool:
         """Load the embedding model and the few-shot index now, so the first ``few_shot()`` is fast.
@@ -641,6 +638,12 @@ class Flywheel:
 
         return FlywheelFewShotPrompt(self, **options)
 
+    def few_shot_middleware(self, k: int = 3, **options: Any) -> Any:
+        """``langchain.agents.create_agent`` middleware injecting examples (``adapters.fewshot_agent``)."""
+        from .adapters.fewshot_agent import FlywheelFewShotMiddleware
+
+        return FlywheelFewShotMiddleware(self, k, **options)
+
     def few_shot_selector(self, **options: Any) -> Any:
         """A LangChain ``BaseExampleSelector`` over this flywheel (``adapters.fewshot_langchain``)."""
         from .adapters.fewshot_langchain import FlywheelExampleSelector
@@ -664,7 +667,7 @@ class Flywheel:
         return review_queue(self, limit, **options)
 
     def reindex(self) -> int:
-        """Rebuild the FAISS index from SQLite (the source of truth); returns its size."""
+        """Rebuild the vector index from the store (the source of truth); returns its size."""
         n = self.index.rebuild(self.store)
         self.index.save()
         return n
@@ -701,12 +704,8 @@ class Flywheel:
         """Our counters plus those the owning worker (maybe another process) publishes in the store."""
         counts = self.counters.snapshot()
         if self._worker is None:
-            try:
-                published = json.loads(self.store.get_meta("worker_counters") or "{}")
-            except ValueError:
-                published = {}
-            for key, value in published.items():
-                counts[key] = counts.get(key, 0) + int(value)
+            for key, value in self.store.published_counters().items():
+                counts[key] = counts.get(key, 0) + value
         return counts
 
 

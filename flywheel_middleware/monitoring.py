@@ -30,6 +30,8 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
+from .store.base import HasStore, TrajectoryStore, store_of
+
 WINDOW_SECONDS: dict[str, float] = {"hour": 3600.0, "day": 86_400.0, "week": 7 * 86_400.0}
 # 1970-01-01 was a Thursday: weeks start on the Monday before it
 _WINDOW_ORIGIN: dict[str, float] = {"week": -3 * 86_400.0}
@@ -158,8 +160,8 @@ class MonitorData:
         return rows, self.embeddings[pos[rows]]
 
 
-def _store_of(source: Any) -> Any:
-    return getattr(source, "store", source)
+def _store_of(source: TrajectoryStore | HasStore) -> TrajectoryStore:
+    return store_of(source)
 
 
 def _decode_chosen(raw: Any) -> str | None:
@@ -191,27 +193,12 @@ def _text(value: Any) -> str | None:
     return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else str(value)
 
 
-_LOAD_SQL = """
-SELECT i.key, i.id, i.started_at, i.status, i.model_version, i.user_id, i.input_text,
-       json_extract(i.data, '$.metadata.category'), json_extract(i.data, '$.metadata.route'),
-       json_extract(i.data, '$.metadata.user_segment'), {metadata_column},
-       (SELECT d.chosen FROM decisions d WHERE d.interaction_id = i.id
-          ORDER BY (d.decider = 'router') DESC, d.idx LIMIT 1),
-       r.label, r.reward, r.confidence, r.n_signals
-FROM interactions i LEFT JOIN rewards r ON r.interaction_id = i.id
-WHERE (? IS NULL OR i.started_at >= ?) AND (? IS NULL OR i.started_at < ?)
-ORDER BY i.key
-"""
-
-
-def load(source: Any, config: MonitorConfig | None = None) -> MonitorData:
+def load(source: TrajectoryStore | HasStore, config: MonitorConfig | None = None) -> MonitorData:
     """Read everything the analyses need from a ``Flywheel`` or its store, in one pass."""
     config = config or MonitorConfig()
     store = _store_of(source)
     size, origin = config.window_seconds(), config.window_origin()
-    metadata_column = "json_extract(i.data, '$.metadata')" if config.segment_fn is not None else "NULL"
-    rows = store.execute(_LOAD_SQL.format(metadata_column=metadata_column),
-                         (config.since, config.since, config.until, config.until))
+    rows = store.monitor_rows(config.since, config.until, with_metadata=config.segment_fn is not None)
     n = len(rows)
     cols = list(zip(*rows)) if rows else [()] * 16
     keys = np.asarray(cols[0], dtype=np.int64)
@@ -226,8 +213,7 @@ def load(source: Any, config: MonitorConfig | None = None) -> MonitorData:
         segment_list = []
         for user_id, meta in zip(cols[5], cols[10]):
             try:
-                meta_dict = json.loads(meta) if meta else {}
-                value = config.segment_fn({"user_id": user_id, "metadata": meta_dict})
+                value = config.segment_fn({"user_id": user_id, "metadata": meta or {}})
             except Exception:  # noqa: BLE001 - a broken segment function yields "(none)", not a crash
                 value = None
             segment_list.append(_text(value) or NONE_COHORT)
@@ -247,21 +233,13 @@ def load(source: Any, config: MonitorConfig | None = None) -> MonitorData:
             kind_to_groups.setdefault(kind, []).append(group)
     flags = {group: np.zeros(n, dtype=bool) for group in config.signal_groups}
     if n and kind_to_groups:
-        marks = ",".join("?" * len(kind_to_groups))
-        sig_rows = store.execute(
-            f"SELECT i.key, s.kind FROM signals s JOIN interactions i ON i.id = s.interaction_id"
-            f" WHERE s.kind IN ({marks}) GROUP BY i.key, s.kind",
-            tuple(kind_to_groups),
-        )
-        if sig_rows:
-            sig_keys = np.asarray([r[0] for r in sig_rows], dtype=np.int64)
-            sig_kinds = np.asarray([r[1] for r in sig_rows], dtype=object)
+        for kind, sig_keys in store.keys_with_signals(list(kind_to_groups)).items():
+            if not len(sig_keys):
+                continue
             pos = np.searchsorted(keys, sig_keys)
             ok = (pos < n) & (keys[np.minimum(pos, n - 1)] == sig_keys)
-            for kind, groups in kind_to_groups.items():
-                sel = pos[ok & (sig_kinds == kind)]
-                for group in groups:
-                    flags[group][sel] = True
+            for group in kind_to_groups[kind]:
+                flags[group][pos[ok]] = True
     flags["abort"] = flags.get("abort", np.zeros(n, dtype=bool)) | (status == "aborted")
     flags["error"] = status == "error"
     flags["good"] = label == "good"
@@ -1080,13 +1058,12 @@ def make_plan(source: Any, data: MonitorData, *, attribute: Attributor | None = 
     return Plan(needs, items, n_failures, source_name, sft_examples, dpo_pairs, thresholds, review)
 
 
-def _ids_with_kind(store: Any, kind: str) -> list[str]:
-    return [r[0] for r in store.execute("SELECT DISTINCT interaction_id FROM signals WHERE kind = ?", (kind,))]
+def _ids_with_kind(store: TrajectoryStore, kind: str) -> list[str]:
+    return sorted(store.ids_with_signals([kind]))
 
 
-def _count_pairs(store: Any) -> int:
-    rows = store.execute("SELECT COUNT(DISTINCT interaction_id) FROM signals WHERE kind IN ('correction', 'preference')")
-    return int(rows[0][0]) if rows else 0
+def _count_pairs(store: TrajectoryStore) -> int:
+    return len(store.ids_with_signals(["correction", "preference"]))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 from .records import Signal
+from .store.base import RewardRow, TrajectoryStore
 
 DEFAULT_WEIGHTS: dict[str, float] = {
     "thumbs_up": 1.0,
@@ -127,7 +128,7 @@ def aggregate(
 class RewardProcessor:
     """Worker processor: re-derives the reward of every interaction a batch touched."""
 
-    def __init__(self, store: Any, config: RewardConfig | None = None) -> None:
+    def __init__(self, store: TrajectoryStore, config: RewardConfig | None = None) -> None:
         self.store = store
         self.config = config or RewardConfig()
 
@@ -143,5 +144,5 @@ class RewardProcessor:
         by_id = self.store.signals_for(ids)
         statuses = self.store.statuses(ids)
         results = {iid: aggregate(by_id.get(iid, []), status=statuses.get(iid), config=self.config, muted_actors=muted) for iid in ids}
-        self.store.upsert_rewards([(iid, r.label, r.reward, r.confidence, r.n_signals) for iid, r in results.items()])
+        self.store.upsert_rewards([RewardRow(iid, r.label, r.reward, r.confidence, r.n_signals) for iid, r in results.items()])
         return results

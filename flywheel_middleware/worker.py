@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
 import numpy as np
 
@@ -22,7 +21,10 @@ from .config import FlywheelConfig
 from .privacy.records import Redacting, redact_interaction, redact_signal
 from .queue import DurableQueue, QueuedItem
 from .records import Interaction, RecordError, Signal
-from .store.base import StoredInteraction
+from .store.base import SimilarityIndex, StoredInteraction, TrajectoryStore
+
+if TYPE_CHECKING:
+    from .embedding import Embedder
 
 _log = logging.getLogger("flywheel_middleware")
 _QUARANTINE_AFTER = 5
@@ -49,33 +51,6 @@ def _shape(value: Any) -> str:
     return type(value).__name__
 
 
-def processed_cursors(store: Any) -> dict[str, int]:
-    """Queue offsets whose records are stored *and* seen by every processor (rewards, detectors).
-
-    ``flush()`` waits on these rather than on the committed offsets, so a caller never sees a
-    stored turn whose reward or implicit signals are still being computed.
-    """
-    try:
-        return {k: int(v) for k, v in json.loads(store.get_meta("processed_cursors") or "{}").items()}
-    except ValueError:
-        return {}
-
-
-def mark_processed(store: Any, cursors: dict[str, int]) -> None:
-    if not cursors:
-        return
-    current = processed_cursors(store)
-    for name, offset in cursors.items():
-        current[name] = max(current.get(name, 0), offset)
-    store.set_meta("processed_cursors", json.dumps(current))
-
-
-def forget_processed(store: Any, segment: str) -> None:
-    current = processed_cursors(store)
-    if current.pop(segment, None) is not None:
-        store.set_meta("processed_cursors", json.dumps(current))
-
-
 class IngestWorker(threading.Thread):
     """Drains the durable queue in batches; one per store folder (guarded by a file lock)."""
 
@@ -83,10 +58,10 @@ class IngestWorker(threading.Thread):
         self,
         *,
         queue: DurableQueue,
-        store: Any,
-        index: Any,
+        store: TrajectoryStore,
+        index: SimilarityIndex,
         redactor_factory: Callable[[], Redacting],
-        embedder: Any,
+        embedder: Embedder | None,
         counters: Counters,
         config: FlywheelConfig,
         processors: list[IngestProcessor],
@@ -113,6 +88,7 @@ class IngestWorker(threading.Thread):
         self.last_ingest_at: float | None = None
         self.last_error: str | None = None
         self.pause = threading.Event()  # set by maintenance (erasure) to hold ingestion
+        self._transient: tuple[type[BaseException], ...] = (*store.transient_errors, OSError)
 
     # -- control -------------------------------------------------------------------------------
     def stop(self, timeout: float | None = 10.0) -> None:
@@ -125,7 +101,7 @@ class IngestWorker(threading.Thread):
         deadline = time.monotonic() + timeout
         with self._progress:
             while True:
-                cursors = processed_cursors(self.store)
+                cursors = self.store.processed_cursors()
                 present = set(self.queue.segments())
                 if all(name not in present or cursors.get(name, 0) >= end for name, end in targets.items()):
                     return True
@@ -138,7 +114,7 @@ class IngestWorker(threading.Thread):
     # -- the loop ------------------------------------------------------------------------------
     def run(self) -> None:
         # a crash between a batch's commit and its processors must not make flush() wait forever
-        mark_processed(self.store, self.store.cursors())
+        self.store.mark_processed(self.store.cursors())
         backoff = 0.05
         failures = 0
         while not self._stop_event.is_set():
@@ -155,7 +131,7 @@ class IngestWorker(threading.Thread):
             except Exception as exc:  # noqa: BLE001 - the worker must outlive any fault
                 # infrastructure faults (locked database, full disk) are retried forever: the data
                 # waits in the queue. Anything else may be one poison record: isolate it.
-                if not isinstance(exc, (sqlite3.Error, OSError)):
+                if not isinstance(exc, self._transient):
                     failures += 1
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 self.counters.warn("worker_errors", "flywheel worker: %s (retrying in %.2fs)", self.last_error, backoff)
@@ -178,7 +154,9 @@ class IngestWorker(threading.Thread):
             return False
         batch = self._decode(items)
         self._ingest(batch)
-        mark_processed(self.store, batch.cursors)
+        # counters first: once flush() sees the batch processed, stats() in any process counts it
+        self.store.publish_counters(self.counters.snapshot())
+        self.store.mark_processed(batch.cursors)
         with self._progress:
             self._progress.notify_all()
         return True
@@ -191,14 +169,14 @@ class IngestWorker(threading.Thread):
             return False
         try:
             self._ingest(self._decode(items))
-        except (sqlite3.Error, OSError):
+        except self._transient:
             raise
         except Exception as exc:  # noqa: BLE001
             item = items[0]
             with open(self.queue.directory / "dead-letter.jsonl", "a", encoding="utf-8") as handle:
                 handle.write(json.dumps({"kind": item.kind, "data": item.data, "error": repr(exc)}, default=repr) + "\n")
             self.store.ingest([], [], {item.segment: item.end_offset})
-            mark_processed(self.store, {item.segment: item.end_offset})
+            self.store.mark_processed({item.segment: item.end_offset})
             self.counters.warn("dead_lettered", "flywheel: a record failed %d times and went to dead-letter.jsonl: %s", _QUARANTINE_AFTER, exc)
         return True
 
@@ -297,7 +275,7 @@ class IngestWorker(threading.Thread):
                     self.counters.warn("queue_torn_records", "flywheel: skipped a torn record at the end of %s", name)
                     self.store.ingest([], [], {name: size})
                 self.queue.discard(name)
-                forget_processed(self.store, name)
+                self.store.forget_processed(name)
                 self.store.drop_cursor(name)
 
     def _maintenance(self, force: bool = False) -> None:
@@ -306,7 +284,7 @@ class IngestWorker(threading.Thread):
             self.queue.fsync()
             self._last_fsync = now
             self.queue.set_pending(self.queue.pending_bytes(self.store.cursors()))
-            self.store.set_meta("worker_counters", json.dumps(self.counters.snapshot()))
+            self.store.publish_counters(self.counters.snapshot())
         if self.index.dirty and (force or now - self._last_index_save >= self.config.index_save_interval_s):
             try:
                 self.index.save()

@@ -18,6 +18,7 @@ import pytest  # noqa: E402
 
 from flywheel_middleware import Flywheel  # noqa: E402
 from phoenix_server import phoenix_server  # noqa: E402,F401  (the real Phoenix server, session-scoped)
+from store_backends import store  # noqa: E402,F401  (one empty store per backend: the contract tests)
 
 
 def pytest_configure(config: pytest.Config) -> None:

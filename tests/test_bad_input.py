@@ -4,12 +4,14 @@ never stored as poison that breaks ingestion or a whole feature later."""
 from __future__ import annotations
 
 import math
+import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 
 from flywheel_middleware import Flywheel, Interaction, SignalError
+from flywheel_middleware.store import InteractionQuery
 from helpers import turn
 
 
@@ -18,7 +20,8 @@ def test_nan_infinity_and_huge_ints_in_a_payload_are_stored_as_strict_json(fw: F
     assert iid is not None and fw.flush(60)
     assert fw.get(iid).output == {"score": None, "big": str(2**70), "inf": None}
     fw.review_queue()  # SQLite's JSON functions read every stored row
-    assert fw.store.execute("SELECT COUNT(*) FROM interactions WHERE json_valid(data)")[0][0] == 1
+    with sqlite3.connect(fw.path / "store.sqlite") as raw:
+        assert raw.execute("SELECT COUNT(*) FROM interactions WHERE json_valid(data)").fetchone()[0] == 1
 
 
 def test_a_lone_surrogate_is_normalised_and_does_not_stall_ingestion(fw: Flywheel) -> None:
@@ -64,5 +67,5 @@ def test_stored_times_are_all_finite(store_path: Path, embedder) -> None:
         fw.record(Interaction(input="q", started_at=time.time() - 10))
         fw.record(Interaction(input="q2", started_at=math.nan))
         assert fw.flush(60)
-        rows = fw.store.execute("SELECT started_at FROM interactions")
-    assert len(rows) == 1 and math.isfinite(rows[0][0])
+        rows = fw.store.list_interactions(InteractionQuery(limit=None))
+    assert len(rows) == 1 and math.isfinite(rows[0].started_at)

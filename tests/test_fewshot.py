@@ -12,6 +12,7 @@ import pytest
 
 from flywheel_middleware import Flywheel, Interaction, RoutingDecision, Step
 from flywheel_middleware.fewshot import FewShotExample, clear_injected, injected_ids, injection_scope
+from flywheel_middleware.store import InteractionQuery
 
 
 def add(
@@ -44,15 +45,14 @@ def settle(fw: Flywheel, timeout: float = 120.0) -> None:
     """flush(), then wait for what the worker does after committing a batch (index add, rewards):
     ``flush()`` returns once the queue cursors are committed, which is just before that."""
     assert fw.flush(timeout)
-    refresh_index = getattr(fw, "_refresh_index", lambda force=False: None)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        stale = fw.store.execute(
-            "SELECT COUNT(*) FROM interactions i LEFT JOIN rewards r ON r.interaction_id = i.id"
-            " WHERE r.interaction_id IS NULL OR r.n_signals < (SELECT COUNT(DISTINCT COALESCE(s.actor, '') || s.kind)"
-            " FROM signals s WHERE s.interaction_id = i.id)"
-        )[0][0]
-        refresh_index(force=True)
+        stored = [it.id for it in fw.store.list_interactions(InteractionQuery(limit=None))]
+        rewards = fw.store.rewards_for(stored)
+        signals = fw.store.signals_for(stored)
+        stale = sum(1 for iid in stored if iid not in rewards
+                    or rewards[iid].n_signals < len({(s.actor or "", s.kind) for s in signals[iid]}))
+        fw.index.catch_up(fw.store, force=True)
         if stale == 0 and len(fw.index) == fw.store.counts().embedded:
             return
         time.sleep(0.02)

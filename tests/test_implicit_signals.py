@@ -92,12 +92,11 @@ def test_restating_the_question_before_last_marks_that_turn(fw: Flywheel) -> Non
 
 
 def test_stored_signal_evidence_holds_no_user_text(fw: Flywheel) -> None:
-    first = _turn(fw, "What is the refund window for order 77812?", "You can return items within 90 days.", 1000.0)
-    _turn(fw, "No, I meant the window for my order from Lisbon", "Sorry, it is 30 days.", 1030.0)
-    _turn(fw, "Please let me talk to a real person about Lisbon", "Transferring you.", 1060.0)
+    turns = [_turn(fw, "What is the refund window for order 77812?", "You can return items within 90 days.", 1000.0),
+             _turn(fw, "No, I meant the window for my order from Lisbon", "Sorry, it is 30 days.", 1030.0),
+             _turn(fw, "Please let me talk to a real person about Lisbon", "Transferring you.", 1060.0)]
     fw.flush(60)
-    signals = [s for s in fw.signals(first.id) if s.source == "implicit"]
-    signals += [s for it in fw.store.execute("SELECT id FROM interactions") for s in fw.signals(it[0]) if s.source == "implicit"]
+    signals = [s for it in turns for s in fw.signals(it.id) if s.source == "implicit"]
     assert {"correction_phrase", "escalate"} <= {s.kind for s in signals}
     for s in signals:
         dumped = str(s.evidence).lower()

@@ -655,7 +655,7 @@ def _settle(fw: Flywheel, n: int) -> None:
     assert fw.flush(120)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if len(fw.index) >= n and fw.store.execute("SELECT COUNT(*) FROM rewards")[0][0] >= n:
+        if len(fw.index) >= n and sum(fw.store.counts().rewards_by_label.values()) >= n:
             return
         time.sleep(0.05)
     raise AssertionError("the worker did not settle")

@@ -71,7 +71,7 @@ def test_the_worker_keeps_rewards_current(fw: Flywheel) -> None:
     fw.flush(60)
     fw.feedback(it.id, "thumbs_up", actor="u1")
     fw.flush(60)
-    assert fw.store.rewards_for([it.id])[it.id][0] == "good"
+    assert fw.store.rewards_for([it.id])[it.id].label == "good"
     assert fw.reward(it.id).label == "good"
 
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..feedback import make_signal
 from ..records import Interaction, Signal
+from ..store.base import TrajectoryStore
 from .detectors import (
     EarlierTurn,
     AbandonmentConfig,
@@ -62,7 +63,7 @@ class SignalsConfig:
 class SignalDetectionProcessor:
     """Worker processor: implicit signals from consecutive turns and idle sessions."""
 
-    def __init__(self, store: Any, emit: Callable[[Signal], bool], config: SignalsConfig | None = None,
+    def __init__(self, store: TrajectoryStore, emit: Callable[[Signal], bool], config: SignalsConfig | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.emit = emit
@@ -117,19 +118,14 @@ class SignalDetectionProcessor:
         if not current.session_id:
             return []
         n = max(1, int(self.rephrase.config.lookback))
-        rows = self.store.execute(
-            "SELECT id, input_text, output_text, COALESCE(ended_at, started_at), embedding FROM interactions"
-            " WHERE session_id = ? AND started_at < ? AND id != ? AND COALESCE(input_text, '') != ''"
-            " ORDER BY started_at DESC LIMIT ?",
-            (current.session_id, current.started_at, current.id, n),
-        )
-        ids = [r[0] for r in rows]
-        rewards = self.store.rewards_for(ids) if ids else {}
+        rows = [t for t in self.store.previous_turns(current.session_id, current.started_at, current.id, n + 2)
+                if t.input_text.strip()][:n]
+        rewards = self.store.rewards_for([t.interaction_id for t in rows]) if rows else {}
         out = []
-        for iid, prev_text, answer, end, blob in rows:
-            label = rewards.get(iid, ("unknown",))[0]
-            vector = None if blob is None else np.frombuffer(blob, dtype=np.float32)
-            out.append(EarlierTurn(prev_text or "", vector, answer or "", label == "good", float(end), iid))
+        for t in rows:
+            reward = rewards.get(t.interaction_id)
+            out.append(EarlierTurn(t.input_text, t.embedding, t.output_text,
+                                   reward is not None and reward.label == "good", float(t.ended_at), t.interaction_id))
         return out
 
     # -- the rephrase model's reference sample -------------------------------------------------
@@ -147,23 +143,17 @@ class SignalDetectionProcessor:
 
     def _stored_sample(self, n: int) -> tuple[int, list[str], list[np.ndarray]]:
         """(embedded turns in the store, ids, vectors) of a uniform sample of up to ``n`` of them."""
-        rows = self.store.execute("SELECT COUNT(*), MAX(key) FROM interactions WHERE embedding IS NOT NULL")
-        count, top = rows[0] if rows else (0, None)
-        if not count or top is None:
+        top = int(self.store.max_key())
+        if top <= 0:
             return 0, [], []
         rng = np.random.default_rng(0)
-        keys = np.unique(rng.integers(1, int(top) + 1, size=min(int(top), 3 * n)))
-        ids: list[str] = []
-        vectors: list[np.ndarray] = []
-        for start in range(0, len(keys), 500):
-            chunk = [int(k) for k in keys[start : start + 500]]
-            for iid, blob in self.store.execute(
-                f"SELECT id, embedding FROM interactions WHERE key IN ({','.join('?' * len(chunk))})"
-                " AND embedding IS NOT NULL", chunk):
-                ids.append(iid)
-                vectors.append(np.frombuffer(blob, dtype=np.float32))
-        order = rng.permutation(len(ids))[:n]
-        return int(count), [ids[i] for i in order], [vectors[i] for i in order]
+        keys = np.unique(rng.integers(1, top + 1, size=min(top, 3 * n))).astype(np.int64)
+        found, vectors = self.store.embeddings_for(keys)
+        keys, vectors = keys[found], vectors[found]
+        ids_by_key = self.store.ids_for_keys([int(k) for k in keys])
+        rows = [(ids_by_key[int(k)], vectors[i]) for i, k in enumerate(keys) if int(k) in ids_by_key]
+        order = rng.permutation(len(rows))[:n]
+        return top, [rows[i][0] for i in order], [rows[i][1] for i in order]  # keys ~ turns stored so far
 
     def _prune_reference(self) -> None:
         """Erased turns leave the reference sample (erasure removes a user everywhere)."""
@@ -171,11 +161,7 @@ class SignalDetectionProcessor:
         if sample is None or not len(sample):
             return
         ids = sample.ids
-        alive: set[str] = set()
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            alive.update(r[0] for r in self.store.execute(
-                f"SELECT id FROM interactions WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+        alive = self.store.existing_ids(ids)
         sample.remove([i for i in ids if i not in alive])
 
     def _signal(self, target: str, kind: str, trigger: Interaction, confidence: float, evidence: dict[str, Any]) -> Signal:
@@ -199,15 +185,9 @@ class SignalDetectionProcessor:
 
     def check_abandoned(self, now: float) -> list[Signal]:
         timeout = self.abandonment.config.timeout_s
-        rows = self.store.execute(
-            "SELECT i.session_id, i.id, COALESCE(i.ended_at, i.started_at) AS last FROM interactions i"
-            " JOIN (SELECT session_id, MAX(started_at) AS m FROM interactions WHERE session_id IS NOT NULL"
-            "       GROUP BY session_id HAVING m < ? AND m > ?) s"
-            " ON i.session_id = s.session_id AND i.started_at = s.m",
-            (now - timeout, now - timeout - self.config.abandonment_horizon_s),
-        )
+        tails = self.store.stale_sessions(now - timeout, now - timeout - self.config.abandonment_horizon_s)
         out = []
-        for _session, iid, last in rows:
+        for _session, iid, last in tails:
             kinds = self.store.signals_for([iid]).get(iid, [])
             if any(s.kind == "abandon" for s in kinds):
                 continue

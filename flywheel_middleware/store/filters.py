@@ -7,11 +7,10 @@ catalog keeps the columns it needs as numpy arrays indexed by the store's intege
 same key FAISS uses) and turns a query's filters into a boolean mask in about a millisecond. The
 mask goes to FAISS as an ``IDSelectorBitmap``, so filters apply *before* the top-k cut.
 
-It is a cache of SQLite, kept current incrementally: the ``rewards`` table is rewritten with
-``INSERT OR REPLACE`` whenever an interaction or its signals change, so every change gets a new
-``rowid``; the catalog reads the rows past the last one it saw. A deletion (erasure, retention)
-bumps the store's deletion generation; the catalog drops the deleted keys (the store's deletion
-log, ``deleted_keys_since``) or, without a log, reloads from scratch.
+It is a cache of the store, kept current incrementally: every reward upsert gets a new change
+number (``seq``, never reused), and the catalog reads the changes past the last one it saw
+(``TrajectoryStore.reward_changes``). A deletion (erasure, retention) bumps the store's deletion
+generation; the catalog drops the deleted keys (the store's deletion log, ``deleted_keys_since``).
 
 Filterable fields (values compared as strings; a list means "any of"):
 
@@ -21,7 +20,8 @@ Filterable fields (values compared as strings; a list means "any of"):
 * ``route``: ``metadata["route"]`` / ``run_metadata["route"]`` and the chosen value of every
   ``RoutingDecision`` with ``decider="router"`` (multi-valued);
 * ``tool``: the name of every tool step (multi-valued);
-* any other name: ``metadata[name]`` / ``run_metadata[name]``, looked up in SQLite per query.
+* any other name: ``metadata[name]`` / ``run_metadata[name]``, looked up in the store per query
+  (``good_keys_with_metadata``).
 """
 
 from __future__ import annotations
@@ -29,34 +29,18 @@ from __future__ import annotations
 import json
 import re
 import threading
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
+
+from .base import FewShotCandidate, TrajectoryStore
 
 SINGLE_FIELDS = ("session", "category", "language", "model_version")
 MULTI_FIELDS = ("route", "tool")
 FILTER_FIELDS = ("category", "language", "model_version", "route", "tool")
 _ALIASES = {"tools": "tool", "tool_used": "tool", "routes": "route", "model": "model_version", "lang": "language"}
-_SEP = "\x1f"
-_REREAD = 10_000  # rewards rows re-read after a deletion (see refresh)
 _KEY_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
 
-_ROWS_SQL = """
-SELECT r.rowid, i.key, r.label, r.reward, r.confidence, i.session_id, i.started_at,
-  CASE WHEN r.label = 'good' THEN i.model_version END,
-  CASE WHEN r.label = 'good' THEN COALESCE(json_extract(i.data, '$.metadata.category'),
-                                           json_extract(i.data, '$.metadata.run_metadata.category')) END,
-  CASE WHEN r.label = 'good' THEN COALESCE(json_extract(i.data, '$.metadata.language'),
-                                           json_extract(i.data, '$.metadata.run_metadata.language')) END,
-  CASE WHEN r.label = 'good' THEN COALESCE(json_extract(i.data, '$.metadata.route'),
-                                           json_extract(i.data, '$.metadata.run_metadata.route')) END,
-  CASE WHEN r.label = 'good' THEN (SELECT group_concat(s.name, char(31)) FROM steps s
-                                   WHERE s.interaction_id = i.id AND s.kind = 'tool') END,
-  CASE WHEN r.label = 'good' THEN (SELECT group_concat(d.chosen, char(31)) FROM decisions d
-                                   WHERE d.interaction_id = i.id AND d.decider = 'router') END
-FROM rewards r JOIN interactions i ON i.id = r.interaction_id
-WHERE r.rowid > ? ORDER BY r.rowid LIMIT ?
-"""
 
 
 def normalise_filter(spec: Mapping[str, Any] | None) -> dict[str, tuple[str, ...]]:
@@ -104,7 +88,7 @@ class FilterCatalog:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self.generation = -1
-        self.last_rowid = 0
+        self.last_seq = 0
         self._reset(0)
 
     def _reset(self, capacity: int) -> None:
@@ -146,30 +130,26 @@ class FilterCatalog:
         return code
 
     # -- keeping current -----------------------------------------------------------------------
-    def refresh(self, store: Any, batch: int = 50_000) -> int:
-        """Apply what changed in SQLite since the last call; returns the number of rows read."""
+    def refresh(self, store: TrajectoryStore, batch: int = 50_000) -> int:
+        """Apply what changed in the store since the last call; returns the number of rows read."""
         with self._lock:
             generation = store.deletion_generation()
             if generation != self.generation:
-                deleted = getattr(store, "deleted_keys_since", None)
-                if self.generation >= 0 and deleted is not None:
-                    keys, generation = deleted(self.generation)
+                if self.generation >= 0:
+                    keys, generation = store.deleted_keys_since(self.generation)
                     self._forget(keys)
-                    # SQLite reuses the highest rowids after a delete: re-read the tail (idempotent)
-                    top = int(store.execute("SELECT COALESCE(MAX(rowid), 0) FROM rewards")[0][0])
-                    self.last_rowid = max(0, min(self.last_rowid, top) - _REREAD)
                 else:
                     self._reset(0)
-                    self.last_rowid = 0
+                    self.last_seq = 0
                 self.generation = generation
             read = 0
             while True:
-                rows = store.execute(_ROWS_SQL, (self.last_rowid, batch))
+                rows = store.reward_changes(self.last_seq, batch)
                 if not rows:
                     return read
                 self._apply(rows)
                 read += len(rows)
-                self.last_rowid = int(rows[-1][0])
+                self.last_seq = int(rows[-1].seq)
                 if len(rows) < batch:
                     return read
 
@@ -189,10 +169,10 @@ class FilterCatalog:
                     self.multi[field].get(value, set()).discard(key)
         self._multi_cache.clear()
 
-    def _apply(self, rows: list[tuple[Any, ...]]) -> None:
-        self._grow(max(int(r[1]) for r in rows))
+    def _apply(self, rows: Sequence[FewShotCandidate]) -> None:
+        self._grow(max(int(r.key) for r in rows))
         self._multi_cache.clear()
-        for (_rowid, key, label, reward, conf, session, started, model, category, language, route,
+        for (_seq, key, label, reward, conf, session, started, model, category, language, route,
              tools, routes) in rows:
             key = int(key)
             was_good = bool(self.good[key])
@@ -218,8 +198,8 @@ class FilterCatalog:
             langs = _values(language)
             self.codes["language"][key] = self._code("language", langs[0] if langs else None)
             multi = {
-                "route": tuple(dict.fromkeys(_values(route) + [v for c in (routes or "").split(_SEP) if c for v in _values(c)])),
-                "tool": tuple(dict.fromkeys(t for t in (tools or "").split(_SEP) if t)),
+                "route": tuple(dict.fromkeys(_values(route) + [v for c in routes for v in _values(c)])),
+                "tool": tuple(dict.fromkeys(tools)),
             }
             for field, values in multi.items():
                 if values:
@@ -230,7 +210,7 @@ class FilterCatalog:
     # -- queries ---------------------------------------------------------------------------------
     def mask(
         self,
-        store: Any,
+        store: TrajectoryStore,
         *,
         min_reward: float = -1.0,
         min_confidence: float = 0.0,
@@ -261,7 +241,7 @@ class FilterCatalog:
                     m &= allowed
                 else:
                     allowed = np.zeros(self.capacity, dtype=bool)
-                    keys = self._sql_metadata_keys(store, field, values)
+                    keys = store.good_keys_with_metadata(field, values)
                     allowed[keys[keys < self.capacity]] = True
                     m &= allowed
             for key in exclude_keys:
@@ -276,13 +256,3 @@ class FilterCatalog:
             cached = np.fromiter(members, dtype=np.int64, count=len(members))
             self._multi_cache[(field, value)] = cached
         return cached
-
-    @staticmethod
-    def _sql_metadata_keys(store: Any, field: str, values: tuple[str, ...]) -> np.ndarray:
-        marks = ",".join("?" * len(values))
-        rows = store.execute(
-            "SELECT i.key FROM interactions i JOIN rewards r ON r.interaction_id = i.id WHERE r.label = 'good' AND"
-            f" (CAST(json_extract(i.data, ?) AS TEXT) IN ({marks}) OR CAST(json_extract(i.data, ?) AS TEXT) IN ({marks}))",
-            (f"$.metadata.{field}", *values, f"$.metadata.run_metadata.{field}", *values),
-        )
-        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))

@@ -32,10 +32,14 @@ import logging
 import math
 import os
 import threading
+import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .base import TrajectoryStore
 
 _log = logging.getLogger("flywheel_middleware")
 
@@ -86,6 +90,9 @@ class VectorIndex:
         self._log_ops: list[tuple[str, Any, Any]] | None = None  # changes made while converting
         self._converting = False
         self.conversions = 0
+        self._followed: TrajectoryStore | None = None  # a store another process ingests into
+        self._follow_interval_s = 0.5
+        self._followed_at = float("-inf")
 
     def configure(self, **settings: Any) -> None:
         """Set thresholds (``exact_max``, ``ivf_min_nprobe``, ``nprobe_override``, ...) on this index.
@@ -188,8 +195,41 @@ class VectorIndex:
                 out.update(nlist=int(self._index.nlist), nprobe=int(self._index.nprobe), trained_at=self.trained_at)
             return out
 
+    # -- following another process's ingestion ------------------------------------------------
+    def follow(self, store: TrajectoryStore | None, interval_s: float = 0.5) -> None:
+        """Pull what another process ingests into ``store`` (new vectors, deletions) before each
+        search, at most every ``interval_s``. ``None``: this process ingests and owns the index."""
+        self._followed = store
+        self._follow_interval_s = interval_s
+        self._followed_at = float("-inf")
+
+    def catch_up(self, store: TrajectoryStore, *, force: bool = False) -> int:
+        """Apply the store's deletions and add its newer vectors now; returns how many were added.
+
+        A follower never saves: the ingesting process owns the file on disk."""
+        now = time.monotonic()
+        if not force and now - self._followed_at < self._follow_interval_s:
+            return 0
+        self._followed_at = now
+        self.apply_deletions(store)
+        added = 0
+        if store.max_key() > self.watermark:
+            for keys, vectors in store.iter_embeddings(after_key=self.watermark):
+                self.add(keys, vectors)
+                added += len(keys)
+        if self._followed is not None:
+            self.dirty = False
+        return added
+
+    def apply_deletions(self, store: TrajectoryStore) -> int:
+        """Remove the vectors the store deleted (in any process) since this index's generation."""
+        if store.deletion_generation() == self.generation:
+            return 0
+        keys, generation = store.deleted_keys_since(self.generation)
+        return self.remove(keys, generation)
+
     # -- lifecycle -------------------------------------------------------------------------
-    def sync(self, store: Any) -> str:
+    def sync(self, store: TrajectoryStore) -> str:
         """Load from disk, then rebuild or catch up from ``store``. Returns what it did."""
         with self._lock:
             generation = store.deletion_generation()
@@ -205,7 +245,7 @@ class VectorIndex:
             self._maybe_convert()
             return f"caught up {added}" if added else "loaded"
 
-    def rebuild(self, store: Any) -> int:
+    def rebuild(self, store: TrajectoryStore) -> int:
         """Rebuild from the store (the source of truth), choosing the index type by size."""
         key_parts, vec_parts = [], []
         for keys, vectors in store.iter_embeddings():
@@ -336,6 +376,8 @@ class VectorIndex:
         An IVF search that finds fewer than ``k`` allowed vectors widens ``nprobe`` until it does
         or every list was scanned.
         """
+        if self._followed is not None:  # another process ingests: pull its new vectors first
+            self.catch_up(self._followed)
         faiss = self._faiss
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         empty = np.zeros((len(queries), 0), np.float32), np.zeros((len(queries), 0), np.int64)

@@ -1,22 +1,45 @@
-"""SQLite (WAL) backend: the source of truth for interactions, steps, decisions, signals, embeddings."""
+"""SQLite (WAL) backend: the source of truth for interactions, steps, decisions, signals, embeddings.
+
+Every SQL statement of the embedded store is in this file (the few-shot catalog, curation,
+export, monitoring and consent call the methods of ``TrajectoryStore``; see ``base.py`` for the
+contract each method implements).
+"""
 
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from ..errors import StoreError
 from ..records import Interaction, Signal
-from .base import InteractionQuery, StoreCounts, StoredInteraction
+from .base import (
+    ExportInfo,
+    FeedbackRow,
+    FewShotCandidate,
+    InteractionQuery,
+    MonitorRow,
+    PreviousTurn,
+    RewardRow,
+    SessionTail,
+    StoreCounts,
+    StoredDocument,
+    StoredInteraction,
+    TurnQuery,
+    TurnSummary,
+)
 
 APP_ID = "flywheel-middleware"
 STORE_FORMAT = 1
+SCHEME = "sqlite://"
+_CHUNK = 500
+_SEP = "\x1f"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -52,15 +75,79 @@ CREATE INDEX IF NOT EXISTS signals_interaction ON signals(interaction_id);
 CREATE INDEX IF NOT EXISTS signals_kind ON signals(kind);
 CREATE INDEX IF NOT EXISTS signals_actor ON signals(actor, at);
 CREATE TABLE IF NOT EXISTS rewards(
-    interaction_id TEXT PRIMARY KEY, label TEXT NOT NULL, reward REAL NOT NULL, confidence REAL NOT NULL,
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    interaction_id TEXT NOT NULL UNIQUE, label TEXT NOT NULL, reward REAL NOT NULL, confidence REAL NOT NULL,
     n_signals INTEGER NOT NULL, updated_at REAL NOT NULL
 );
-CREATE INDEX IF NOT EXISTS rewards_label ON rewards(label, reward);
 CREATE TABLE IF NOT EXISTS consent(user_hash TEXT PRIMARY KEY, opted_out_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS erasures(user_hash TEXT PRIMARY KEY, erased_at REAL NOT NULL, report TEXT);
 CREATE TABLE IF NOT EXISTS deleted_keys(key INTEGER NOT NULL, generation INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS deleted_keys_generation ON deleted_keys(generation);
 CREATE TABLE IF NOT EXISTS queue_cursors(segment TEXT PRIMARY KEY, offset INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS exports(
+    version TEXT NOT NULL, kind TEXT NOT NULL, path TEXT NOT NULL, created_at REAL NOT NULL,
+    rows INTEGER NOT NULL, n_interactions INTEGER NOT NULL, n_users INTEGER NOT NULL, manifest TEXT NOT NULL,
+    PRIMARY KEY(version, path)
+);
+CREATE TABLE IF NOT EXISTS export_members(
+    version TEXT NOT NULL, path TEXT NOT NULL, user_hash TEXT, interaction_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS export_members_user ON export_members(user_hash);
+CREATE INDEX IF NOT EXISTS export_members_interaction ON export_members(interaction_id);
+CREATE INDEX IF NOT EXISTS export_members_version ON export_members(version, path);
+"""
+
+# rewards before the change sequence: the implicit rowid was reused after deletions
+_MIGRATE_REWARDS = """
+ALTER TABLE rewards RENAME TO rewards_v1;
+CREATE TABLE rewards(
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    interaction_id TEXT NOT NULL UNIQUE, label TEXT NOT NULL, reward REAL NOT NULL, confidence REAL NOT NULL,
+    n_signals INTEGER NOT NULL, updated_at REAL NOT NULL
+);
+INSERT INTO rewards(seq, interaction_id, label, reward, confidence, n_signals, updated_at)
+    SELECT rowid, interaction_id, label, reward, confidence, n_signals, updated_at FROM rewards_v1 ORDER BY rowid;
+DROP TABLE rewards_v1;
+"""
+_INDEXES_AFTER_MIGRATION = "CREATE INDEX IF NOT EXISTS rewards_label ON rewards(label, reward);"
+
+#: ``TurnSummary.category_hint`` over ``interactions i`` (the chosen value is JSON text)
+_CATEGORY_HINT = (
+    "COALESCE(json_extract(i.data, '$.metadata.category'), json_extract(i.data, '$.metadata.run_metadata.category'),"
+    " (SELECT d.chosen FROM decisions d WHERE d.interaction_id = i.id AND d.chosen NOT IN ('null', '[]', '\"\"')"
+    " ORDER BY (d.decider = 'router') DESC, d.idx LIMIT 1))"
+)
+_TURN_SELECT = (
+    "SELECT i.key, i.id, i.started_at, i.session_id, i.input_text, i.output_text, COALESCE(r.label, 'unknown'),"
+    " COALESCE(r.reward, 0.0), COALESCE(r.confidence, 0.0), COALESCE(r.n_signals, 0), " + _CATEGORY_HINT
+    + ", i.status, i.user_id FROM interactions i LEFT JOIN rewards r ON r.interaction_id = i.id"
+)
+_CHANGES_SQL = """
+SELECT r.seq, i.key, r.label, r.reward, r.confidence, i.session_id, i.started_at,
+  CASE WHEN r.label = 'good' THEN i.model_version END,
+  CASE WHEN r.label = 'good' THEN COALESCE(json_extract(i.data, '$.metadata.category'),
+                                           json_extract(i.data, '$.metadata.run_metadata.category')) END,
+  CASE WHEN r.label = 'good' THEN COALESCE(json_extract(i.data, '$.metadata.language'),
+                                           json_extract(i.data, '$.metadata.run_metadata.language')) END,
+  CASE WHEN r.label = 'good' THEN COALESCE(json_extract(i.data, '$.metadata.route'),
+                                           json_extract(i.data, '$.metadata.run_metadata.route')) END,
+  CASE WHEN r.label = 'good' THEN (SELECT group_concat(s.name, char(31)) FROM steps s
+                                   WHERE s.interaction_id = i.id AND s.kind = 'tool') END,
+  CASE WHEN r.label = 'good' THEN (SELECT group_concat(d.chosen, char(31)) FROM decisions d
+                                   WHERE d.interaction_id = i.id AND d.decider = 'router') END
+FROM rewards r JOIN interactions i ON i.id = r.interaction_id
+WHERE r.seq > ? ORDER BY r.seq LIMIT ?
+"""
+_MONITOR_SQL = """
+SELECT i.key, i.id, i.started_at, i.status, i.model_version, i.user_id, i.input_text,
+       json_extract(i.data, '$.metadata.category'), json_extract(i.data, '$.metadata.route'),
+       json_extract(i.data, '$.metadata.user_segment'), {metadata_column},
+       (SELECT d.chosen FROM decisions d WHERE d.interaction_id = i.id
+          ORDER BY (d.decider = 'router') DESC, d.idx LIMIT 1),
+       r.label, r.reward, r.confidence, r.n_signals
+FROM interactions i LEFT JOIN rewards r ON r.interaction_id = i.id
+WHERE (? IS NULL OR i.started_at >= ?) AND (? IS NULL OR i.started_at < ?)
+ORDER BY i.key
 """
 
 
@@ -68,11 +155,29 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=repr)
 
 
-class SQLiteStore:
-    """One SQLite file in WAL mode; a connection per thread, one writer (the worker)."""
+def _marks(items: Sequence[Any]) -> str:
+    return ",".join("?" * len(items))
 
-    def __init__(self, path: Path, *, busy_timeout_s: float = 5.0) -> None:
+
+def path_from_location(location: str) -> Path:
+    """``sqlite:///abs/path`` -> the path (a plain path is accepted as it is)."""
+    if location.startswith(SCHEME):
+        return Path(location[len(SCHEME):])
+    return Path(location)
+
+
+class SQLiteStore:
+    """One SQLite file in WAL mode; a connection per thread, one writer (the worker).
+
+    ``read_only=True`` opens an existing store without touching it (no schema creation, writes
+    fail): what export worker processes use through ``store.open_store(location, read_only=True)``.
+    """
+
+    transient_errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
+
+    def __init__(self, path: Path, *, busy_timeout_s: float = 5.0, read_only: bool = False) -> None:
         self.path = Path(path)
+        self.read_only = read_only
         self._busy_timeout_s = busy_timeout_s
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
@@ -80,16 +185,28 @@ class SQLiteStore:
         self._write_lock = threading.Lock()
         if self.path.exists() and self.path.is_dir():
             raise StoreError(f"{self.path} is a directory, not a flywheel SQLite store")
-        self._init_schema()
+        if read_only:
+            if not self.path.exists():
+                raise StoreError(f"{self.path} does not exist; a read-only store must open an existing one")
+        else:
+            self._init_schema()
+
+    @property
+    def location(self) -> str:
+        return SCHEME + str(self.path.resolve())
 
     # -- connection handling -------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             try:
-                conn = sqlite3.connect(self.path, timeout=self._busy_timeout_s, check_same_thread=False, isolation_level=None)
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
+                if self.read_only:
+                    conn = sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True, timeout=self._busy_timeout_s,
+                                           check_same_thread=False, isolation_level=None)
+                else:
+                    conn = sqlite3.connect(self.path, timeout=self._busy_timeout_s, check_same_thread=False, isolation_level=None)
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("PRAGMA foreign_keys=OFF")
             except sqlite3.DatabaseError as exc:
                 raise StoreError(f"{self.path} is not a flywheel store (SQLite says: {exc}); refusing to touch it") from exc
@@ -97,6 +214,9 @@ class SQLiteStore:
             with self._connections_lock:
                 self._connections.append(conn)
         return conn
+
+    def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._conn().execute(sql, args).fetchall()
 
     def _init_schema(self) -> None:
         conn = self._conn()
@@ -115,6 +235,10 @@ class SQLiteStore:
                 raise StoreError(f"{self.path} has store format {fmt}; this library reads up to {STORE_FORMAT}. Upgrade it.")
         with self._write_lock:
             conn.executescript("BEGIN;" + _SCHEMA + "COMMIT;")
+            columns = {r[1] for r in conn.execute("PRAGMA table_info(rewards)")}
+            if "seq" not in columns:
+                conn.executescript("BEGIN IMMEDIATE;" + _MIGRATE_REWARDS + "COMMIT;")
+            conn.execute(_INDEXES_AFTER_MIGRATION)
             conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('app', ?)", (APP_ID,))
             conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('store_format', ?)", (str(STORE_FORMAT),))
             conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('created_at', ?)", (str(time.time()),))
@@ -125,15 +249,22 @@ class SQLiteStore:
         row = conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else None
 
-    def get_meta(self, key: str) -> str | None:
+    def _get_meta(self, key: str) -> str | None:
         return self._meta(self._conn(), key)
 
-    def set_meta(self, key: str, value: str) -> None:
+    def _set_meta(self, key: str, value: str) -> None:
         with self._write_lock:
             self._conn().execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
-    # -- writes ------------------------------------------------------------------------------
-    def ingest(self, interactions: Sequence[StoredInteraction], signals: Sequence[Signal], cursors: dict[str, int]) -> list[int]:
+    def _json_meta(self, key: str) -> dict[str, Any]:
+        try:
+            value = json.loads(self._get_meta(key) or "{}")
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    # -- ingest ------------------------------------------------------------------------------
+    def ingest(self, interactions: Sequence[StoredInteraction], signals: Sequence[Signal], cursors: Mapping[str, int]) -> list[int]:
         conn = self._conn()
         now = time.time()
         keys: list[int] = []
@@ -193,133 +324,65 @@ class SQLiteStore:
         )
         return int(key)
 
-    def upsert_rewards(self, rows: Sequence[tuple[str, str, float, float, int]]) -> None:
-        """(interaction_id, label, reward, confidence, n_signals) rows, derived from signals."""
-        now = time.time()
-        with self._write_lock:
-            self._conn().executemany(
-                "INSERT OR REPLACE INTO rewards(interaction_id, label, reward, confidence, n_signals, updated_at)"
-                " VALUES (?,?,?,?,?,?)",
-                [(*row, now) for row in rows],
-            )
-
-    def rewards_for(self, interaction_ids: Sequence[str]) -> dict[str, tuple[str, float, float, int]]:
-        out: dict[str, tuple[str, float, float, int]] = {}
-        for chunk in _chunks(list(interaction_ids), 500):
-            marks = ",".join("?" * len(chunk))
-            for iid, label, reward, conf, n in self._conn().execute(
-                f"SELECT interaction_id, label, reward, confidence, n_signals FROM rewards WHERE interaction_id IN ({marks})", chunk
-            ):
-                out[iid] = (label, reward, conf, n)
-        return out
-
-    # -- consent, erasure, retention ---------------------------------------------------------------
-    def set_opt_out(self, user_hash: str, opted_out: bool) -> None:
-        with self._write_lock:
-            if opted_out:
-                self._conn().execute("INSERT OR IGNORE INTO consent(user_hash, opted_out_at) VALUES (?, ?)", (user_hash, time.time()))
-            else:
-                self._conn().execute("DELETE FROM consent WHERE user_hash=?", (user_hash,))
-
-    def opted_out_hashes(self) -> list[str]:
-        return [r[0] for r in self._conn().execute("SELECT user_hash FROM consent")]
-
-    def add_erasure(self, user_hash: str, erased_at: float) -> None:
-        with self._write_lock:
-            self._conn().execute("INSERT OR REPLACE INTO erasures(user_hash, erased_at) VALUES (?, ?)", (user_hash, erased_at))
-
-    def finish_erasure(self, user_hash: str, report: str) -> None:
-        with self._write_lock:
-            self._conn().execute("UPDATE erasures SET report=? WHERE user_hash=?", (report, user_hash))
-
-    def erasure_tombstones(self) -> dict[str, float]:
-        return {h: float(t) for h, t in self._conn().execute("SELECT user_hash, erased_at FROM erasures")}
-
-    def interaction_ids_for_user(self, user_id: str) -> list[str]:
-        return [r[0] for r in self._conn().execute("SELECT id FROM interactions WHERE user_id=?", (user_id,))]
-
-    def signal_ids_by_actor(self, actor: str) -> list[str]:
-        return [r[0] for r in self._conn().execute("SELECT id FROM signals WHERE actor=?", (actor,))]
-
-    def interaction_ids_before(self, cutoff: float) -> list[str]:
-        return [r[0] for r in self._conn().execute("SELECT id FROM interactions WHERE started_at < ?", (cutoff,))]
-
-    def deleted_keys_since(self, generation: int) -> tuple[list[int], int]:
-        """Vector keys deleted after ``generation``, and the current generation."""
-        current = self.deletion_generation()
-        keys = [r[0] for r in self._conn().execute("SELECT key FROM deleted_keys WHERE generation > ?", (generation,))]
-        return keys, current
-
-    def span_ids(self, interaction_ids: Sequence[str]) -> dict[str, str]:
-        """Root span id per stored interaction ('' when it was not traced)."""
-        out: dict[str, str] = {}
-        for chunk in _chunks(list(interaction_ids), 500):
-            marks = ",".join("?" * len(chunk))
-            rows = self._conn().execute(
-                f"SELECT id, json_extract(data, '$.metadata.span_id') FROM interactions WHERE id IN ({marks})", chunk
-            )
-            out.update((iid, span or "") for iid, span in rows)
-        return out
-
-    def statuses(self, interaction_ids: Sequence[str]) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for chunk in _chunks(list(interaction_ids), 500):
-            marks = ",".join("?" * len(chunk))
-            out.update(self._conn().execute(f"SELECT id, status FROM interactions WHERE id IN ({marks})", chunk).fetchall())
-        return out
-
-    def busy_actors(self, since: float, cap: int) -> set[str]:
-        """Actors with more than ``cap`` explicit signals since ``since`` (anti-poisoning)."""
-        rows = self._conn().execute(
-            "SELECT actor FROM signals WHERE source='explicit' AND actor IS NOT NULL AND at >= ? GROUP BY actor HAVING COUNT(*) > ?",
-            (since, cap),
-        )
-        return {r[0] for r in rows}
+    def cursors(self) -> dict[str, int]:
+        return {r[0]: int(r[1]) for r in self._rows("SELECT segment, offset FROM queue_cursors")}
 
     def drop_cursor(self, segment: str) -> None:
         with self._write_lock:
             self._conn().execute("DELETE FROM queue_cursors WHERE segment=?", (segment,))
 
-    def delete_interactions(self, ids: Sequence[str]) -> list[int]:
-        """Delete interactions with their steps, decisions and signals; returns their vector keys."""
-        if not ids:
-            return []
-        conn = self._conn()
-        keys: list[int] = []
+    def processed_cursors(self) -> dict[str, int]:
+        try:
+            return {str(k): int(v) for k, v in self._json_meta("processed_cursors").items()}
+        except (TypeError, ValueError):
+            return {}
+
+    def mark_processed(self, cursors: Mapping[str, int]) -> None:
+        if not cursors:
+            return
+        current = self.processed_cursors()
+        for name, offset in cursors.items():
+            current[name] = max(current.get(name, 0), int(offset))
+        self._set_meta("processed_cursors", json.dumps(current))
+
+    def forget_processed(self, segment: str) -> None:
+        current = self.processed_cursors()
+        if current.pop(segment, None) is not None:
+            self._set_meta("processed_cursors", json.dumps(current))
+
+    def missing_embeddings(self, limit: int = 256) -> list[Interaction]:
+        rows = self._rows("SELECT data FROM interactions WHERE embedding IS NULL AND COALESCE(input_text, '') != ''"
+                          " ORDER BY key LIMIT ?", (limit,))
+        return [Interaction.from_dict(json.loads(r[0])) for r in rows]
+
+    def set_embeddings(self, pairs: Sequence[tuple[str, np.ndarray]]) -> list[int]:
         with self._write_lock:
+            conn = self._conn()
             conn.execute("BEGIN IMMEDIATE")
             try:
-                for chunk in _chunks(list(ids), 500):
-                    marks = ",".join("?" * len(chunk))
-                    keys += [r[0] for r in conn.execute(f"SELECT key FROM interactions WHERE id IN ({marks})", chunk)]
-                    for table, column in (("interactions", "id"), ("steps", "interaction_id"), ("decisions", "interaction_id"),
-                                          ("signals", "interaction_id"), ("rewards", "interaction_id")):
-                        conn.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", chunk)
-                conn.execute(
-                    "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key='deletion_generation'"
+                conn.executemany(
+                    "UPDATE interactions SET embedding=? WHERE id=?",
+                    [(np.asarray(v, dtype=np.float32).tobytes(), i) for i, v in pairs],
                 )
-                generation = int(self._meta(conn, "deletion_generation") or 0)
-                conn.executemany("INSERT INTO deleted_keys(key, generation) VALUES (?, ?)", [(k, generation) for k in keys])
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-        return keys
+        return [k for k in (self.key_of(i) for i, _ in pairs) if k is not None]
 
-    def delete_signals(self, signal_ids: Sequence[str]) -> int:
-        if not signal_ids:
-            return 0
-        with self._write_lock:
-            conn = self._conn()
-            n = 0
-            for chunk in _chunks(list(signal_ids), 500):
-                n += conn.execute(f"DELETE FROM signals WHERE id IN ({','.join('?' * len(chunk))})", chunk).rowcount
-            return n
+    def publish_counters(self, counters: Mapping[str, int]) -> None:
+        self._set_meta("worker_counters", json.dumps(dict(counters)))
 
-    # -- reads -------------------------------------------------------------------------------
-    def cursors(self) -> dict[str, int]:
-        return {r[0]: int(r[1]) for r in self._conn().execute("SELECT segment, offset FROM queue_cursors")}
+    def published_counters(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for key, value in self._json_meta("worker_counters").items():
+            try:
+                out[str(key)] = int(value)
+            except (TypeError, ValueError):
+                continue
+        return out
 
+    # -- single interactions and signals ----------------------------------------------------------
     def get(self, interaction_id: str) -> Interaction | None:
         row = self._conn().execute("SELECT data FROM interactions WHERE id=?", (interaction_id,)).fetchone()
         return Interaction.from_dict(json.loads(row[0])) if row else None
@@ -330,17 +393,34 @@ class SQLiteStore:
 
     def existing_ids(self, ids: Iterable[str]) -> set[str]:
         found: set[str] = set()
-        for chunk in _chunks(list(ids), 500):
-            marks = ",".join("?" * len(chunk))
-            found.update(r[0] for r in self._conn().execute(f"SELECT id FROM interactions WHERE id IN ({marks})", chunk))
+        for chunk in _chunks(list(ids), _CHUNK):
+            found.update(r[0] for r in self._rows(f"SELECT id FROM interactions WHERE id IN ({_marks(chunk)})", chunk))
         return found
+
+    def ids_for_keys(self, keys: Sequence[int]) -> dict[int, str]:
+        out: dict[int, str] = {}
+        for chunk in _chunks([int(k) for k in keys], _CHUNK):
+            out.update((int(k), i) for k, i in self._rows(f"SELECT key, id FROM interactions WHERE key IN ({_marks(chunk)})", chunk))
+        return out
+
+    def statuses(self, interaction_ids: Sequence[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for chunk in _chunks(list(interaction_ids), _CHUNK):
+            out.update(self._rows(f"SELECT id, status FROM interactions WHERE id IN ({_marks(chunk)})", chunk))
+        return out
+
+    def span_ids(self, interaction_ids: Sequence[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for chunk in _chunks(list(interaction_ids), _CHUNK):
+            rows = self._rows(f"SELECT id, json_extract(data, '$.metadata.span_id') FROM interactions WHERE id IN ({_marks(chunk)})", chunk)
+            out.update((iid, span or "") for iid, span in rows)
+        return out
 
     def signals_for(self, interaction_ids: Sequence[str]) -> dict[str, list[Signal]]:
         out: dict[str, list[Signal]] = {i: [] for i in interaction_ids}
-        for chunk in _chunks(list(interaction_ids), 500):
-            marks = ",".join("?" * len(chunk))
-            for iid, data in self._conn().execute(
-                f"SELECT interaction_id, data FROM signals WHERE interaction_id IN ({marks}) ORDER BY at", chunk
+        for chunk in _chunks(list(interaction_ids), _CHUNK):
+            for iid, data in self._rows(
+                f"SELECT interaction_id, data FROM signals WHERE interaction_id IN ({_marks(chunk)}) ORDER BY at", chunk
             ):
                 out.setdefault(iid, []).append(Signal.from_dict(json.loads(data)))
         return out
@@ -362,7 +442,7 @@ class SQLiteStore:
             args.append(query.signal_kind)
         if query.ids is not None:
             ids = list(query.ids)
-            where.append(f"id IN ({','.join('?' * len(ids)) or 'NULL'})")
+            where.append(f"id IN ({_marks(ids) or 'NULL'})")
             args.extend(ids)
         sql = "SELECT data FROM interactions"
         if where:
@@ -371,23 +451,118 @@ class SQLiteStore:
         if query.limit is not None:
             sql += " LIMIT ? OFFSET ?"
             args += [int(query.limit), int(query.offset)]
-        return [Interaction.from_dict(json.loads(r[0])) for r in self._conn().execute(sql, args)]
+        return [Interaction.from_dict(json.loads(r[0])) for r in self._rows(sql, args)]
 
-    def ids_for_keys(self, keys: Sequence[int]) -> dict[int, str]:
-        out: dict[int, str] = {}
-        for chunk in _chunks([int(k) for k in keys], 500):
-            marks = ",".join("?" * len(chunk))
-            out.update((int(k), i) for k, i in self._conn().execute(f"SELECT key, id FROM interactions WHERE key IN ({marks})", chunk))
+    def documents(self, keys: Sequence[int], *, embeddings: bool = False) -> dict[int, StoredDocument]:
+        out: dict[int, StoredDocument] = {}
+        extra = ", embedding" if embeddings else ""
+        cond = " AND embedding IS NOT NULL" if embeddings else ""
+        for chunk in _chunks([int(k) for k in keys], _CHUNK):
+            for row in self._rows(
+                f"SELECT key, id, user_id, session_id, started_at, data{extra} FROM interactions WHERE key IN ({_marks(chunk)}){cond}", chunk
+            ):
+                vector = np.frombuffer(row[6], dtype=np.float32) if embeddings else None
+                out[int(row[0])] = StoredDocument(int(row[0]), row[1], row[2], row[3], row[4], row[5], vector)
         return out
 
+    # -- sessions -------------------------------------------------------------------------------------
+    def previous_turn(self, session_id: str, before: float, exclude_id: str) -> PreviousTurn | None:
+        turns = self.previous_turns(session_id, before, exclude_id, 1)
+        return turns[0] if turns else None
+
+    def previous_turns(self, session_id: str, before: float, exclude_id: str, limit: int) -> list[PreviousTurn]:
+        rows = self._rows(
+            "SELECT id, input_text, output_text, COALESCE(ended_at, started_at), embedding FROM interactions"
+            " WHERE session_id = ? AND started_at < ? AND id != ? ORDER BY started_at DESC, key DESC LIMIT ?",
+            (session_id, before, exclude_id, int(limit)),
+        )
+        return [PreviousTurn(iid, text or "", answer or "", float(end or 0.0), None if blob is None else np.frombuffer(blob, dtype=np.float32))
+                for iid, text, answer, end, blob in rows]
+
+    def next_turn(self, session_id: str, after: float, until: float, exclude_id: str) -> Interaction | None:
+        row = self._conn().execute(
+            "SELECT data FROM interactions WHERE session_id = ? AND started_at > ? AND started_at <= ? AND id != ?"
+            " ORDER BY started_at LIMIT 1",
+            (session_id, after, until, exclude_id),
+        ).fetchone()
+        return Interaction.from_dict(json.loads(row[0])) if row else None
+
+    def stale_sessions(self, idle_since: float, not_before: float) -> list[SessionTail]:
+        rows = self._rows(
+            "SELECT i.session_id, i.id, COALESCE(i.ended_at, i.started_at) FROM interactions i"
+            " JOIN (SELECT session_id, MAX(started_at) AS m FROM interactions WHERE session_id IS NOT NULL"
+            "       GROUP BY session_id HAVING m < ? AND m > ?) s"
+            " ON i.session_id = s.session_id AND i.started_at = s.m",
+            (idle_since, not_before),
+        )
+        return [SessionTail(session, iid, float(last or 0.0)) for session, iid, last in rows]
+
+    # -- rewards ----------------------------------------------------------------------------------------
+    def upsert_rewards(self, rows: Sequence[RewardRow]) -> None:
+        now = time.time()
+        with self._write_lock:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                # REPLACE deletes and re-inserts: the row gets the next seq (AUTOINCREMENT never reuses one)
+                conn.executemany(
+                    "INSERT OR REPLACE INTO rewards(interaction_id, label, reward, confidence, n_signals, updated_at)"
+                    " VALUES (?,?,?,?,?,?)",
+                    [(r[0], r[1], float(r[2]), float(r[3]), int(r[4]), now) for r in rows],
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def rewards_for(self, interaction_ids: Sequence[str]) -> dict[str, RewardRow]:
+        out: dict[str, RewardRow] = {}
+        for chunk in _chunks(list(interaction_ids), _CHUNK):
+            for iid, label, reward, conf, n in self._rows(
+                f"SELECT interaction_id, label, reward, confidence, n_signals FROM rewards WHERE interaction_id IN ({_marks(chunk)})", chunk
+            ):
+                out[iid] = RewardRow(iid, label, reward, conf, n)
+        return out
+
+    def busy_actors(self, since: float, cap: int) -> set[str]:
+        rows = self._rows(
+            "SELECT actor FROM signals WHERE source='explicit' AND actor IS NOT NULL AND at >= ? GROUP BY actor HAVING COUNT(*) > ?",
+            (since, cap),
+        )
+        return {r[0] for r in rows}
+
+    # -- few-shot candidates ------------------------------------------------------------------------------
+    def reward_changes(self, after_seq: int, limit: int) -> list[FewShotCandidate]:
+        return [
+            FewShotCandidate(int(seq), int(key), label, reward, conf, session, started, model, category, language, route,
+                             tuple(t for t in (tools or "").split(_SEP) if t), tuple(c for c in (routes or "").split(_SEP) if c))
+            for seq, key, label, reward, conf, session, started, model, category, language, route, tools, routes
+            in self._rows(_CHANGES_SQL, (int(after_seq), int(limit)))
+        ]
+
+    def good_keys(self) -> np.ndarray:
+        rows = self._rows("SELECT i.key FROM rewards r JOIN interactions i ON i.id = r.interaction_id WHERE r.label = 'good'")
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def good_keys_with_metadata(self, name: str, values: Sequence[str]) -> np.ndarray:
+        values = [str(v) for v in values]
+        if not values:
+            return np.zeros(0, dtype=np.int64)
+        rows = self._rows(
+            "SELECT i.key FROM interactions i JOIN rewards r ON r.interaction_id = i.id WHERE r.label = 'good' AND"
+            f" (CAST(json_extract(i.data, ?) AS TEXT) IN ({_marks(values)}) OR CAST(json_extract(i.data, ?) AS TEXT) IN ({_marks(values)}))",
+            (f'$.metadata."{name}"', *values, f'$.metadata.run_metadata."{name}"', *values),
+        )
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    # -- vectors -----------------------------------------------------------------------------------------
     def iter_embeddings(self, after_key: int = 0, batch: int = 10_000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """(keys, vectors) batches of stored embeddings with key > ``after_key``, in key order."""
         last = after_key
         while True:
-            rows = self._conn().execute(
+            rows = self._rows(
                 "SELECT key, embedding FROM interactions WHERE key > ? AND embedding IS NOT NULL ORDER BY key LIMIT ?",
                 (last, batch),
-            ).fetchall()
+            )
             if not rows:
                 return
             keys = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
@@ -395,43 +570,282 @@ class SQLiteStore:
             yield keys, vectors
             last = int(keys[-1])
 
-    def missing_embeddings(self, limit: int = 256) -> list[Interaction]:
-        rows = self._conn().execute("SELECT data FROM interactions WHERE embedding IS NULL AND COALESCE(input_text, '') != ''"
-                                  " ORDER BY key LIMIT ?", (limit,))
-        return [Interaction.from_dict(json.loads(r[0])) for r in rows]
+    def embeddings_for(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        keys = np.asarray(keys, dtype=np.int64)
+        found = np.zeros(len(keys), dtype=bool)
+        vectors: np.ndarray | None = None
+        if not len(keys):
+            return found, np.zeros((0, 0), np.float32)
+        pos = {int(k): i for i, k in enumerate(keys)}
 
-    def set_embeddings(self, pairs: Sequence[tuple[str, np.ndarray]]) -> list[int]:
-        with self._write_lock:
-            conn = self._conn()
-            conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(
-                "UPDATE interactions SET embedding=? WHERE id=?",
-                [(np.asarray(v, dtype=np.float32).tobytes(), i) for i, v in pairs],
-            )
-            conn.execute("COMMIT")
-        return [k for k in (self.key_of(i) for i, _ in pairs) if k is not None]
+        def put(k: int, v: np.ndarray) -> None:
+            nonlocal vectors
+            i = pos.get(int(k))
+            if i is None:
+                return
+            if vectors is None:
+                vectors = np.zeros((len(keys), len(v)), np.float32)
+            vectors[i] = v
+            found[i] = True
+
+        if len(keys) > 20_000:  # a sequential scan beats many IN lookups
+            for batch_keys, batch_vecs in self.iter_embeddings():
+                for k, v in zip(batch_keys, batch_vecs):
+                    put(int(k), v)
+        else:
+            for chunk in _chunks([int(k) for k in keys], _CHUNK):
+                for k, blob in self._rows(
+                    f"SELECT key, embedding FROM interactions WHERE embedding IS NOT NULL AND key IN ({_marks(chunk)})", chunk
+                ):
+                    put(int(k), np.frombuffer(blob, dtype=np.float32))
+        if vectors is None:
+            vectors = np.zeros((len(keys), 1), np.float32)
+        return found, vectors
 
     def max_key(self) -> int:
         row = self._conn().execute("SELECT MAX(key) FROM interactions WHERE embedding IS NOT NULL").fetchone()
         return int(row[0] or 0)
 
-    def deletion_generation(self) -> int:
-        return int(self.get_meta("deletion_generation") or 0)
+    # -- scans --------------------------------------------------------------------------------------------
+    def turns(self, query: TurnQuery) -> list[TurnSummary]:
+        where: list[str] = []
+        args: list[Any] = []
+        if query.since is not None:
+            where.append("i.started_at >= ?")
+            args.append(float(query.since))
+        if query.until is not None:
+            where.append("i.started_at < ?")
+            args.append(float(query.until))
+        if query.users is not None:
+            users = list(query.users)
+            where.append(f"i.user_id IN ({_marks(users) or 'NULL'})")
+            args += users
+        if query.exclude_users:
+            users = list(query.exclude_users)
+            where.append(f"(i.user_id IS NULL OR i.user_id NOT IN ({_marks(users)}))")
+            args += users
+        if query.model_versions is not None:
+            versions = list(query.model_versions)
+            where.append(f"i.model_version IN ({_marks(versions) or 'NULL'})")
+            args += versions
+        judged = []
+        if query.labels:
+            labels = list(query.labels)
+            judged.append(f"r.label IN ({_marks(labels)})")
+            args += labels
+        if query.or_signal_kinds:
+            kinds = list(query.or_signal_kinds)
+            # a non-correlated IN (built once) rather than EXISTS, which SQLite would run per row
+            judged.append(f"i.id IN (SELECT s.interaction_id FROM signals s WHERE s.kind IN ({_marks(kinds)}))")
+            args += kinds
+        if judged:
+            where.append("(" + " OR ".join(judged) + ")")
+        if query.after_key is not None:
+            where.append("i.key > ?")
+            args.append(int(query.after_key))
+            order = " ORDER BY i.key"
+        else:
+            order = f" ORDER BY i.started_at {'DESC' if query.newest_first else 'ASC'}, i.key"
+        limit = f" LIMIT {int(query.limit)}" if query.limit else ""
+        members: tuple[str, list[Any]] | None = None
+        if query.ids is not None:
+            members = ("i.id", list(dict.fromkeys(query.ids)))
+        elif query.keys is not None:
+            members = ("i.key", list(dict.fromkeys(int(k) for k in query.keys)))
+        if members is None:
+            sql = _TURN_SELECT + (" WHERE " + " AND ".join(where) if where else "") + order + limit
+            return [TurnSummary(*r) for r in self._rows(sql, args)]
+        column, values = members
+        out: list[TurnSummary] = []
+        for chunk in _chunks(values, _CHUNK):
+            sql = _TURN_SELECT + " WHERE " + " AND ".join(where + [f"{column} IN ({_marks(chunk)})"]) + order
+            out += [TurnSummary(*r) for r in self._rows(sql, args + chunk)]
+        if query.after_key is not None:
+            out.sort(key=lambda r: r.key)
+        else:
+            out.sort(key=lambda r: (r.started_at or 0.0, r.key), reverse=query.newest_first)
+        return out[: query.limit] if query.limit else out
+
+    def feedback_rows(self, kinds: Sequence[str]) -> list[FeedbackRow]:
+        kinds = list(kinds)
+        if not kinds:
+            return []
+        out = []
+        for key, session, kind, value in self._rows(
+            "SELECT i.key, i.session_id, s.kind, s.value FROM signals s JOIN interactions i ON i.id = s.interaction_id"
+            f" WHERE s.kind IN ({_marks(kinds)}) ORDER BY s.at, s.id",
+            kinds,
+        ):
+            try:
+                decoded = json.loads(value) if isinstance(value, str) else value
+            except ValueError:
+                decoded = value
+            out.append(FeedbackRow(int(key), session, kind, decoded))
+        return out
+
+    def ids_with_signals(self, kinds: Sequence[str]) -> set[str]:
+        kinds = list(kinds)
+        if not kinds:
+            return set()
+        return {r[0] for r in self._rows(f"SELECT DISTINCT interaction_id FROM signals WHERE kind IN ({_marks(kinds)})", kinds)}
+
+    def keys_with_signals(self, kinds: Sequence[str]) -> dict[str, np.ndarray]:
+        kinds = list(dict.fromkeys(kinds))
+        found: dict[str, list[int]] = {kind: [] for kind in kinds}
+        if kinds:
+            for key, kind in self._rows(
+                "SELECT i.key, s.kind FROM signals s JOIN interactions i ON i.id = s.interaction_id"
+                f" WHERE s.kind IN ({_marks(kinds)}) GROUP BY i.key, s.kind",
+                kinds,
+            ):
+                found[kind].append(int(key))
+        return {kind: np.unique(np.asarray(keys, dtype=np.int64)) for kind, keys in found.items()}
+
+    def monitor_rows(self, since: float | None = None, until: float | None = None, *, with_metadata: bool = False) -> list[MonitorRow]:
+        column = "json_extract(i.data, '$.metadata')" if with_metadata else "NULL"
+        rows = self._rows(_MONITOR_SQL.format(metadata_column=column), (since, since, until, until))
+        if not with_metadata:
+            return [MonitorRow(*r) for r in rows]
+        out = []
+        for r in rows:
+            try:
+                meta = json.loads(r[10]) if r[10] else {}
+            except ValueError:
+                meta = {}
+            out.append(MonitorRow(*r[:10], meta if isinstance(meta, dict) else {}, *r[11:]))
+        return out
 
     def counts(self) -> StoreCounts:
         conn = self._conn()
-        last = self.get_meta("last_ingest_at")
+        last = self._get_meta("last_ingest_at")
         return StoreCounts(
             interactions=conn.execute("SELECT COUNT(*) FROM interactions").fetchone()[0],
             steps_by_kind=dict(conn.execute("SELECT kind, COUNT(*) FROM steps GROUP BY kind ORDER BY kind").fetchall()),
             signals_by_kind=dict(conn.execute("SELECT kind, COUNT(*) FROM signals GROUP BY kind ORDER BY kind").fetchall()),
             embedded=conn.execute("SELECT COUNT(*) FROM interactions WHERE embedding IS NOT NULL").fetchone()[0],
             last_ingest_at=float(last) if last else None,
+            rewards_by_label=dict(conn.execute("SELECT label, COUNT(*) FROM rewards GROUP BY label ORDER BY label").fetchall()),
+            rated=conn.execute("SELECT COUNT(*) FROM rewards WHERE n_signals > 0").fetchone()[0],
         )
 
-    def execute(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Read-only SQL for curation/monitoring code inside the library."""
-        return self._conn().execute(sql, args).fetchall()
+    # -- consent, erasure, retention ---------------------------------------------------------------
+    def set_opt_out(self, user_hash: str, opted_out: bool) -> None:
+        with self._write_lock:
+            if opted_out:
+                self._conn().execute("INSERT OR IGNORE INTO consent(user_hash, opted_out_at) VALUES (?, ?)", (user_hash, time.time()))
+            else:
+                self._conn().execute("DELETE FROM consent WHERE user_hash=?", (user_hash,))
+
+    def opted_out_hashes(self) -> list[str]:
+        return [r[0] for r in self._rows("SELECT user_hash FROM consent")]
+
+    def add_erasure(self, user_hash: str, erased_at: float) -> None:
+        with self._write_lock:
+            self._conn().execute("INSERT OR REPLACE INTO erasures(user_hash, erased_at) VALUES (?, ?)", (user_hash, erased_at))
+
+    def finish_erasure(self, user_hash: str, report: str) -> None:
+        with self._write_lock:
+            self._conn().execute("UPDATE erasures SET report=? WHERE user_hash=?", (report, user_hash))
+
+    def erasure_tombstones(self) -> dict[str, float]:
+        return {h: float(t) for h, t in self._rows("SELECT user_hash, erased_at FROM erasures")}
+
+    def interaction_ids_for_user(self, user_id: str) -> list[str]:
+        return [r[0] for r in self._rows("SELECT id FROM interactions WHERE user_id=?", (user_id,))]
+
+    def signal_ids_by_actor(self, actor: str) -> list[str]:
+        return [r[0] for r in self._rows("SELECT id FROM signals WHERE actor=?", (actor,))]
+
+    def interaction_ids_before(self, cutoff: float) -> list[str]:
+        return [r[0] for r in self._rows("SELECT id FROM interactions WHERE started_at < ?", (cutoff,))]
+
+    def delete_interactions(self, ids: Sequence[str]) -> list[int]:
+        if not ids:
+            return []
+        conn = self._conn()
+        keys: list[int] = []
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for chunk in _chunks(list(ids), _CHUNK):
+                    marks = _marks(chunk)
+                    keys += [r[0] for r in conn.execute(f"SELECT key FROM interactions WHERE id IN ({marks})", chunk)]
+                    for table, column in (("interactions", "id"), ("steps", "interaction_id"), ("decisions", "interaction_id"),
+                                          ("signals", "interaction_id"), ("rewards", "interaction_id")):
+                        conn.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", chunk)
+                conn.execute(
+                    "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key='deletion_generation'"
+                )
+                generation = int(self._meta(conn, "deletion_generation") or 0)
+                conn.executemany("INSERT INTO deleted_keys(key, generation) VALUES (?, ?)", [(k, generation) for k in keys])
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return keys
+
+    def delete_signals(self, signal_ids: Sequence[str]) -> int:
+        if not signal_ids:
+            return 0
+        with self._write_lock:
+            conn = self._conn()
+            n = 0
+            for chunk in _chunks(list(signal_ids), _CHUNK):
+                n += conn.execute(f"DELETE FROM signals WHERE id IN ({_marks(chunk)})", chunk).rowcount
+            return n
+
+    # -- the deletion log ------------------------------------------------------------------------------
+    def deletion_generation(self) -> int:
+        return int(self._get_meta("deletion_generation") or 0)
+
+    def deleted_keys_since(self, generation: int) -> tuple[list[int], int]:
+        current = self.deletion_generation()
+        keys = [r[0] for r in self._rows("SELECT key FROM deleted_keys WHERE generation > ?", (generation,))]
+        return keys, current
+
+    # -- the export registry ----------------------------------------------------------------------------
+    def export_user_key(self) -> bytes:
+        with self._write_lock:
+            self._conn().execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('export_user_key', ?)", (secrets.token_hex(32),))
+        return bytes.fromhex(self._get_meta("export_user_key") or "")
+
+    def register_export(self, info: ExportInfo, members: Iterable[tuple[str | None, str]], summary: Mapping[str, Any]) -> None:
+        insert = "INSERT INTO export_members(version, path, user_hash, interaction_id) VALUES (?,?,?,?)"
+        with self._write_lock:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                # a folder holds one export: whatever was registered there before is superseded
+                conn.execute("DELETE FROM export_members WHERE path = ?", (info.path,))
+                conn.execute("DELETE FROM exports WHERE path = ?", (info.path,))
+                conn.execute(
+                    "INSERT INTO exports(version, kind, path, created_at, rows, n_interactions, n_users, manifest) VALUES (?,?,?,?,?,?,?,?)",
+                    (info.version, info.kind, info.path, info.created_at, info.rows, info.n_interactions, info.n_users,
+                     json.dumps(dict(summary), sort_keys=True, default=str)),
+                )
+                batch: list[tuple[str, str, str | None, str]] = []
+                for user_hash, iid in members:
+                    batch.append((info.version, info.path, user_hash, iid))
+                    if len(batch) >= 10_000:
+                        conn.executemany(insert, batch)
+                        batch.clear()
+                if batch:
+                    conn.executemany(insert, batch)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def exports(self, *, user_hash: str | None = None, interaction_id: str | None = None) -> list[ExportInfo]:
+        where, args = [], []
+        for column, value in (("user_hash", user_hash), ("interaction_id", interaction_id)):
+            if value is not None:
+                where.append(f"(version, path) IN (SELECT DISTINCT version, path FROM export_members WHERE {column} = ?)")
+                args.append(value)
+        sql = "SELECT version, kind, path, created_at, rows, n_interactions, n_users FROM exports"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return [ExportInfo(*r) for r in self._rows(sql + " ORDER BY created_at, path", args)]
 
     def close(self) -> None:
         with self._connections_lock:
