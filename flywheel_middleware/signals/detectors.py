@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from .pair_model import PAIR_FEATURES, PairModel, ReferenceSample, load_pair_model, pair_features
+from .pair_model import _WORD, PAIR_FEATURES, PairModel, ReferenceSample, load_pair_model, pair_features
+from .pair_model import content_tokens as _content_tokens
 
 __all__ = [
     "REPHRASE_FEATURES",
@@ -44,18 +45,6 @@ __all__ = [
 ]
 
 # --------------------------------------------------------------------------- text helpers
-
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-
-_STOPWORDS = frozenset(
-    """a an the and or but if so of to in on at by for with from into onto about as is are was were be
-    been being am do does did doing have has had having i me my mine we us our you your yours he she it
-    its they them their this that these those there here what which who whom whose when where why how
-    can could would should will shall may might must not no yes please thanks thank hi hello hey just
-    also too very really any some all each every more most other such own same than then now still
-    get got let i'm i've i'd i'll it's that's what's don't doesn't didn't can't won't isn't aren't
-    there's you're we're they're one again ok okay s t""".split()
-)
 
 # Words that start a follow-up: the user builds on the answer instead of restating the question.
 _FOLLOW_UP_START = re.compile(
@@ -82,18 +71,6 @@ _ACK_START = re.compile(
 
 def _norm(text: str) -> str:
     return " ".join(_WORD.findall(text.lower().replace("\u2019", "'")))
-
-
-def _stem(word: str) -> str:
-    """A crude suffix strip: enough to match 'fees'/'fee', 'cancelled'/'cancel'."""
-    for suffix in ("ing", "ed", "es", "s"):
-        if len(word) > len(suffix) + 2 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
-
-
-def _content_tokens(text: str) -> set[str]:
-    return {_stem(w) for w in _WORD.findall(text.lower().replace("\u2019", "'")) if w not in _STOPWORDS}
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:
