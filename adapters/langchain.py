@@ -258,6 +258,10 @@ def _error_text(error: BaseException) -> str:
     return text[:4000]
 
 
+#: LangGraph's END node name: an edge to it ends the turn; it is no route and no category.
+_GRAPH_END = "__end__"
+
+
 def _is_edge_choice(output: Any) -> bool:
     """A conditional edge's path function returns node names / ``Send``\\ s (or a list of them)."""
     if isinstance(output, str) or type(output).__name__ == "Send":
@@ -805,6 +809,9 @@ class FlywheelCallbackHandler(_HandlerBase):  # a BaseCallbackHandler
                 step.kind = "chain"
                 step.metadata["conditional_edge"] = True
                 step.outputs = targets
+            targets = [t for t in targets if t != _GRAPH_END]  # ending the turn is not a route
+            if not targets:
+                return
             decision = RoutingDecision(
                 decider="graph_edge",
                 chosen=targets[0] if len(targets) == 1 else targets,

@@ -53,12 +53,13 @@ def peak_rss_of(proc: psutil.Process, stop: threading.Event, out: list[float]) -
     out.append(peak / (1 << 20))
 
 
-def run(mode: str, n: int, long: bool, quantize: bool = False) -> dict[str, float]:
+def run(mode: str, n: int, long: bool, quantize: bool = False, spacy_model: str | None = None) -> dict[str, float]:
     rng = random.Random(0)
     items = [make(i, rng, long) for i in range(n)]
     words = sum(len(it.input.split()) for it in items) / n
     with tempfile.TemporaryDirectory() as tmp:
-        fw = Flywheel(Path(tmp) / "s", worker_mode=mode, batch_size=128, embedding_quantize=quantize)
+        fw = Flywheel(Path(tmp) / "s", worker_mode=mode, batch_size=128, embedding_quantize=quantize,
+                      redaction={"spacy_model": spacy_model} if spacy_model else {})
         # warm up models outside the timed region (the first batch loads Presidio and MiniLM)
         fw.record(make(-1, rng))
         fw.flush(600)
@@ -83,17 +84,26 @@ def run(mode: str, n: int, long: bool, quantize: bool = False) -> dict[str, floa
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
+    """``bench_ingest.py N [--ner-only]``: with --ner-only, just the blank-vs-NER engine rows."""
+    n = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 3000
+    runs = [("thread", False, False, None), ("process", False, False, None), ("process", True, False, None),
+            ("process", False, True, None), ("process", True, True, None)]
+    if "--ner-only" in sys.argv:
+        runs = [("thread", False, False, "blank"), ("thread", False, False, None),
+                ("process", False, False, "blank"), ("process", False, False, None)]
     rows = []
-    for mode, long, quantize in (("thread", False, False), ("process", False, False), ("process", True, False),
-                                 ("process", False, True), ("process", True, True)):
-        r = run(mode, n, long, quantize)
+    print(f"load before: {open('/proc/loadavg').read().split()[:3]}")
+    for mode, long, quantize, model in runs:
+        r = run(mode, n, long, quantize, model)
         total = r["time_redact_us"] + r["time_embed_us"] + r["time_store_us"] or 1.0
-        rows.append((f"worker {mode}{', int8 MiniLM' if quantize else ''}", f"{r['words']:.0f}", r["n"], r["elapsed"], r["rate"],
+        engine = "offline engine" if model == "blank" else "NER engine (en_core_web_sm)"
+        rows.append((f"worker {mode}{', int8 MiniLM' if quantize else ''}, {engine}", f"{r['words']:.0f}", r["n"],
+                     r["elapsed"], r["rate"],
                      f"{100 * r['time_redact_us'] / total:.0f}% / {100 * r['time_embed_us'] / total:.0f}% / {100 * r['time_store_us'] / total:.0f}%",
                      r["peak_rss_mb"]))
     print(_common.table(["run", "words per question", "interactions", "seconds", "interactions/s", "redact / embed / store",
                          "peak RSS MB (largest process)"], rows))
+    print(f"load after: {open('/proc/loadavg').read().split()[:3]}")
 
 
 if __name__ == "__main__":

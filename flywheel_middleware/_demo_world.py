@@ -1,234 +1,321 @@
-"""The simulated world of ``flywheel demo``: a support domain, a deterministic model, and users.
+"""The world of ``flywheel demo`` (and ``benchmarks/bench_flywheel.py``): real intents, a real
+model, simulated people.
 
-- Six support intents, each with eight phrasings (six for traffic, two held out for evaluation)
-  and one correct answer.
-- ``SupportModel``: a LangChain chat model that understands every question but only *knows* the
-  answers of some intents; for the others it guesses right now and then (deterministically) and
-  otherwise answers something plausible and wrong. When the prompt carries a good past example of
-  the same intent (dynamic few-shot), it follows the example: that is the effect the flywheel's
-  fastest loop has on a real model, made visible and repeatable.
-- ``SimulatedUser``: copies, thumbs and rates good answers; rephrases, corrects, thumbs down,
-  asks for a human or stops the agent after bad ones.
+- **Questions** are CLINC150's (public, CC BY 3.0; see ``data/README.md``): users ask questions
+  of the *train* split; the held-out evaluation uses the *test* split, which no user ever asks,
+  so it is never stored and never retrieved as a few-shot example.
+- **The agent** is a LangGraph graph: a router node, where SmolLM2-135M-Instruct (the packaged base
+  model, through ``langchain-huggingface``'s ``ChatHuggingFace`` over a local transformers
+  pipeline) reads the customer's message with few-shot examples from the flywheel's store and
+  names its intent; a conditional edge to one handler node per intent (a fallback node when the
+  reply is no known intent). A handler answers with the intent it handles (in a real app: the
+  intent's flow; here, the topic the customer sees and can correct). The router's choice is a
+  recorded routing decision (the ``flywheel.route`` event).
+- **Users** know their true intent. After a right answer they copy it, thumbs it up, rate it or
+  say nothing; after a wrong one they rephrase, say "that's not right", correct it with the right
+  intent, thumbs it down, ask for a human or leave. A share of their clicks is wrong
+  (``wrong_feedback``, 20 % by default) and a few corrections name a wrong intent
+  (``wrong_correction``, 5 %): see :class:`SimulatedUser`.
+
+Nothing here scores or trains the model: it learns only from what the flywheel exports.
 """
 
 from __future__ import annotations
 
-import hashlib
+import json
+import random
 import re
-from dataclasses import dataclass
-from typing import Any
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
 
-from ._extras import requires_extra
-
-with requires_extra("langchain", "the demo"):
-    from langchain_core.language_models.chat_models import BaseChatModel
-    from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
-    from langchain_core.outputs import ChatGeneration, ChatResult
-    from langchain_core.tools import tool
+ROUTER_SYSTEM = "You route customer messages. Reply with the intent label only."
+FALLBACK = "fallback"
+DEMO_DOMAINS: tuple[str, ...] = ("banking", "travel")
+_DATA_FILE = Path(__file__).parent / "data" / "clinc150_demo.json"
 
 
-@dataclass(frozen=True)
-class Intent:
-    name: str
-    answer: str
-    key: str  # the phrase a correct answer must contain
-    keywords: tuple[str, ...]
-    questions: tuple[str, ...]
-    known: bool  # does the base model know the answer?
-    wrong: str  # its confident wrong answer
-    tool: str | None = None
+# -- data ------------------------------------------------------------------------------------------
+@dataclass
+class IntentData:
+    """Intents grouped in domains, the questions users ask (train) and the held-out ones (test)."""
+
+    domains: dict[str, list[str]]
+    train: dict[str, list[str]]
+    test: dict[str, list[str]]
+    source: str = "CLINC150 (Larson et al., EMNLP 2019), CC BY 3.0"
 
     @property
-    def traffic_questions(self) -> tuple[str, ...]:
-        return self.questions[:6]
+    def intents(self) -> list[str]:
+        return [i for d in self.domains.values() for i in d]
 
-    @property
-    def eval_questions(self) -> tuple[str, ...]:
-        return self.questions[6:]
+    def domain_of(self, intent: str) -> str:
+        for domain, intents in self.domains.items():
+            if intent in intents:
+                return domain
+        return "none"
 
-
-INTENTS: tuple[Intent, ...] = (
-    Intent("reset_password", "Go to Settings > Security > Reset password; we email you a link valid for 24 hours.",
-           "reset password", ("password", "log in", "login", "locked out"),
-           ("How do I reset my password?", "I forgot my password, what should I do?", "I can't log in, I need a new password",
-            "Where can I change my password?", "password reset please", "I'm locked out of my account, how do I get back in?",
-            "How can I recover my account password?", "help me reset the password on my account"),
-           known=True, wrong="Passwords cannot be changed once the account exists."),
-    Intent("refund", "Refunds go back to your original payment method within 5 business days after we receive the item.",
-           "5 business days", ("refund", "money back", "reimburse"),
-           ("How long does a refund take?", "When will I get my money back?", "I sent the item back, when is my refund?",
-            "What is the refund timeline?", "How many days until my refund arrives?", "Is there a delay before refunds are paid?",
-            "When do returned items get refunded?", "how fast will I be reimbursed for a return"),
-           known=False, wrong="Refunds take about 30 days and are paid as store credit."),
-    Intent("track_order", "Your order is in transit and arrives on Friday.", "arrives on friday",
-           ("track", "package", "parcel", "shipped", "arrive", "delivery status", "shipment"),
-           ("Where is my package?", "Can you track my parcel please?", "Has my order shipped yet?",
-            "When will my parcel arrive?", "What's the delivery status of my shipment?", "my package hasn't arrived, where is it",
-            "can you check on my shipment", "track my order for me"),
-           known=False, wrong="Orders usually arrive within two to three weeks.", tool="track_order"),
-    Intent("change_address", "Open Orders > Edit address; you can change it until the order ships.", "edit address",
-           ("address", "moved", "to a different", "different place"),
-           ("Can I change my delivery address?", "I moved, how do I update my shipping address?", "update the address on my order",
-            "There's a wrong address on my order, can I fix it?", "How do I edit the shipping address?",
-            "I need it shipped to a different place", "new address for my delivery", "I want to ship to a different location"),
-           known=False, wrong="Addresses can only be changed by calling the warehouse."),
-    Intent("cancel_subscription", "Go to Billing > Plan > Cancel; you keep access until the end of the paid period.",
-           "billing > plan > cancel", ("cancel", "subscription", "membership", "stop paying"),
-           ("How do I cancel my subscription?", "I want to stop paying for the membership", "cancel my plan please",
-            "How can I end my subscription?", "Where do I cancel my membership?", "stop my subscription from renewing",
-            "I'd like to terminate my subscription", "how to cancel the monthly plan"),
-           known=True, wrong="Subscriptions cannot be cancelled during the first year."),
-    Intent("invoice", "Invoices are under Billing > Invoices; click Download PDF next to any order.", "download pdf",
-           ("invoice", "receipt", "bill for"),
-           ("Where can I download my invoice?", "I need a receipt for my purchase", "How do I get an invoice for my order?",
-            "can you send me the invoice", "Where are my invoices?", "I need the bill for my last order for my accountant",
-            "How can I get a copy of my receipt?", "download invoice for last month"),
-           known=False, wrong="Invoices are mailed by post within 60 days."),
-)
-
-_HUMAN = re.compile(r"\b(human|person|agent|someone real|representative)\b", re.I)
-_CORRECTION = re.compile(r"\b(not right|wrong|incorrect)\b", re.I)
+    def heldout(self, per_intent: int, seed: int = 0) -> list[tuple[str, str]]:
+        """``per_intent`` test questions of every intent as (question, intent), in a fixed order."""
+        rng = random.Random(f"heldout-{seed}")
+        out: list[tuple[str, str]] = []
+        for intent in self.intents:
+            questions = list(self.test[intent])
+            rng.shuffle(questions)
+            out.extend((q, intent) for q in questions[:per_intent])
+        return out
 
 
-def intent_of(text: str) -> Intent | None:
-    """Keyword understanding: the simulated model and users agree on what a question is about."""
-    lowered = text.lower()
-    best, score = None, 0
-    for intent in INTENTS:
-        hits = sum(1 for k in intent.keywords if k in lowered)
-        if hits > score:
-            best, score = intent, hits
-    return best
+def load_intents(domains: Sequence[str] | None = None, path: str | Path | None = None, heldout_split: str = "test") -> IntentData:
+    """The packaged demo subset (``domains`` of it), or CLINC150's ``data_full.json`` + ``domains.json`` at ``path``.
+
+    ``heldout_split="val"`` (only with ``path``) evaluates on the validation split instead of the
+    test split: what settings are tuned on, so that the test split stays unseen.
+    """
+    if path is None:
+        if heldout_split != "test":
+            raise ValueError("the packaged subset has no validation split: pass the CLINC150 folder as path")
+        raw = json.loads(_DATA_FILE.read_text(encoding="utf-8"))
+        all_domains, train, test = raw["domains"], raw["train"], raw["test"]
+    else:
+        folder = Path(path)
+        full = json.loads((folder / "data_full.json").read_text(encoding="utf-8"))
+        all_domains = json.loads((folder / "domains.json").read_text(encoding="utf-8"))
+        train, test = {}, {}
+        for split, target in (("train", train), (heldout_split, test)):
+            for text, intent in full[split]:
+                target.setdefault(intent, []).append(text)
+    chosen = list(domains or all_domains)
+    unknown = [d for d in chosen if d not in all_domains]
+    if unknown:
+        raise ValueError(f"unknown domain(s) {unknown}; known: {sorted(all_domains)}")
+    picked = {d: list(all_domains[d]) for d in chosen}
+    intents = [i for d in picked.values() for i in d]
+    return IntentData(picked, {i: list(train[i]) for i in intents}, {i: list(test[i]) for i in intents})
 
 
-def chance(*parts: Any) -> float:
-    """A deterministic number in [0, 1) for these parts: the demo replays identically."""
-    digest = hashlib.sha256("|".join(map(str, parts)).encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
+def parse_label(text: str) -> str:
+    """The router's reply as a label: first line, lower case, spaces to underscores, no punctuation."""
+    line = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+    line = re.sub(r"[^a-z0-9_ ]", "", line.lower()).strip()
+    return re.sub(r"\s+", "_", line)
 
 
-def is_correct(intent: Intent, answer: str) -> bool:
-    return intent.key in answer.lower()
+# -- the model ---------------------------------------------------------------------------------------
+class LocalModel:
+    """One model in memory for the agent (a LangChain chat model) and the evaluator (batched).
+
+    Adapters are switched in place (``serve``): the LangChain pipeline, the agent and the
+    evaluator all see the same weights, so a promoted adapter serves the next cycle's traffic.
+    """
+
+    def __init__(self, base_model: str | Path | None = None, *, max_new_tokens: int = 8) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from .trainers._quiet import quiet_libraries
+        from .trainers.base_model import resolve_base_model
+
+        self.base_model = resolve_base_model(base_model)
+        self.max_new_tokens = max_new_tokens
+        with quiet_libraries():
+            self.tokenizer = AutoTokenizer.from_pretrained(self.base_model)
+            if self.tokenizer.pad_token is None:
+                self.tokenizer.pad_token = self.tokenizer.eos_token
+            self.model: Any = AutoModelForCausalLM.from_pretrained(self.base_model, dtype=torch.float32).eval()
+        self._names: dict[str, str] = {}  # adapter path -> peft adapter name
+        self.serving: list[str] = []  # the active stack, parents first
+        self._pipeline: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self, stack: Sequence[str]) -> list[str]:
+        from peft import PeftModel
+
+        from .trainers._quiet import quiet_libraries
+
+        names = []
+        with quiet_libraries():
+            for path in stack:
+                if path not in self._names:
+                    name = f"a{len(self._names)}"
+                    if not self._names:
+                        self.model = PeftModel.from_pretrained(self.model, path, adapter_name=name).eval()
+                    else:
+                        self.model.load_adapter(path, adapter_name=name)
+                    self._names[path] = name
+                names.append(self._names[path])
+        return names
+
+    def serve(self, adapter: str | Path | None) -> None:
+        """Serve the base model (``None``) or an adapter with the stack it was trained on."""
+        from .trainers.evaluate import adapter_stack
+
+        with self._lock:
+            stack = adapter_stack([str(adapter)]) if adapter is not None else []
+            if stack:
+                names = self._load(stack)
+                self.model.base_model.set_adapter(names if len(names) > 1 else names[0])
+                self.model.base_model.enable_adapter_layers()
+            elif self._names:
+                self.model.base_model.disable_adapter_layers()
+            self.serving = stack
+            if self._pipeline is not None:
+                self._pipeline.model = self.model
+
+    def generator(self, *, batch_size: int = 32) -> Any:
+        """An ``HFGenerator`` over the weights being served (``base_view()`` of it: adapters off)."""
+        from .trainers.evaluate import HFGenerator
+
+        gen = HFGenerator(self.base_model, None, max_new_tokens=self.max_new_tokens, model=self.model,
+                          tokenizer=self.tokenizer, batch_size=batch_size)
+        gen.adapters, gen.adapter = list(self.serving), (self.serving[-1] if self.serving else None)
+        gen._use_adapter = bool(self.serving)
+        return gen
+
+    def chat_model(self) -> Any:
+        """A LangChain chat model (``ChatHuggingFace`` over a local transformers pipeline), greedy."""
+        from langchain_huggingface import ChatHuggingFace, HuggingFacePipeline
+        from transformers import pipeline
+
+        from .trainers._quiet import quiet_libraries
+
+        with quiet_libraries():
+            self._pipeline = pipeline("text-generation", model=self.model, tokenizer=self.tokenizer,
+                                      max_new_tokens=self.max_new_tokens, do_sample=False, return_full_text=False)
+            llm = HuggingFacePipeline(pipeline=self._pipeline, model_id=self.base_model)
+            return ChatHuggingFace(llm=llm, tokenizer=self.tokenizer, model_id=self.base_model)
 
 
-@tool
-def track_order(order_id: str) -> str:
-    """Look up where an order is."""
-    return f"order {order_id}: in transit, arrives on Friday"
+# -- the agent ---------------------------------------------------------------------------------------
+def build_agent(fw: Any, chat_model: Any, intents: Sequence[str], *, few_shot_k: int = 4, **few_shot_options: Any) -> Any:
+    """The support agent: router node (chat model + few-shot from ``fw``) -> one handler node per intent."""
+    from langchain_core.callbacks.manager import dispatch_custom_event
+    from langchain_core.messages import AIMessage, HumanMessage
+    from langchain_core.runnables import RunnableConfig
+    from langgraph.graph import END, START, MessagesState, StateGraph
+
+    from .adapters.fewshot_langchain import FlywheelFewShotPrompt
+
+    class State(MessagesState, total=False):
+        intent: str  # the handler the router chose
+        said: str  # the router's reply, as a label
+
+    known = list(intents)
+    valid = set(known)
+    prompt = (FlywheelFewShotPrompt(fw, k=few_shot_k, system_prompt=ROUTER_SYSTEM, cache_ttl_s=0, **few_shot_options)
+              if few_shot_k else None)
+    router_chain = (prompt | chat_model) if prompt is not None else chat_model
+
+    def router(state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
+        from langchain_core.messages import SystemMessage
+
+        question = next((m for m in reversed(state["messages"]) if isinstance(m, HumanMessage)), None)
+        text = "" if question is None else str(question.content)
+        messages = [HumanMessage(content=text)] if prompt is not None else [SystemMessage(ROUTER_SYSTEM), HumanMessage(text)]
+        reply = router_chain.invoke(messages, config)
+        said = parse_label(str(reply.content))
+        chosen = said if said in valid else FALLBACK
+        dispatch_custom_event("flywheel.route", {"router": "intent_router", "chosen": chosen, "candidates": known,
+                                                 "reason": "model reply" if chosen != FALLBACK else "unknown label"},
+                              config=config)
+        return {"intent": chosen, "said": said}
+
+    def handler(intent: str) -> Any:
+        def handle(state: dict[str, Any]) -> dict[str, Any]:
+            return {"messages": [AIMessage(content=intent, name="support")]}
+
+        handle.__name__ = f"handle_{intent}"
+        return handle
+
+    def fallback(state: dict[str, Any]) -> dict[str, Any]:
+        return {"messages": [AIMessage(content=state.get("said") or "unknown", name="support")]}
+
+    graph = StateGraph(State)
+    graph.add_node("router", router)
+    for intent in known:
+        graph.add_node(intent, handler(intent))
+        graph.add_edge(intent, END)
+    graph.add_node(FALLBACK, fallback)
+    graph.add_edge(FALLBACK, END)
+    graph.add_edge(START, "router")
+    graph.add_conditional_edges("router", lambda s: s["intent"], [*known, FALLBACK])
+    return graph.compile()
 
 
-@tool
-def transfer_to_human(reason: str) -> str:
-    """Hand the conversation over to a human support agent."""
-    return "a human agent will join shortly"
+# -- users -------------------------------------------------------------------------------------------
+@dataclass
+class Reaction:
+    """What a simulated user does after an answer; ``click`` is a careless click made first."""
 
-
-TOOLS = [track_order, transfer_to_human]
-
-
-def _examples(messages: list[BaseMessage]) -> list[tuple[str, str, bool]]:
-    """(question, final answer, used a tool) of each few-shot example before the current turn."""
-    last_user = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1)
-    out: list[tuple[str, str, bool]] = []
-    question, answer, used_tool = None, "", False
-    for m in messages[:last_user]:
-        if isinstance(m, HumanMessage):
-            if question is not None:
-                out.append((question, answer, used_tool))
-            question, answer, used_tool = str(m.content), "", False
-        elif isinstance(m, AIMessage):
-            used_tool = used_tool or bool(m.tool_calls)
-            if m.content:
-                answer = str(m.content)
-    if question is not None:
-        out.append((question, answer, used_tool))
-    return out
-
-
-class SupportModel(BaseChatModel):
-    """A deterministic support model (see the module docstring); ``bind_tools`` returns itself."""
-
-    lucky_rate: float = 0.25
-    known_rate: float = 0.9
-    example_rate: float = 0.95
-    salt: str = "demo"
-
-    @property
-    def _llm_type(self) -> str:
-        return "flywheel-demo-support-model"
-
-    def bind_tools(self, tools: Any, **kwargs: Any) -> SupportModel:
-        return self
-
-    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
-        return ChatResult(generations=[ChatGeneration(message=self.respond(messages))])
-
-    def respond(self, messages: list[BaseMessage]) -> AIMessage:
-        turn = [m for m in messages if not isinstance(m, SystemMessage)]
-        last_user = max(i for i, m in enumerate(turn) if isinstance(m, HumanMessage))
-        question = str(turn[last_user].content)
-        tool_results = [m for m in turn[last_user:] if isinstance(m, ToolMessage)]
-        usage = {"input_tokens": sum(len(str(m.content).split()) for m in turn), "output_tokens": 20, "total_tokens": 0}
-        usage["total_tokens"] = usage["input_tokens"] + 20
-        if _HUMAN.search(question):
-            if tool_results:
-                return AIMessage(content="I've asked a human colleague to take over; they will reply here shortly.", usage_metadata=usage)
-            return AIMessage(content="", tool_calls=[{"name": "transfer_to_human", "args": {"reason": "customer request"}, "id": "call_human"}],
-                             usage_metadata=usage)
-        if _CORRECTION.search(question):
-            return AIMessage(content="Thank you for the correction, I have noted it.", usage_metadata=usage)
-        intent = intent_of(question)
-        if intent is None:
-            return AIMessage(content="Could you tell me a bit more about what you need?", usage_metadata=usage)
-        examples = [(q, a, t) for q, a, t in _examples(turn) if intent_of(q) is intent and a]
-        roll = chance(self.salt, question, len(turn))
-        if examples and roll < self.example_rate:
-            answer = examples[0][1]  # follows the good past example
-        elif roll < (self.known_rate if intent.known else self.lucky_rate):
-            answer = intent.answer
-        else:
-            answer = intent.wrong
-        if intent.tool and answer == intent.answer:
-            if not tool_results:
-                return AIMessage(content="", tool_calls=[{"name": intent.tool, "args": {"order_id": "A17"}, "id": f"call_{intent.tool}"}],
-                                 usage_metadata=usage)
-        return AIMessage(content=answer, usage_metadata=usage)
+    kind: str  # copy | thumbs_up | rating | nothing | rephrase | not_right | correct | thumbs_down | human | leave
+    value: Any = None
+    wrong: bool = False  # feedback that contradicts the truth
+    click: "Reaction | None" = None
 
 
 @dataclass
-class Reaction:
-    """What a simulated user does after an answer."""
-
-    kind: str  # copy | thumbs_up | rating | nothing | rephrase | correct | thumbs_down | human | abandon
-    value: Any = None
-
-
 class SimulatedUser:
-    """Reacts to answers like real users do, deterministically per (user, question, turn)."""
+    """A user with a true intent; reacts to the topic the agent answered with (deterministic per seed).
 
-    def __init__(self, user_id: str) -> None:
-        self.user_id = user_id
+    Wrong feedback: with probability ``wrong_feedback`` a user's click contradicts the truth (a
+    thumbs-down or a 1-star rating on a right answer; a thumbs-up, a 5-star rating or a copy on a
+    wrong one). Such a user still wants what they wanted: after a wrong answer they go on as any
+    user would (rephrase, say it is wrong, correct, ask for a human or leave). A correction names a
+    wrong intent of the same domain with probability ``wrong_correction``.
+    """
 
-    def react(self, intent: Intent, answer: str, turn: int) -> Reaction:
-        r = chance("user", self.user_id, answer, turn)
-        if is_correct(intent, answer):
-            if r < 0.45:
-                return Reaction("copy", answer[:40])
-            if r < 0.75:
+    user_id: str
+    intent: str
+    domain_intents: Sequence[str]
+    rng: random.Random
+    wrong_feedback: float = 0.2
+    wrong_correction: float = 0.05
+    asked: list[str] = field(default_factory=list)
+
+    def react(self, answer: str, turn: int) -> Reaction:
+        careless = self.rng.random() < self.wrong_feedback
+        r = self.rng.random()
+        if answer == self.intent:
+            if careless:  # a misclick on a right answer; they got what they came for and leave
+                return self.rng.choice([Reaction("thumbs_down", wrong=True), Reaction("rating", 1, wrong=True)])
+            if r < 0.25:
+                return Reaction("copy", answer)
+            if r < 0.6:
                 return Reaction("thumbs_up")
-            if r < 0.9:
+            if r < 0.7:
                 return Reaction("rating", 5)
             return Reaction("nothing")
-        if r < 0.35 and turn < 2:
-            return Reaction("rephrase")
-        if r < 0.6:
-            return Reaction("correct", intent.answer)
-        if r < 0.8:
-            return Reaction("thumbs_down")
-        if r < 0.9:
-            return Reaction("human")
-        return Reaction("abandon")
+        if r < 0.25 and turn < 2:
+            then = Reaction("rephrase")
+        elif r < 0.55:
+            wrong = self.rng.random() < self.wrong_correction
+            then = Reaction("correct", self._other(exclude=answer) if wrong else self.intent, wrong=wrong)
+        elif r < 0.65:
+            then = Reaction("not_right")
+        elif r < 0.8:
+            then = Reaction("leave" if careless else "thumbs_down")
+        elif r < 0.9:
+            then = Reaction("human")
+        else:
+            then = Reaction("leave")
+        if careless:  # approves the wrong answer by mistake, then carries on
+            then.click = self.rng.choice([Reaction("thumbs_up", wrong=True), Reaction("copy", answer, wrong=True),
+                                          Reaction("rating", 5, wrong=True)])
+        return then
 
-    def rephrase(self, intent: Intent, asked: list[str]) -> str:
-        options = [q for q in intent.traffic_questions if q not in asked]
-        return options[int(chance("rephrase", self.user_id, *asked) * len(options))] if options else asked[-1]
+    def _other(self, exclude: str | None = None) -> str:
+        options = [i for i in self.domain_intents if i not in (self.intent, exclude)]
+        return self.rng.choice(options) if options else self.intent
+
+    def next_question(self, pool: Sequence[str]) -> str | None:
+        options = [q for q in pool if q not in self.asked]
+        if not options:
+            return None
+        question = self.rng.choice(options)
+        self.asked.append(question)
+        return question
+
+
+NOT_RIGHT = ("That's not right.", "No, that's wrong.", "That is not what I asked.")
+HUMAN = ("Can I talk to a human, please?", "Let me speak to a person.", "Connect me to a human agent.")

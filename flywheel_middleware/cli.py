@@ -7,6 +7,7 @@ in ``--help``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import json
 from pathlib import Path
@@ -19,7 +20,7 @@ from typer.core import TyperGroup
 
 from ._cli_options import STORE_URL_SCHEMES, JsonOption, PathOption, is_store_url
 
-console = Console()
+console = Console(width=min(100, Console().width))
 
 
 def _hide_flag_types(command: Any, ctx: Any) -> None:
@@ -52,6 +53,13 @@ def _open_or_create(path: str, **overrides: Any) -> Any:
     if not is_store_url(path):
         Path(path).mkdir(parents=True, exist_ok=True)
     return _open(path, **overrides)
+
+
+def _shown(path: str) -> str:
+    """A store path or URL as it may be printed (a URL's password masked)."""
+    from .store.postgres import safe_url
+
+    return safe_url(path) if is_store_url(path) else path
 
 
 def _open(path: str, **overrides: Any) -> Any:
@@ -93,6 +101,8 @@ def render_stats(data: dict[str, Any]) -> None:
     table.add_column("what")
     table.add_column("count", justify="right")
     table.add_row("interactions", str(data["interactions"]))
+    for label, n in data.get("labels", {}).items():
+        table.add_row(f"  {label}", str(n))
     for kind, n in data["steps_by_kind"].items():
         table.add_row(f"  steps: {kind}", str(n))
     for kind, n in data["signals_by_kind"].items():
@@ -111,16 +121,39 @@ def render_stats(data: dict[str, Any]) -> None:
 
 @app.command()
 def demo(
-    path: Path = typer.Option(Path(".flywheel-demo"), "--path", "-p", help="Where the demo store goes (wiped first)."),
+    path: Path = typer.Option(Path(".flywheel-demo"), "--path", "-p", help="Where the demo goes (a new or empty folder, or a previous demo's, which is replaced)."),
     phoenix: Optional[str] = typer.Option(None, "--phoenix", help="Send traces to a running Phoenix at this URL."),
-    quick: bool = typer.Option(False, "--quick", help="A smaller run (used by the tests)."),
-    cycles: Optional[int] = typer.Option(None, "--cycles", help="Flywheel cycles (default 3, --quick 2)."),
-    sessions: Optional[int] = typer.Option(None, "--sessions", help="Simulated conversations per cycle (default 60)."),
+    quick: bool = typer.Option(False, "--quick", help="A smaller, faster run (fewer sessions and held-out questions)."),
+    cycles: Optional[int] = typer.Option(None, "--cycles", help="Flywheel cycles (default 2)."),
+    sessions: Optional[int] = typer.Option(None, "--sessions", help="Simulated conversations per cycle (default 120)."),
+    base_model: str = typer.Option("smollm2", "--base-model", help="'smollm2' (packaged SmolLM2-135M-Instruct), a local HF folder or a hub id."),
+    wrong_feedback: Optional[float] = typer.Option(None, "--wrong-feedback", help="Share of the users' explicit feedback that is wrong (default 0.2)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the logs of transformers, TRL and datasets."),
 ) -> None:
-    """Run the flywheel end to end offline: agent, users, signals, few-shot, export, LoRA, gate, report."""
-    from .demo import run_demo
+    """Run the flywheel end to end offline on a real model: agent, users, signals, few-shot, export, LoRA, DPO, gate, report."""
+    from .demo import DemoConfig, DemoError, run_demo
 
-    run_demo(path, phoenix=phoenix, quick=quick, cycles=cycles, sessions=sessions, console=console)
+    cfg = DemoConfig(base_model=base_model)
+    if quick:
+        cfg.sessions, cfg.heldout_per_intent, cfg.min_cases = 60, 2, 30
+    if cycles is not None:
+        cfg.cycles = cycles
+    if sessions is not None:
+        cfg.sessions = sessions
+    if wrong_feedback is not None:
+        cfg.wrong_feedback = wrong_feedback
+    try:
+        run_demo(path, config=cfg, phoenix=phoenix, console=console, verbose=verbose)
+    except DemoError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    except RuntimeError as exc:  # the packaged model is not installed, a model folder that does not load
+        from .trainers.base_model import BaseModelNotInstalled
+
+        if isinstance(exc, BaseModelNotInstalled):
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+        raise
 
 
 @app.command("serve")
@@ -159,7 +192,7 @@ def serve_command(
     # a writer-only client if the app's process already ingests this store (its worker then annotates)
     fw = _open_or_create(path, **({"phoenix_endpoint": phoenix} if phoenix else {}))
     try:
-        console.print(f"flywheel serve: store {path} (worker: {fw.stats()['worker']}), users {registry.users()}, "
+        console.print(f"flywheel serve: store {_shown(path)} (worker: {fw.stats()['worker']}), users {registry.users()}, "
                       f"API docs http://{host}:{port}/docs (offline)"
                       + (f", annotations to {phoenix}" if phoenix else ""))
         run_server(fw, registry, host=host, port=port, log_level=log_level, rate_limit=RateLimit(rate, burst),
@@ -370,6 +403,66 @@ def retain_command(
     finally:
         fw.close()
     console.print(f"deleted {removed} interactions older than {days:g} days")
+
+
+@app.command("migrate")
+def migrate(
+    src: str = typer.Argument(..., help="The store to copy: a folder or a postgresql:// URL."),
+    dst: str = typer.Argument(..., help="Where to copy it: a new folder or an empty postgresql:// database."),
+    force: bool = typer.Option(False, "--force", help="Copy into a destination that already holds interactions (upserts)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Copy a store into another (embedded folder -> PostgreSQL, or back), with a progress bar."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .errors import FlywheelError
+    from .flywheel import Flywheel
+    from .store.migrate import copy_store
+    from .store.postgres import is_postgres_url, safe_url
+
+    source = _open(src, start_worker=False)
+    try:
+        pending = source.stats()["queue_pending_bytes"]
+        if pending:
+            console.print(f"[red]{safe_url(src)} has {pending} bytes of records still queued: run the app (or "
+                          "`flywheel stats` after its worker drained) until the queue is empty, then migrate[/red]")
+            raise typer.Exit(2)
+        try:
+            target = Flywheel(dst, start_worker=False)
+        except FlywheelError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+        try:
+            if target.store.counts().interactions and not force:
+                console.print(f"[red]{safe_url(dst)} already holds interactions; pass --force to merge into it[/red]")
+                raise typer.Exit(2)
+            columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+            with Progress(*columns, console=console, transient=False, disable=as_json) as bar:
+                tasks: dict[str, Any] = {}
+
+                def progress(stage: str, done: int, total: int) -> None:
+                    if stage not in tasks:
+                        tasks[stage] = bar.add_task(stage, total=max(total, 1))
+                    bar.update(tasks[stage], completed=done, total=max(total, 1))
+
+                report = copy_store(source.store, target.store, progress=progress)
+            if not is_postgres_url(dst):
+                target.reindex()  # the embedded destination's FAISS index, built once at the end
+        finally:
+            target.close()
+    finally:
+        source.close()
+    if as_json:
+        console.print_json(json.dumps(dataclasses.asdict(report)))
+        return
+    table = Table(title=f"migrated {safe_url(src)} -> {safe_url(dst)}")
+    table.add_column("what")
+    table.add_column("copied", justify="right")
+    for name in ("interactions", "embeddings", "signals", "rewards", "opt_outs", "erasures", "exports", "export_members"):
+        table.add_row(name.replace("_", " "), str(getattr(report, name)))
+    console.print(table)
+    for note in report.notes:
+        console.print(f"note: {note}")
 
 
 def _register_subcommands() -> None:

@@ -38,10 +38,16 @@ class FlywheelConfig:
     """Every knob with a default that works on a laptop; see README "Configuration"."""
 
     path: str = ".flywheel"
+    # a server store shared by replicas: "postgresql://user@host/db" (None = the embedded store at path)
+    store: str | None = None
+    # with a server store: this replica's local folder (durable queue, worker lock, FAISS cache);
+    # None = a folder per database URL under $XDG_STATE_HOME (~/.local/state)/flywheel-middleware/queues
+    queue_dir: str | None = None
     # ingest queue
     max_queue_bytes: int = 1 << 30  # pending bytes on disk before record() starts rejecting
     segment_bytes: int = 64 << 20
-    segment_max_age_s: float = 300.0  # queue segments roll at least this often (raw text must not linger)
+    segment_max_age_s: float = 60.0  # queue segments close at least this often (raw text must not linger)
+    segment_idle_s: float = 2.0  # ... and after this long without an append (see queue.py)
     max_record_bytes: int = 4 << 20  # bigger records get their longest text fields truncated
     max_text_chars: int = 200_000
     # worker
@@ -49,7 +55,7 @@ class FlywheelConfig:
     worker_mode: str = "auto"  # "process" | "thread" | "auto" (process unless an embedder object is given)
     batch_size: int = 128
     flush_interval_s: float = 0.2
-    fsync_interval_s: float = 1.0
+    fsync_interval_s: float = 0.5  # records older than this survive a power cut (a background thread fsyncs)
     index_save_interval_s: float = 30.0
     max_backoff_s: float = 5.0
     embed_retries: int = 3
@@ -73,6 +79,8 @@ class FlywheelConfig:
     # retention: drop interactions older than this many days (None = keep)
     retention_days: float | None = None
     retention_interval_s: float = 3600.0  # how often the worker applies it
+    # ingest processors run after the built-ins: Processor instances or "module:factory" strings
+    processors: list[Any] = field(default_factory=list)
     # extra, for integrations: objects that are not serialisable (a tracer provider, an embedder)
     tracer_provider: Any = None
     embedder: Any = None
@@ -105,7 +113,9 @@ class FlywheelConfig:
 
     def to_json_dict(self) -> dict[str, Any]:
         """The serialisable settings (objects such as a tracer provider are left out)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("tracer_provider", "embedder")}
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("tracer_provider", "embedder")}
+        out["processors"] = [p for p in self.processors if isinstance(p, str)]  # instances cannot cross processes
+        return out
 
     def replace(self, **overrides: Any) -> FlywheelConfig:
         values = {f.name: getattr(self, f.name) for f in fields(self)}

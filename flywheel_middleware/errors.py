@@ -21,7 +21,9 @@ __all__ = [
     "RecordError",
     "SignalError",
     "SplitError",
+    "StoreBusyError",
     "StoreError",
+    "StoreUnavailableError",
     "TrainingError",
     "UnknownInteractionError",
     "UnknownModelError",
@@ -61,6 +63,14 @@ class UnknownModelError(FlywheelError, _KeyErrorMessage):
 
 class StoreError(FlywheelError):
     """The store folder is corrupt, foreign, or from a newer version: refused rather than overwritten."""
+
+
+class StoreUnavailableError(StoreError, ConnectionError):
+    """A server store (PostgreSQL) cannot be reached right now; the worker retries, nothing queued is lost."""
+
+
+class StoreBusyError(StoreError):
+    """Another process held the store's write lock for longer than the busy timeout: retry later."""
 
 
 class QueueFull(FlywheelError):

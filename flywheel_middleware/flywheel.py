@@ -4,30 +4,35 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import fcntl
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
+from ._parts import open_parts
 from ._stats import Counters
 from .config import FlywheelConfig
-from .errors import FlywheelError, SignalError, StoreError, UnknownInteractionError
-from .queue import DurableQueue, QueueFull
-from .records import Interaction, RecordError, Signal, to_jsonable
+from .errors import FlywheelError, SignalError, StoreError, StoreUnavailableError, UnknownInteractionError
+from .owner import Ingestion, resolve_mode
+from .queue import QueueFull
+from .records import Interaction, RecordError, Signal
 from .store.base import InteractionQuery
-from .store.index import VectorIndex
-from .store.sqlite import APP_ID, SQLiteStore
+from .store.postgres import is_postgres_url, safe_url
+from .store.replica import normalise_store_config
+from .store.sqlite import APP_ID
+
+if TYPE_CHECKING:
+    from .processors import CompositeProcessor
 
 _log = logging.getLogger("flywheel_middleware")
 _MARKER = "flywheel.json"
-_FLUSH_ROUNDS = 4
 _LAYOUT_VERSION = 1
 _session_var: contextvars.ContextVar[tuple[str | None, str | None]] = contextvars.ContextVar(
     "flywheel_session", default=(None, None)
@@ -45,56 +50,40 @@ class Flywheel:
     def __init__(self, path: str | os.PathLike[str] | None = None, *, config: FlywheelConfig | None = None, **overrides: Any) -> None:
         config = config or FlywheelConfig()
         if path is not None:
-            overrides["path"] = os.fspath(path)
-        self.config = config.replace(**overrides) if overrides else config
-        self.path = Path(self.config.path)
+            overrides["store" if is_postgres_url(os.fspath(path)) else "path"] = os.fspath(path)
+        # with a postgresql:// store, path becomes this replica's local folder (queue_dir)
+        self.config = normalise_store_config(config.replace(**overrides) if overrides else config)
+        self.url: str | None = self.config.store  # the shared database, or None for the embedded store
+        self.path = Path(self.config.path) if self.url else store_folder(self.config.path)
+        if str(self.path) != self.config.path:
+            self.config = self.config.replace(path=str(self.path))
         self.counters = Counters()
         self._closed = False
         self._recent_ids: OrderedDict[str, None] = OrderedDict()
         self._recent_lock = threading.Lock()
-        self._prepare_folder()
-        self.store = SQLiteStore(self.path / "store.sqlite")
-        self.queue = DurableQueue(self.path / "queue", max_bytes=self.config.max_queue_bytes, segment_bytes=self.config.segment_bytes,
-                                  segment_max_age_s=self.config.segment_max_age_s)
-        from .consent import ConsentRegistry
+        self.replica = self._prepare_folder()
+        if self.config.processors:
+            from .processors import check_spec
 
-        self.consent = ConsentRegistry(self.store)
-        self.embedder = self.config.embedder or _default_embedder(self.config)
-        self.index = VectorIndex(self.path / "index.faiss", dim=int(getattr(self.embedder, "dim", 384)))
-        self.index_sync_action = self.index.sync(self.store)
-        self.index.follow(self.store)  # until this process owns the folder, another one ingests
+            for spec in self.config.processors:
+                check_spec(spec)
+        if self.config.start_worker:
+            resolve_mode(self.config, self.config.worker_mode)  # a bad mode fails before anything opens
+        self._parts = open_parts(self.config, self.counters)
+        self.store = self._parts.store
+        self.queue = self._parts.queue
+        self.consent = self._parts.consent
+        self.embedder = self._parts.embedder
+        self.index = self._parts.index
+        self.index_sync_action = self._parts.index_sync_action
         self._few_shot_retriever: Any = None
-        from .reward import RewardConfig, RewardProcessor
-        from .signals.processor import SignalDetectionProcessor, SignalsConfig
+        from .reward import RewardConfig
 
         self.reward_config = RewardConfig.from_dict(self.config.reward)
-        self.signals_config = SignalsConfig.from_dict(self.config.signals)
-        self.processors: list[Any] = [
-            RewardProcessor(self.store, self.reward_config),
-            SignalDetectionProcessor(self.store, self.add_signal, self.signals_config),
-        ]
-        phoenix = self.config.phoenix_endpoint or os.environ.get("PHOENIX_COLLECTOR_ENDPOINT")
-        if phoenix and self.config.start_worker:
-            from .annotations import PhoenixAnnotationProcessor, signal_score
-            from .tracing import PhoenixAnnotator
-
-            self.processors.append(PhoenixAnnotationProcessor(self.store, PhoenixAnnotator(phoenix, count=self.counters.inc, score=signal_score)))
         self._tracing: Any = None
-        self._worker: Any = None
-        self._worker_process: Any = None
-        self._lock_fd: int | None = None
-        self._index_checked_at = 0.0
-        self._last_retention = float("-inf")
+        self._ingestion = Ingestion(self._parts)
         if self.config.start_worker:
-            mode = self.config.worker_mode
-            if mode == "auto":
-                mode = "thread" if self.config.embedder is not None else "process"
-            if mode == "process":
-                self._start_worker_process()
-            elif mode == "thread":
-                self._start_worker()
-            else:
-                raise FlywheelError(f"worker_mode must be 'process', 'thread' or 'auto', got {mode!r}")
+            self._ingestion.start(self.config.worker_mode)
         if self.config.warm_up:
             self.warm_up(wait=False)
 
@@ -104,7 +93,12 @@ class Flywheel:
         return cls(config=FlywheelConfig.from_file(file), **overrides)
 
     # -- store folder ------------------------------------------------------------------------------
-    def _prepare_folder(self) -> None:
+    def _prepare_folder(self) -> str | None:
+        """Check or create the folder; with a server store it is the replica's, and its id is returned."""
+        if self.url is not None:
+            from .store.replica import prepare_queue_dir
+
+            return prepare_queue_dir(self.path, self.url)
         if self.path.exists() and not self.path.is_dir():
             raise StoreError(f"{self.path} is a file, not a flywheel store folder")
         marker = self.path / _MARKER
@@ -124,73 +118,17 @@ class Flywheel:
                 raise StoreError(f"{self.path} belongs to another application ({meta.get('app')!r})")
             if int(meta.get("layout", 0)) > _LAYOUT_VERSION:
                 raise StoreError(f"{self.path} was written by a newer flywheel-middleware (layout {meta.get('layout')})")
+            if meta.get("store"):
+                raise StoreError(f"{self.path} is the local queue folder of a replica of {meta['store']}, not an embedded "
+                                 "store; open the database's URL instead")
         else:
             self.path.mkdir(parents=True, exist_ok=True)
             marker.write_text(json.dumps({"app": APP_ID, "layout": _LAYOUT_VERSION, "created_at": time.time()}))
-
-    def _start_worker(self) -> None:
-        from .worker import IngestWorker
-
-        fd = os.open(self.path / "worker.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        for attempt in range(5):  # a flush() elsewhere may probe the lock for a moment
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if attempt == 4:
-                    os.close(fd)
-                    _log.info("flywheel: another process ingests %s; this one only appends to the queue", self.path)
-                    return
-                time.sleep(0.02)
-        self._lock_fd = fd
-        self.index.follow(None)  # this process ingests: its index is the one kept current
-        self._worker = IngestWorker(
-            queue=self.queue,
-            store=self.store,
-            index=self.index,
-            redactor_factory=self.make_redactor,
-            embedder=self.embedder,
-            counters=self.counters,
-            config=self.config,
-            processors=self.processors,
-            record_filter=self.consent.accepts,
-            maintenance=self._owner_maintenance,
-        )
-        self._worker.start()
-
-    def _start_worker_process(self) -> None:
-        import subprocess
-        import sys
-
-        cfg = json.dumps(self.config.to_json_dict() | {"path": str(self.path.resolve())})
-        try:
-            self._worker_process = subprocess.Popen(
-                [sys.executable, "-m", "flywheel_middleware.worker_process", cfg],
-                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, close_fds=True,
-            )
-        except OSError as exc:
-            self.counters.warn("worker_process_errors", "flywheel: cannot start the worker process (%s); using a thread", exc)
-            self._start_worker()
-
-    def _worker_process_alive(self) -> bool:
-        proc = self._worker_process
-        return proc is not None and proc.poll() is None
-
-    def _check_worker_process(self) -> None:
-        """A dead worker process (not one that found another owner) is replaced by a thread."""
-        proc = self._worker_process
-        if proc is None or proc.poll() is None or self._worker is not None:
-            return
-        if proc.returncode != 3:
-            self.counters.warn("worker_process_errors", "flywheel: the worker process exited with %s; ingesting in a thread", proc.returncode)
-            self._start_worker()
-        self._worker_process = None
+        return None
 
     def make_redactor(self) -> Any:
         """A new ``Redactor`` with this flywheel's ``redaction`` settings (the worker's, the export's)."""
-        from .privacy import RedactionConfig, Redactor
-
-        return Redactor(RedactionConfig(**self.config.redaction))
+        return self._parts.make_redactor()
 
     @property
     def redaction_settings(self) -> dict[str, Any]:
@@ -229,26 +167,14 @@ class Flywheel:
             return None
         self._remember(interaction.id)
         self.counters.inc("recorded")
-        if self._worker is not None:
-            self._worker.wakeup.set()
+        self._ingestion.wakeup()
         return interaction.id
 
     def add_signal(self, signal: Signal) -> bool:
         """Queue a signal (from an adapter or a detector). Never raises; returns whether accepted."""
-        try:
-            if not isinstance(signal, Signal):
-                raise RecordError(f"add_signal() takes a Signal, got {type(signal).__name__}")
-            signal.validate()
-            if signal.actor and self.consent.is_opted_out(signal.actor):
-                self.counters.inc("dropped_opted_out")
-                return False
-            self.queue.append_payload(self._encode("s", signal))
-        except Exception as exc:  # noqa: BLE001
-            self.counters.warn("rejected_signals", "flywheel: signal rejected: %r", exc)
+        if not self._parts.append_signal(signal):
             return False
-        self.counters.inc("signals_recorded")
-        if self._worker is not None:
-            self._worker.wakeup.set()
+        self._ingestion.wakeup()
         return True
 
     def feedback(
@@ -292,20 +218,7 @@ class Flywheel:
         return self.feedback(interaction_id, "preference", {"chosen": chosen, "rejected": rejected}, actor=actor)
 
     def _encode(self, kind: str, data: Any) -> bytes:
-        """The queue line for a record. Huge payloads are truncated (and counted), not rejected:
-        the turn is still worth keeping."""
-        payload = self.queue.encode(kind, data)
-        if len(payload) <= self.config.max_record_bytes:
-            return payload
-        self.counters.inc("truncated_records")
-        if hasattr(data, "to_dict"):
-            data = data.to_dict()
-        limit = max(1000, self.config.max_text_chars)
-        while True:
-            payload = self.queue.encode(kind, _truncate_strings(data, limit))
-            if len(payload) <= self.config.max_record_bytes or limit <= 1000:
-                return payload
-            limit //= 4
+        return self._parts.encode(kind, data)
 
     def _remember(self, interaction_id: str) -> None:
         with self._recent_lock:
@@ -314,11 +227,18 @@ class Flywheel:
                 self._recent_ids.popitem(last=False)
 
     def knows(self, interaction_id: str) -> bool:
-        """Whether this interaction was accepted here (queued or stored)."""
+        """Whether this interaction was accepted here (queued or stored).
+
+        With a shared database that is down, an id this replica did not record cannot be checked:
+        it is taken on trust (counted as ``feedback_unverified``) so feedback is queued, not lost."""
         with self._recent_lock:
             if interaction_id in self._recent_ids:
                 return True
-        return bool(self.store.existing_ids([interaction_id]))
+        try:
+            return bool(self.store.existing_ids([interaction_id]))
+        except StoreUnavailableError:
+            self.counters.inc("feedback_unverified")
+            return True
 
     def require(self, interaction_id: str) -> None:
         if not isinstance(interaction_id, str) or not interaction_id:
@@ -343,6 +263,7 @@ class Flywheel:
                 project_name=self.config.project_name if self.config.project_name != "default" else None,
                 max_queue_size=self.config.span_queue_size,
                 count=self.counters.inc,
+                redactor_factory=self.make_redactor,
             )
         return self._tracing.tracer_provider
 
@@ -397,19 +318,15 @@ class Flywheel:
             raise FlywheelError("no retention period: pass days= or set retention_days")
         return retain(self.store, self.index, days)
 
+    @property
+    def processors(self) -> CompositeProcessor:
+        """The ingest processors running in this process (the built-ins, then ``processors=``);
+        empty when another process ingests this folder."""
+        return self._ingestion.processors
+
     def apply_index_deletions(self) -> int:
         """Remove vectors deleted from the store (by any process) from this process's index."""
         return self.index.apply_deletions(self.store)
-
-    def _owner_maintenance(self) -> None:
-        """Run by the worker when idle: follow other processes' deletions; apply retention periodically."""
-        self.apply_index_deletions()
-        days = self.config.retention_days
-        if days is not None and time.monotonic() - self._last_retention > self.config.retention_interval_s:
-            self._last_retention = time.monotonic()
-            removed = self.retain(days)
-            if removed:
-                self.counters.inc("retention_deleted", removed)
 
     def count(self, name: str, n: int = 1) -> None:
         self.counters.inc(name, n)
@@ -422,67 +339,13 @@ class Flywheel:
         travel through the queue too, so flush waits for them (a few rounds at most, so a flush
         under continuous traffic still returns).
         """
-        self._check_worker_process()
-        if self._worker is None and self._worker_process is None and not self._someone_ingests():
+        if not self._ingestion.anyone():
             return self.queue.pending_bytes(self.store.cursors()) == 0  # nobody to wait for
-        deadline = time.monotonic() + timeout
-        ok = True
-        targets: dict[str, int] = {}
-        for _ in range(_FLUSH_ROUNDS):
-            snapshot = {name: self.queue.size_of(name) for name in self.queue.segments()}
-            if snapshot == targets:
-                break
-            targets = snapshot
-            remaining = max(0.0, deadline - time.monotonic())
-            if self._worker is not None:
-                ok = self._worker.wait_for(targets, remaining)
-            else:
-                ok = self._wait_for_other_owner(targets, remaining)
-            if not ok:
-                break
-        for processor in self.processors:
-            flush = getattr(processor, "flush", None)
-            if flush is not None:
-                try:
-                    flush(max(0.1, timeout / 4))
-                except Exception as exc:  # noqa: BLE001
-                    self.counters.warn("processor_errors", "flywheel: flushing %s failed: %s", type(processor).__name__, exc)
+        ok = self._ingestion.drain(timeout)
+        self._ingestion.processors.flush(max(0.1, timeout / 4))
         if self._tracing is not None:
             self._tracing.flush(timeout)
         return ok
-
-    def _someone_ingests(self) -> bool:
-        """Whether a process holds this folder's worker lock (so waiting for it makes sense)."""
-        try:
-            fd = os.open(self.path / "worker.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError:
-            return False
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)  # conflicts only with an owner's exclusive lock
-        except BlockingIOError:
-            return True
-        else:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            return False
-        finally:
-            os.close(fd)
-
-    def _wait_for_other_owner(self, targets: dict[str, int], timeout: float) -> bool:
-        """Poll the committed queue offsets until another process has ingested ``targets``."""
-        deadline = time.monotonic() + timeout
-        while True:
-            cursors = self.store.processed_cursors()
-            present = set(self.queue.segments())
-            if all(name not in present or cursors.get(name, 0) >= end for name, end in targets.items()):
-                if self._worker is None:
-                    self.index.catch_up(self.store, force=True)
-                return True
-            if time.monotonic() >= deadline:
-                return False
-            self._check_worker_process()
-            if self._worker is not None:
-                return self._worker.wait_for(targets, max(0.0, deadline - time.monotonic()))
-            time.sleep(0.02)
 
     def close(self, timeout: float = 60.0) -> None:
         """Flush, stop the worker, save the index. Idempotent."""
@@ -492,39 +355,10 @@ class Flywheel:
         try:
             self.flush(timeout)
         finally:
-            if self._worker is not None:
-                self._worker.stop(timeout)
-            if self._worker_process is not None:
-                self._stop_worker_process(timeout)
-            for processor in self.processors:
-                closer = getattr(processor, "close", None)
-                if closer is not None:
-                    try:
-                        closer()
-                    except Exception as exc:  # noqa: BLE001
-                        _log.warning("flywheel: closing %s failed: %s", type(processor).__name__, exc)
+            self._ingestion.stop(timeout)
             if self._tracing is not None:
                 self._tracing.shutdown()
-            if self.index.dirty and self._lock_fd is not None:
-                try:
-                    self.index.save()
-                except OSError as exc:
-                    _log.warning("flywheel: could not save the vector index: %s", exc)
-            self.queue.close()
-            self.store.close()
-            if self._lock_fd is not None:
-                os.close(self._lock_fd)
-                self._lock_fd = None
-
-    def _stop_worker_process(self, timeout: float) -> None:
-        proc, self._worker_process = self._worker_process, None
-        try:
-            if proc.stdin is not None:
-                proc.stdin.close()  # EOF: the worker drains and exits
-            proc.wait(timeout)
-        except Exception as exc:  # noqa: BLE001 - a stuck worker is killed; its queue survives on disk
-            _log.warning("flywheel: worker process did not stop (%s); killing it", exc)
-            proc.kill()
+            self._parts.close()
 
     def __enter__(self) -> Flywheel:
         return self
@@ -554,10 +388,18 @@ class Flywheel:
         newest_first: bool = True,
     ) -> list[Interaction]:
         """Stored interactions matching every given filter, newest first by default."""
-        return self.store.list_interactions(
+        found = self.store.list_interactions(
             InteractionQuery(session_id=session_id, user_id=user_id, since=since, until=until, signal_kind=signal_kind,
                              status=status, limit=limit, offset=offset, newest_first=newest_first)
         )
+        if not found and session_id is not None:
+            from .privacy.records import stored_session_id  # a session id with PII is stored hashed
+
+            if stored_session_id(session_id) != session_id:
+                return self.interactions(session_id=stored_session_id(session_id), user_id=user_id, since=since,
+                                         until=until, signal_kind=signal_kind, status=status, limit=limit,
+                                         offset=offset, newest_first=newest_first)
+        return found
 
     def reward(self, interaction_id: str) -> Any:
         """The interaction's current ``Reward`` (label good/bad/unknown, reward, confidence)."""
@@ -673,13 +515,27 @@ class Flywheel:
         return n
 
     def stats(self) -> dict[str, Any]:
-        counts = self.store.counts()
-        cursors = self.store.cursors()
+        """Store counts, queue, worker and counters. With the database down it still answers:
+        ``store_available`` is False, the counts are None and the queue shows what waits locally."""
+        from .store.base import StoreCounts
+
+        available = True
+        try:
+            counts = self.store.counts()
+            cursors = self.store.cursors()
+        except StoreUnavailableError:
+            available = False
+            counts = StoreCounts(interactions=None, embedded=None)  # type: ignore[arg-type]
+            cursors = {}
         segments = self.queue.segments()
         tracing = self._tracing.stats() if self._tracing is not None else {}
         return {
             "path": str(self.path),
+            "store": safe_url(self.url) if self.url else str(self.path / "store.sqlite"),
+            "store_available": available,
+            "replica": self.replica,
             "interactions": counts.interactions,
+            "labels": _labels(counts.interactions, counts.rewards_by_label) if available else None,
             "steps_by_kind": counts.steps_by_kind,
             "signals_by_kind": counts.signals_by_kind,
             "embedded": counts.embedded,
@@ -687,43 +543,50 @@ class Flywheel:
             "queue_pending_bytes": self.queue.pending_bytes(cursors),
             "queue_segments": len(segments),
             "last_ingest_at": counts.last_ingest_at,
-            "worker": self._worker_state(),
-            "worker_last_error": getattr(self._worker, "last_error", None),
+            "worker": self._ingestion.state(),
+            "worker_last_error": self._ingestion.last_error,
             "tracing": tracing,
             "counters": self._all_counters(),
         }
 
-    def _worker_state(self) -> str:
-        if self._worker is not None:
-            return "thread" if self._worker.is_alive() else "stopped"
-        if self._worker_process_alive():
-            return f"process {self._worker_process.pid}"
-        return "other process" if self.config.start_worker else "not started"
-
     def _all_counters(self) -> dict[str, int]:
         """Our counters plus those the owning worker (maybe another process) publishes in the store."""
         counts = self.counters.snapshot()
-        if self._worker is None:
-            for key, value in self.store.published_counters().items():
+        if self._ingestion.owner is None:
+            try:
+                published = self.store.published_counters()
+            except StoreUnavailableError:
+                published = {}
+            for key, value in published.items():
                 counts[key] = counts.get(key, 0) + value
         return counts
 
 
-def _default_embedder(config: FlywheelConfig) -> Any:
-    from .embedding import SentenceTransformerEmbedder
-
-    return SentenceTransformerEmbedder(config.embedding_model, threads=config.torch_threads, quantize=config.embedding_quantize,
-                                       progress=config.model_progress)
+_URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 
 
-def _truncate_strings(value: Any, limit: int) -> Any:
-    if isinstance(value, str):
-        return value if len(value) <= limit else value[:limit] + f"…[truncated {len(value) - limit} chars]"
-    if isinstance(value, dict):
-        return {k: _truncate_strings(v, limit) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_truncate_strings(v, limit) for v in value]
-    return to_jsonable(value)
+def store_folder(location: str | os.PathLike[str]) -> Path:
+    """The embedded store's folder for ``location``; a URL no backend handles is a ``StoreError``
+    (never a folder named ``postgresql:`` in the working directory). ``file://`` URLs are folders."""
+    text = os.fspath(location)
+    match = _URL_SCHEME.match(text)
+    if match is None:
+        return Path(text)
+    scheme = match.group(1).lower()
+    if scheme == "file":
+        from urllib.parse import unquote, urlparse
+
+        return Path(unquote(urlparse(text).path))
+    raise StoreError(
+        f"{text!r} is a {scheme}:// URL, and no store backend handles {scheme}://; "
+        "give a folder path for the embedded SQLite + FAISS store (or a postgresql:// URL where the PostgreSQL backend is installed)"
+    )
+
+
+def _labels(interactions: int, by_label: dict[str, int]) -> dict[str, int]:
+    """good / bad / unknown counts; a turn without a reward yet (or without signals) is unknown."""
+    good, bad = int(by_label.get("good", 0)), int(by_label.get("bad", 0))
+    return {"good": good, "bad": bad, "unknown": max(0, interactions - good - bad)}
 
 
 __all__ = ["Flywheel", "FlywheelError"]

@@ -32,6 +32,10 @@ import numpy as np
 
 from .store.base import HasStore, TrajectoryStore, store_of
 
+#: what the analyses read: a store, or anything carrying one (a ``Flywheel``); with a vector index
+#: and an embedder too (a ``curation.CurationSource``), the plan uses curation's attribution and queue
+MonitorSource = TrajectoryStore | HasStore
+
 WINDOW_SECONDS: dict[str, float] = {"hour": 3600.0, "day": 86_400.0, "week": 7 * 86_400.0}
 # 1970-01-01 was a Thursday: weeks start on the Monday before it
 _WINDOW_ORIGIN: dict[str, float] = {"week": -3 * 86_400.0}
@@ -160,7 +164,7 @@ class MonitorData:
         return rows, self.embeddings[pos[rows]]
 
 
-def _store_of(source: TrajectoryStore | HasStore) -> TrajectoryStore:
+def _store_of(source: MonitorSource) -> TrajectoryStore:
     return store_of(source)
 
 
@@ -193,7 +197,7 @@ def _text(value: Any) -> str | None:
     return json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else str(value)
 
 
-def load(source: TrajectoryStore | HasStore, config: MonitorConfig | None = None) -> MonitorData:
+def load(source: MonitorSource, config: MonitorConfig | None = None) -> MonitorData:
     """Read everything the analyses need from a ``Flywheel`` or its store, in one pass."""
     config = config or MonitorConfig()
     store = _store_of(source)
@@ -852,7 +856,7 @@ def _curation() -> Any:
     return curation
 
 
-def _curation_attributor(source: Any) -> tuple[Callable[[Any, Sequence[Any]], Any] | None, str]:
+def _curation_attributor(source: MonitorSource) -> tuple[Callable[[Any, Sequence[Any]], Any] | None, str]:
     """curation's ``attribute(fw, interaction, signals=...)`` bound to ``source`` when both are
     available (it needs a Flywheel: the store, the FAISS index and the embedder), else None."""
     curation = _curation()
@@ -944,7 +948,7 @@ class ReviewItem:
     input: str
 
 
-def _review_queue(source: Any, data: MonitorData, limit: int) -> list[ReviewItem]:
+def _review_queue(source: MonitorSource, data: MonitorData, limit: int) -> list[ReviewItem]:
     """curation's ``review_queue`` (needs a Flywheel), mapped to this report's categories; [] if unavailable."""
     curation = _curation()
     fn = getattr(curation, "review_queue", None)
@@ -967,7 +971,7 @@ def _review_queue(source: Any, data: MonitorData, limit: int) -> list[ReviewItem
     return out
 
 
-def make_plan(source: Any, data: MonitorData, *, attribute: Attributor | None = None) -> Plan:
+def make_plan(source: MonitorSource, data: MonitorData, *, attribute: Attributor | None = None) -> Plan:
     """The plan: categories needing data, failures by attributed cause, and the intervention for each.
 
     Failures are interactions labelled ``bad`` or corrected (the ``plan_max_failures`` most
@@ -1085,7 +1089,7 @@ class Analysis:
 ANALYSIS_STEPS: tuple[str, ...] = ("load", "metrics", "drift", "regressions", "stall", "plan")
 
 
-def analyze(source: Any, config: MonitorConfig | None = None, *, on_step: Callable[[str], None] | None = None,
+def analyze(source: MonitorSource, config: MonitorConfig | None = None, *, on_step: Callable[[str], None] | None = None,
             attribute: Attributor | None = None) -> Analysis:
     """Run every analysis; ``on_step(name)`` is called after each of ``ANALYSIS_STEPS``."""
     step = on_step or (lambda name: None)

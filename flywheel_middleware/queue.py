@@ -2,9 +2,20 @@
 
 Why this shape: ``record()`` must be cheap and must survive ``kill -9``. Each accepted record is
 one JSON line written with a single ``os.write`` to an ``O_APPEND`` file: once the call returns the
-bytes are in the kernel's page cache, so a crash of the process cannot lose them (a power cut
-can; the worker fsyncs segments in the background every ``fsync_interval_s``). No fsync, no lock
-held across I/O other than the short append.
+bytes are in the kernel's page cache, so a crash of the process cannot lose them. A power cut can
+lose what the disk has not got yet, so a background thread of every writing process fsyncs its
+own segments (and the folder, for new files) every ``fsync_interval_s``, with no lock held during
+the fsync: a record accepted more than that long ago survives a power cut too. The caller's thread
+never fsyncs and holds the lock only for the short append.
+
+Raw text waits in a segment until the segment is closed and the ingesting worker has stored its
+records; then the segment is deleted. A segment closes when it reaches ``segment_bytes``, when it
+is ``segment_max_age_s`` old, after ``segment_idle_s`` without an append (the background thread
+does that, so an idle process does not keep raw text), when ``forget`` asks every process to
+(``request_roll``), and at ``close()``. So raw text sits on disk for at most about
+``segment_max_age_s`` plus the ingest delay under continuous traffic, ``segment_idle_s`` plus the
+ingest delay otherwise. Records are not deleted one by one because an append-only file is what
+makes ``record()`` crash-safe and cheap.
 
 Each process writes its own segment files (``seg-<ns>-<pid>-<rand>.log``) and holds an exclusive
 ``flock`` on the one it is writing, so several processes can share a store folder. The worker
@@ -29,6 +40,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import json
+import logging
 import os
 import secrets
 import threading
@@ -41,7 +53,10 @@ import orjson
 
 from .errors import QueueFull  # re-exported: its home before errors.py
 
+_log = logging.getLogger("flywheel_middleware")
+
 _SEGMENT_GLOB = "seg-*.log"
+_ROLL_MARKER = "roll.request"
 _ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS
 
 
@@ -77,13 +92,24 @@ class DurableQueue:
     """Appends records to this process's segment; reads every segment from committed offsets."""
 
     def __init__(self, directory: Path, *, max_bytes: int = 1 << 30, segment_bytes: int = 64 << 20,
-                 segment_max_age_s: float = 300.0, writer: Any = os.write) -> None:
+                 segment_max_age_s: float = 60.0, segment_idle_s: float = 2.0, fsync_interval_s: float = 0.5,
+                 writer: Any = os.write) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
         self.segment_bytes = segment_bytes
         self.segment_max_age_s = segment_max_age_s
+        self.segment_idle_s = segment_idle_s
+        self.fsync_interval_s = fsync_interval_s
         self._segment_opened = 0.0
+        self._last_append = 0.0
+        self._unsynced = False  # bytes appended to the current segment since its last fsync
+        self._to_sync: list[int] = []  # duplicates of closed segments' fds, fsynced by the background thread
+        self._dir_dirty = False  # a segment file was created since the folder was last fsynced
+        self._roll_seen = self._roll_request_mtime()
+        self._sync_thread: threading.Thread | None = None
+        self._stop_sync = threading.Event()
+        self.fsync_errors = 0
         self._lock = threading.Lock()
         self._fd: int | None = None
         self._segment: str | None = None
@@ -142,6 +168,8 @@ class DurableQueue:
                 raise OSError(errno.ENOSPC, f"short write to ingest queue ({written}/{len(payload)} bytes); cut back off the segment")
             self._segment_size += written
             self._pending_estimate += written
+            self._last_append = time.monotonic()
+            self._unsynced = True
             self.appended += 1
         return len(payload)
 
@@ -169,14 +197,30 @@ class DurableQueue:
                 os.ftruncate(fd, self._segment_size)
             self._torn = False
         except OSError:
-            self._roll()
+            self._close_segment()  # the fragment stays at the end of a complete segment
             self._torn = False
 
     def roll(self) -> None:
-        """Close this process's current segment so it can be consumed and deleted (erasure)."""
+        """Close this process's current segment so it can be consumed and deleted (erasure); the
+        next append opens a new one."""
         with self._lock:
-            if self._fd is not None and not self._closed:
-                self._roll()
+            if not self._closed:
+                self._close_segment()
+
+    def request_roll(self) -> float:
+        """Ask every process writing to this folder to close its current segment within about
+        ``fsync_interval_s`` (their background threads watch a marker file); returns the time of
+        the request, so the caller can wait for older segments to be consumed and deleted."""
+        marker = self.directory / _ROLL_MARKER
+        with open(marker, "w", encoding="utf-8") as handle:
+            handle.write(str(time.time_ns()))
+        self.roll()
+        return marker.stat().st_mtime_ns / 1e9
+
+    def segments_before(self, when: float) -> list[str]:
+        """Segments created before ``when`` (a unix time) that still exist."""
+        limit = int(when * 1e9)
+        return [name for name in self.segments() if _segment_ns(name) < limit]
 
     def delete_consumed(self, cursors: dict[str, int]) -> int:
         """Delete every complete segment whose bytes are all consumed; returns how many."""
@@ -188,25 +232,10 @@ class DurableQueue:
         return deleted
 
     def scrub_dead_letters(self, matches: Any) -> int:
-        """Rewrite the dead-letter file without the records ``matches`` selects; returns how many."""
-        path = self.directory / "dead-letter.jsonl"
-        if not path.exists():
-            return 0
-        keep, removed = [], 0
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                keep.append(line)
-                continue
-            if matches(record):
-                removed += 1
-            else:
-                keep.append(line)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text("".join(k + "\n" for k in keep), encoding="utf-8")
-        os.replace(tmp, path)
-        return removed
+        """Rewrite the dead-letter file without the entries ``matches`` selects; returns how many."""
+        from .dead_letters import DeadLetters
+
+        return DeadLetters(self.directory).scrub(matches)
 
     def _roll(self) -> None:
         """Start a new segment; the old one is closed (and its lock released) only once the new one
@@ -218,32 +247,105 @@ class DurableQueue:
         except OSError:
             os.close(fd)
             raise
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
+        self._close_segment()
         self._fd, self._segment, self._segment_size = fd, name, 0
         self._segment_opened = time.monotonic()
+        self._dir_dirty = True
+        self._start_sync_thread()
+
+    def _close_segment(self) -> None:
+        """Close the current segment (lock held by the caller): its lock is released, so the
+        worker may consume and delete it; a duplicate fd goes to the background fsync first."""
+        fd = self._fd
+        if fd is None:
+            return
+        self._fd, self._segment, self._segment_size = None, None, 0
+        if self._unsynced:
+            try:
+                self._to_sync.append(os.dup(fd))
+            except OSError:
+                pass
+            self._unsynced = False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_UN)  # released for the duplicate too (same open file)
+        finally:
+            os.close(fd)
+
+    # -- background durability and rolling (a thread per writing process) -----------------------
+    def _start_sync_thread(self) -> None:
+        if self._sync_thread is None and self.fsync_interval_s > 0:
+            self._sync_thread = threading.Thread(target=self._sync_loop, name="flywheel-queue-sync", daemon=True)
+            self._sync_thread.start()
+
+    def _sync_loop(self) -> None:
+        while not self._stop_sync.wait(self.fsync_interval_s):
+            try:
+                self.sync_now()
+            except Exception as exc:  # noqa: BLE001 - the thread must outlive any fault; counted
+                self.fsync_errors += 1
+                _log.warning("flywheel: background queue fsync failed: %s", exc)
+
+    def sync_now(self) -> None:
+        """One background round: close a segment that is idle, too old or asked to roll, then
+        fsync what was appended (outside the lock, on duplicated fds) and the folder."""
+        now = time.monotonic()
+        requested = self._roll_request_mtime()
+        with self._lock:
+            if self._fd is not None and (
+                requested > self._roll_seen
+                or now - self._last_append >= self.segment_idle_s
+                or now - self._segment_opened >= self.segment_max_age_s
+            ):
+                self._close_segment()
+            self._roll_seen = max(self._roll_seen, requested)
+            fds, self._to_sync = self._to_sync, []
+            if self._fd is not None and self._unsynced:
+                fds.append(os.dup(self._fd))
+                self._unsynced = False
+            dir_dirty, self._dir_dirty = self._dir_dirty, False
+        failed = False
+        for fd in fds:
+            try:
+                os.fsync(fd)
+            except OSError:
+                failed = True
+            finally:
+                os.close(fd)
+        if dir_dirty:
+            try:
+                dfd = os.open(self.directory, os.O_RDONLY)
+                try:
+                    os.fsync(dfd)
+                finally:
+                    os.close(dfd)
+            except OSError:
+                failed = True
+        if failed:
+            self.fsync_errors += 1
+            raise OSError("fsync of the ingest queue failed (see fsync_errors)")
+
+    def _roll_request_mtime(self) -> float:
+        try:
+            return (self.directory / _ROLL_MARKER).stat().st_mtime_ns / 1e9
+        except FileNotFoundError:
+            return 0.0
 
     def fsync(self) -> None:
-        """Make appended records survive a power cut too (called by the worker, off the hot path)."""
-        with self._lock:
-            fd = self._fd
-            if fd is not None:
-                try:
-                    os.fsync(fd)
-                except OSError:
-                    pass
+        """Make appended records survive a power cut now (the background thread does it anyway)."""
+        try:
+            self.sync_now()
+        except OSError:
+            pass
 
     def close(self) -> None:
+        """Close the segment (so the worker can consume and delete it) and fsync what is left."""
         with self._lock:
             self._closed = True
-            if self._fd is not None:
-                try:
-                    os.fsync(self._fd)
-                finally:
-                    fcntl.flock(self._fd, fcntl.LOCK_UN)
-                    os.close(self._fd)
-                self._fd = None
+            self._close_segment()
+        self._stop_sync.set()
+        if self._sync_thread is not None and self._sync_thread is not threading.current_thread():
+            self._sync_thread.join(5)
+        self.fsync()
 
     # -- consumer side (the worker) ------------------------------------------------------------
     def segments(self) -> list[str]:
@@ -324,6 +426,14 @@ class DurableQueue:
 
     def _bytes_on_disk(self) -> int:
         return sum(self.size_of(n) for n in self.segments())
+
+
+def _segment_ns(name: str) -> int:
+    """The creation time (ns) in a segment's name (``seg-<ns>-<pid>-<rand>.log``); 0 if unreadable."""
+    try:
+        return int(name.split("-", 2)[1])
+    except (IndexError, ValueError):
+        return 0
 
 
 def _decode(segment: str, end_offset: int, raw: bytes) -> QueuedItem:

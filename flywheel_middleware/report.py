@@ -40,16 +40,18 @@ def build_report(
     on_step: Callable[[str], None] | None = None,
     title: str = "Flywheel monitoring report",
     generated_at: float | None = None,
+    extra_sections: Sequence[str] = (),
 ) -> Analysis:
     """Analyse a ``Flywheel`` (or its store) and write the HTML report to ``out``; returns the analysis.
 
     ``on_step(name)`` is called after each of ``REPORT_STEPS`` (the CLI drives a progress bar with it).
+    ``extra_sections``: HTML ``<section>`` fragments placed after the header (the demo's learning curves).
     """
     step = on_step or (lambda name: None)
     cfg = config or MonitorConfig(window=window)
     analysis = analyze(source, cfg, on_step=step)
     page = render_html(analysis, title=title, source=str(getattr(source, "path", "")) or None,
-                       generated_at=generated_at, on_plots=lambda: step("plots"))
+                       generated_at=generated_at, on_plots=lambda: step("plots"), extra_sections=extra_sections)
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -377,7 +379,8 @@ def _cohort_table(rows: Sequence[CohortMetrics], limit: int = 25) -> str:
 
 
 def render_html(analysis: Analysis, *, title: str = "Flywheel monitoring report", source: str | None = None,
-                generated_at: float | None = None, on_plots: Callable[[], None] | None = None) -> str:
+                generated_at: float | None = None, on_plots: Callable[[], None] | None = None,
+                extra_sections: Sequence[str] = ()) -> str:
     """The report page for an ``Analysis`` (pure: the same analysis and time give the same bytes)."""
     data = analysis.data
     cfg = data.config
@@ -388,6 +391,7 @@ def render_html(analysis: Analysis, *, title: str = "Flywheel monitoring report"
     period = f"{series[0].window_label} – {series[-1].window_label}" if series else "no data"
     parts.append(f"<h1>{_e(title)}</h1><p class=muted>store {_e(source or '(in memory)')} · window {_e(window_name(cfg.window))} · "
                  f"period {_e(period)} · generated {generated}</p>")
+    parts.extend(extra_sections)
 
     # -- summary
     n = len(data)

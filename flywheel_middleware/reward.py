@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 from .records import Signal
-from .store.base import RewardRow, TrajectoryStore
 
 DEFAULT_WEIGHTS: dict[str, float] = {
     "thumbs_up": 1.0,
@@ -105,7 +104,8 @@ def aggregate(
         per_actor[actor] += config.weights.get(kind, 0.0) * _strength(signal)
     if status == "error":
         per_actor["system"] += config.error_weight
-    capped = {a: max(-config.actor_cap, min(config.actor_cap, v)) for a, v in per_actor.items() if v != 0.0}
+    # an actor whose signals cancel out (a thumbs up, then a correction) stays listed with 0.0
+    capped = {a: max(-config.actor_cap, min(config.actor_cap, v)) for a, v in per_actor.items()}
     total = sum(capped.values())
     reward = math.tanh(total)
     confidence = 0.0
@@ -123,26 +123,3 @@ def aggregate(
         elif reward <= -config.bad_threshold:
             label = "bad"
     return Reward(label, round(reward, 6), round(confidence, 6), len(latest), capped)
-
-
-class RewardProcessor:
-    """Worker processor: re-derives the reward of every interaction a batch touched."""
-
-    def __init__(self, store: TrajectoryStore, config: RewardConfig | None = None) -> None:
-        self.store = store
-        self.config = config or RewardConfig()
-
-    def on_ingested(self, interactions: Sequence[Any], embeddings: Any, signals: Sequence[Signal]) -> None:
-        ids = list(dict.fromkeys([it.id for it in interactions] + [s.interaction_id for s in signals]))
-        if ids:
-            self.update(ids)
-
-    def update(self, ids: Sequence[str]) -> dict[str, Reward]:
-        import time
-
-        muted = self.store.busy_actors(time.time() - 86_400, self.config.daily_signal_cap)
-        by_id = self.store.signals_for(ids)
-        statuses = self.store.statuses(ids)
-        results = {iid: aggregate(by_id.get(iid, []), status=statuses.get(iid), config=self.config, muted_actors=muted) for iid in ids}
-        self.store.upsert_rewards([RewardRow(iid, r.label, r.reward, r.confidence, r.n_signals) for iid, r in results.items()])
-        return results

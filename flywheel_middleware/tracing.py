@@ -383,6 +383,7 @@ def setup_tracing(
     schedule_delay_millis: float = 1000,
     export_timeout_s: float = 10.0,
     count: CountFn | None = None,
+    redactor_factory: Callable[[], Any] | None = None,
 ) -> Tracing:
     """Build the tracer provider the adapters use, from the first thing configured.
 
@@ -392,6 +393,9 @@ def setup_tracing(
     ``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` / ``OTEL_EXPORTER_OTLP_ENDPOINT`` (with
     ``OTEL_EXPORTER_OTLP[_TRACES]_HEADERS``, read by the OTLP exporter) or ``PHOENIX_COLLECTOR_ENDPOINT``.
     Nothing configured -> ``Tracing(tracer_provider=None)``: tracing off, no spans, no cost.
+    ``redactor_factory`` (a callable returning a ``privacy.Redactor``): every span is redacted on the
+    batch processor's export thread before it leaves (``privacy.spans.RedactingSpanExporter``). A
+    ``tracer_provider`` you pass is yours: wrap its exporter in ``RedactingSpanExporter`` yourself.
 
     Never raises: a broken configuration is logged, counted (``tracing.setup_failed``) and
     disables tracing.
@@ -427,6 +431,10 @@ def setup_tracing(
         if project_name:
             attrs[PROJECT_NAME_ATTRIBUTE] = project_name
         provider = TracerProvider(resource=Resource.create(attrs))
+        if redactor_factory is not None:
+            from .privacy.spans import RedactingSpanExporter
+
+            exporter = RedactingSpanExporter(exporter, redactor_factory, count=_count)
         processor = CountingBatchSpanProcessor(
             exporter,
             max_queue_size=max_queue_size,
@@ -458,14 +466,16 @@ def _as_float(value: Any) -> float | None:
 
 
 def annotation_payload(
-    signal: Signal, span_id: str, *, score: float | None = None, name: str | None = None
+    signal: Signal, span_id: str, *, score: float | None = None, name: str | None = None,
+    described: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One ``SpanAnnotationData`` item (arize-phoenix 20.x ``POST /v1/span_annotations``) for a signal.
 
     ``name`` is the signal kind; ``annotator_kind`` is CODE for implicit signals, HUMAN for explicit
     ones, LLM for a judge's; ``identifier`` is the signal id, so a retried post upserts instead of
     duplicating.  ``result`` gets a label and/or score from the value (numbers and booleans score,
-    strings label, dicts may carry ``label``/``score``/``explanation``).
+    strings label, dicts may carry ``label``/``score``/``explanation``). ``described`` (from the
+    annotator's ``describe`` hook) overrides ``label``/``score``/``explanation`` and adds ``metadata``.
     """
     value = signal.value
     label: str | None = None
@@ -500,6 +510,11 @@ def annotation_payload(
         "at": signal.at,
         "evidence": to_jsonable(evidence),
     }
+    if described:
+        label = described.get("label", label)
+        score = described.get("score", score)
+        explanation = described.get("explanation", explanation)
+        metadata.update(described.get("metadata") or {})
     result: dict[str, Any] = {"label": label, "score": score, "explanation": explanation}
     return {
         "span_id": span_id,
@@ -525,6 +540,9 @@ class _Item:
 class PhoenixAnnotator:
     """Posts signals as Phoenix span annotations from a background thread.
 
+    ``score(signal)`` and ``describe(signal)`` (a mapping with any of ``label``, ``score``,
+    ``explanation``, ``metadata``) let the caller say what each kind of signal looks like in Phoenix.
+
     ``submit()`` is cheap and never raises or blocks: it finds the root span of the signal's
     interaction (``span_id=`` or the :class:`SpanIndex`), builds the payload and queues it (bounded:
     ``max_queue``; overflow is counted as ``phoenix.annotations_dropped``).  The worker posts batches
@@ -543,6 +561,7 @@ class PhoenixAnnotator:
         api_key: str | None = None,
         count: CountFn | None = None,
         score: Callable[[Signal], float | None] | None = None,
+        describe: Callable[[Signal], Mapping[str, Any] | None] | None = None,
         max_queue: int = 10_000,
         max_batch: int = 100,
         max_retries: int = 8,
@@ -555,6 +574,7 @@ class PhoenixAnnotator:
         self._index = span_index if span_index is not None else SPAN_INDEX
         self._count = _safe_count(count)
         self._score = score
+        self._describe = describe
         self._max_queue = max_queue
         self._max_batch = max(1, max_batch)
         self._max_retries = max_retries
@@ -592,7 +612,13 @@ class PhoenixAnnotator:
                     score = self._score(signal)
                 except Exception:  # noqa: BLE001
                     score = None
-            payload = annotation_payload(signal, span_id, score=score)
+            described = None
+            if self._describe is not None:
+                try:
+                    described = self._describe(signal)
+                except Exception:  # noqa: BLE001 - a broken description falls back to the generic one
+                    described = None
+            payload = annotation_payload(signal, span_id, score=score, described=described)
             return self._enqueue(_Item(time.monotonic(), next(self._seq), payload))
         except Exception as exc:  # noqa: BLE001
             self._count("phoenix.annotations_failed")

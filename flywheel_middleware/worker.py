@@ -7,18 +7,19 @@ a fault costs latency, not data. Nothing is stored before it is redacted.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from ._stats import Counters
 from .config import FlywheelConfig
-from .privacy.records import Redacting, redact_interaction, redact_signal
+from .dead_letters import DeadLetters
+from .privacy.records import Redacting, redact_interactions, redact_signal
+from .processors.base import Processor
 from .queue import DurableQueue, QueuedItem
 from .records import Interaction, RecordError, Signal
 from .store.base import SimilarityIndex, StoredInteraction, TrajectoryStore
@@ -28,12 +29,6 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger("flywheel_middleware")
 _QUARANTINE_AFTER = 5
-
-
-class IngestProcessor(Protocol):
-    """Runs in the worker after a batch is stored (detectors, annotators, monitors)."""
-
-    def on_ingested(self, interactions: Sequence[Interaction], embeddings: np.ndarray | None, signals: Sequence[Signal]) -> None: ...
 
 
 @dataclass
@@ -64,12 +59,13 @@ class IngestWorker(threading.Thread):
         embedder: Embedder | None,
         counters: Counters,
         config: FlywheelConfig,
-        processors: list[IngestProcessor],
+        processors: Processor,
         record_filter: Callable[[str, dict[str, Any]], bool] | None = None,
         maintenance: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(name="flywheel-ingest", daemon=True)
         self.queue = queue
+        self.dead_letters = DeadLetters(queue.directory)
         self.store = store
         self.index = index
         self._redactor_factory = redactor_factory
@@ -115,6 +111,10 @@ class IngestWorker(threading.Thread):
     def run(self) -> None:
         # a crash between a batch's commit and its processors must not make flush() wait forever
         self.store.mark_processed(self.store.cursors())
+        try:
+            self.dead_letters.upgrade_legacy()  # an older version wrote raw records there
+        except OSError as exc:
+            self.counters.warn("dead_letter_errors", "flywheel: cannot rewrite the old dead-letter file: %s", exc)
         backoff = 0.05
         failures = 0
         while not self._stop_event.is_set():
@@ -173,12 +173,19 @@ class IngestWorker(threading.Thread):
             raise
         except Exception as exc:  # noqa: BLE001
             item = items[0]
-            with open(self.queue.directory / "dead-letter.jsonl", "a", encoding="utf-8") as handle:
-                handle.write(json.dumps({"kind": item.kind, "data": item.data, "error": repr(exc)}, default=repr) + "\n")
+            entry = self.dead_letters.add(item.kind, item.data, exc, segment=item.segment, offset=item.end_offset,
+                                          redactor=self._redactor_if_any())
             self.store.ingest([], [], {item.segment: item.end_offset})
             self.store.mark_processed({item.segment: item.end_offset})
-            self.counters.warn("dead_lettered", "flywheel: a record failed %d times and went to dead-letter.jsonl: %s", _QUARANTINE_AFTER, exc)
+            self.counters.warn("dead_lettered", "flywheel: a record failed %d times and went to %s (%s): %s", _QUARANTINE_AFTER,
+                               self.dead_letters.path.name, entry["redaction"], entry["error"])
         return True
+
+    def _redactor_if_any(self) -> Any:
+        try:
+            return self._get_redactor()
+        except Exception:  # noqa: BLE001 - no redactor: the dead letter keeps ids only
+            return None
 
     def _decode(self, items: list[QueuedItem]) -> _Batch:
         batch = _Batch()
@@ -206,7 +213,7 @@ class IngestWorker(threading.Thread):
             latest[it.id] = it
         interactions = list(latest.values())
         t0 = time.perf_counter()
-        redacted = [redact_interaction(it, redactor) for it in interactions]
+        redacted = redact_interactions(interactions, redactor)
         sessions = {it.id: it.session_id for it in interactions}
         signals = [redact_signal(s, redactor, sessions.get(s.interaction_id)) for s in batch.signals]
         t1 = time.perf_counter()
@@ -238,11 +245,7 @@ class IngestWorker(threading.Thread):
         self.counters.inc("time_embed_us", int((t2 - t1) * 1e6))
         self.counters.inc("time_store_us", int((t3 - t2) * 1e6))
         self.last_ingest_at = time.time()
-        for processor in self.processors:
-            try:
-                processor.on_ingested(redacted, embeddings, signals)
-            except Exception as exc:  # noqa: BLE001
-                self.counters.warn("processor_errors", "flywheel processor %s failed: %s", type(processor).__name__, exc)
+        self.processors.on_ingested(redacted, embeddings, signals)  # a composite: failures are counted there
 
     def _get_redactor(self) -> Redacting:
         if self._redactor is None:
@@ -299,13 +302,7 @@ class IngestWorker(threading.Thread):
             except Exception as exc:  # noqa: BLE001
                 self.counters.warn("maintenance_errors", "flywheel maintenance failed: %s", exc)
         if not force:
-            for processor in self.processors:
-                on_idle = getattr(processor, "on_idle", None)
-                if on_idle is not None:
-                    try:
-                        on_idle()
-                    except Exception as exc:  # noqa: BLE001
-                        self.counters.warn("processor_errors", "flywheel processor %s failed when idle: %s", type(processor).__name__, exc)
+            self.processors.on_idle()
 
     def _reembed_missing(self) -> None:
         """Interactions stored without a vector (the model was down) get one when it is back."""

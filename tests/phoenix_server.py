@@ -5,13 +5,15 @@ Use from ``tests/conftest.py``::
     from phoenix_server import phoenix_server  # noqa: F401  (session-scoped fixture; tests/ is on sys.path)
 
 ``phoenix_server`` starts ``phoenix serve`` (arize-phoenix 20.x) on a free loopback port with a
-temporary working dir, no gRPC, no telemetry and no external resources; waits for ``/readyz``;
+temporary working dir, no telemetry and no external resources (its gRPC receiver, which
+Phoenix 20 cannot turn off, takes a random free port); waits for ``/readyz``;
 yields the base URL (``http://127.0.0.1:PORT``); terminates it at the end of the session.  Tests
 that need it are skipped when arize-phoenix is not installed or the server does not come up.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -44,6 +46,16 @@ def _phoenix_installed() -> bool:
 def phoenix_server() -> Iterator[str]:
     if not _phoenix_installed():
         pytest.skip("arize-phoenix is not installed")
+    try:
+        with running_phoenix() as base:
+            yield base
+    except TimeoutError as exc:
+        pytest.fail(str(exc))
+
+
+@contextlib.contextmanager
+def running_phoenix() -> Iterator[str]:
+    """Start a private Phoenix server; yields its base URL (benchmarks use this too)."""
     workdir = Path(tempfile.mkdtemp(prefix="flywheel-phoenix-"))
     port = _free_port()
     env = {
@@ -83,7 +95,7 @@ def phoenix_server() -> Iterator[str]:
             time.sleep(0.5)
         if not ready:
             tail = log_path.read_bytes()[-3000:].decode(errors="replace")
-            pytest.fail(f"Phoenix did not become ready on {base} within {READY_TIMEOUT_S:.0f}s:\n{tail}")
+            raise TimeoutError(f"Phoenix did not become ready on {base} within {READY_TIMEOUT_S:.0f}s:\n{tail}")
         yield base
     finally:
         proc.terminate()

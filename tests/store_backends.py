@@ -15,13 +15,18 @@ import pytest
 
 from flywheel_middleware.store import SQLiteStore, TrajectoryStore
 
-BACKENDS: list[str] = ["sqlite"]
+BACKENDS: list[str] = ["sqlite", "postgres"]
 
 
 def open_backend(name: str, request: pytest.FixtureRequest, tmp_path: Path) -> TrajectoryStore:
     """A fresh, empty store of backend ``name``."""
     if name == "sqlite":
         return SQLiteStore(tmp_path / "store.sqlite")
+    if name == "postgres":  # a fresh database on the suite's real PostgreSQL 16 + pgvector server
+        from flywheel_middleware.store.postgres import PostgresStore
+
+        # the contract's vectors are 8-d (test_store_contract.vec); the column's dimension is fixed per database
+        return PostgresStore(request.getfixturevalue("postgres_server").new_url("contract"), dim=8)
     raise ValueError(f"unknown store backend {name!r}")
 
 

@@ -14,9 +14,9 @@ from flywheel_middleware.cli import app
 
 runner = CliRunner()
 #: commands that touch no store: evaluation reads adapter folders, tiny-model writes a model folder
-NO_STORE = {"eval", "tiny-model"}
+NO_STORE = {"eval", "tiny-model", "migrate"}  # migrate names two stores: SRC DST (folder or URL each)
 #: commands that print a table or a report and so take --json
-PRINTS_TABLES = {"stats", "export", "queue", "forget", "models", "eval", "gate", "train sft", "train dpo", "train kto"}
+PRINTS_TABLES = {"stats", "export", "queue", "forget", "models", "eval", "gate", "train sft", "train dpo", "train kto", "migrate"}
 
 
 def _commands() -> dict[str, typer.main.TyperCommand]:
@@ -115,3 +115,22 @@ def test_serve_refuses_a_phoenix_endpoint_without_a_scheme(tmp_path):
     result = runner.invoke(app, ["serve", "--path", str(tmp_path / "s"), "--phoenix", "127.0.0.1:6006"], env=env)
     assert result.exit_code == 2
     assert "http" in result.output and "127.0.0.1:6006" in result.output
+
+
+def test_stats_counts_good_bad_and_unknown_turns(fw):
+    from flywheel_middleware import Interaction
+
+    good, bad, unrated = (Interaction(input=f"question number {i}", output="an answer") for i in range(3))
+    for it in (good, bad, unrated):
+        fw.record(it)
+    assert fw.flush(60)
+    fw.feedback(good.id, "thumbs_up")
+    fw.feedback(good.id, "copy")
+    fw.feedback(bad.id, "thumbs_down")
+    fw.feedback(bad.id, "escalate")
+    assert fw.flush(60)
+    result = runner.invoke(app, ["stats", "--path", str(fw.path), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["labels"] == {"good": 1, "bad": 1, "unknown": 1}
+    table = runner.invoke(app, ["stats", "--path", str(fw.path)])
+    assert all(word in table.output for word in ("good", "bad", "unknown")), table.output

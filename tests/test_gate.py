@@ -172,28 +172,89 @@ def test_langchain_judge_scores_and_penalises_verbosity() -> None:
 
 
 # -- gate ---------------------------------------------------------------------------------------
-def test_gate_promotes_and_rejects(cases: list[EvalCase], tmp_path: Path) -> None:
+def scored(name: str, right: list[bool], categories: list[str] | None = None, judge: list[float] | None = None) -> EvalReport:
+    """A report whose case i is right (normalised match) iff ``right[i]``: paired by id with others."""
+    from flywheel_middleware.trainers.evaluate import CaseResult, _aggregate
+
+    results = [CaseResult(case_id=f"q{i}", category=(categories[i] if categories else "all"), prediction="",
+                          tool_calls=[], exact=ok, normalized=ok, tool_name=None, tool_args=None,
+                          judge=None if judge is None else judge[i], latency_s=0.01, prompt_tokens=10,
+                          completion_tokens=3) for i, ok in enumerate(right)]
+    cats = sorted({r.category for r in results})
+    return EvalReport(name=name, categories={c: _aggregate([r for r in results if r.category == c]) for c in cats},
+                      overall=_aggregate(results), cases=results)
+
+
+def test_gate_promotes_a_significant_improvement_with_its_test_statistic() -> None:
+    base = [i % 2 == 0 for i in range(60)]  # 30 / 60 right
+    cand = [ok or i % 4 == 1 for i, ok in enumerate(base)]  # 15 more right, none lost
+    decision = decide(scored("candidate", cand), scored("serving", base))
+    assert decision.promote, decision.reasons
+    assert decision.metric == "normalized" and decision.n == 60 and decision.delta == pytest.approx(0.25)
+    assert decision.test["test"] == "mcnemar-exact" and decision.test["candidate_only"] == 15
+    assert decision.test["baseline_only"] == 0
+    assert decision.p_value < 1e-4 and decision.statistic == pytest.approx(13.0667, rel=1e-3)
+    assert "significantly better" in decision.reasons[0] and "McNemar" in decision.reasons[0]
+
+
+def test_gate_rejects_a_candidate_that_is_not_significantly_better() -> None:
+    base = [i % 2 == 0 for i in range(60)]
+    same_rate = [i % 2 == 1 for i in range(60)]  # as many right, on other cases
+    tiny_gain = [ok or i == 1 for i, ok in enumerate(base)]  # one case better
+    for cand in (same_rate, tiny_gain, base):
+        decision = decide(scored("candidate", cand), scored("serving", base))
+        assert not decision.promote and "not significantly better" in decision.reasons[0]
+    assert decide(scored("candidate", tiny_gain), scored("serving", base), alpha=0.9).promote  # what alpha means
+
+
+def test_gate_needs_enough_paired_cases() -> None:
+    decision = decide(scored("candidate", [True] * 12), scored("serving", [False] * 12))
+    assert decision.p_value < 0.001 and not decision.promote
+    assert any("12 paired cases < min_cases=30" in r for r in decision.reasons)
+    assert decide(scored("candidate", [True] * 12), scored("serving", [False] * 12), min_cases=10).promote
+
+
+def test_gate_rejects_a_regressing_category_even_when_better_overall() -> None:
+    cats = ["banking"] * 40 + ["travel"] * 20
+    base = [i < 20 or i >= 50 for i in range(60)]  # banking 20/40, travel 10/20
+    cand = [True] * 40 + [i >= 55 for i in range(40, 60)]  # banking 40/40, travel 5/20
+    decision = decide(scored("candidate", cand, cats), scored("serving", base, cats))
+    assert not decision.promote
+    assert any("'travel'" in r and "regressed 0.500 -> 0.250" in r for r in decision.reasons)
+    assert decision.deltas["banking"]["normalized"] == pytest.approx(0.5)
+
+
+def test_gate_uses_a_permutation_test_on_judge_scores() -> None:
+    base = scored("serving", [False] * 40, judge=[0.4] * 40)
+    better = scored("candidate", [False] * 40, judge=[0.6 + 0.01 * (i % 3) for i in range(40)])
+    decision = decide(better, base)
+    assert decision.promote and decision.metric == "judge" and decision.test["test"] == "sign-flip permutation"
+    assert decide(base, better).promote is False
+
+
+def test_gate_category_and_cost_rules(cases: list[EvalCase], tmp_path: Path) -> None:
     judge = DeterministicJudge()
     good = evaluate_model(oracle(cases), cases, judge=judge, name="good")
     bad = evaluate_model(broken_tools(cases), cases, judge=judge, name="bad")
+    loose = {"min_cases": 1, "require_improvement": False}
 
-    ok = decide(good, bad, tolerance=0.02)
+    ok = decide(good, bad, tolerance=0.02, **loose)
     assert ok.promote and ok.deltas["tool"]["tool_args"] == 1.0 and any("improved" in r for r in ok.reasons)
-    regress = decide(bad, good, tolerance=0.02)
+    regress = decide(bad, good, tolerance=0.02, **loose)
     assert not regress.promote
     assert any("'tool'" in r and "tool_args" in r for r in regress.reasons)
     assert not any("'chat'" in r for r in regress.reasons)
-    assert decide(bad, good, tolerance=1.0).promote  # a loose tolerance lets it through
-    assert decide(good, good).promote and not decide(good, good, require_improvement=True).promote
+    assert decide(bad, good, tolerance=1.0, **loose).promote  # a loose tolerance lets it through
+    assert decide(good, good, **loose).promote and not decide(good, good, min_cases=1).promote
 
     only_chat = evaluate_model(oracle(cases), [c for c in cases if c.category == "chat"], judge=judge)
-    missing = decide(only_chat, good)
+    missing = decide(only_chat, good, **loose)
     assert not missing.promote and any("missing" in r for r in missing.reasons)
 
     slow = EvalReport.from_dict(good.to_dict())
     slow.overall["latency_mean_s"] = good.overall["latency_mean_s"] * 3
-    assert not decide(slow, good, max_latency_ratio=1.5).promote
-    assert decide(slow, good).latency_ratio == pytest.approx(3.0)
+    assert not decide(slow, good, max_latency_ratio=1.5, **loose).promote
+    assert decide(slow, good, **loose).latency_ratio == pytest.approx(3.0)
 
 
 def test_gate_records_decision_with_lineage(cases: list[EvalCase], tmp_path: Path) -> None:
@@ -205,12 +266,12 @@ def test_gate_records_decision_with_lineage(cases: list[EvalCase], tmp_path: Pat
     judge = DeterministicJudge()
     good = evaluate_model(oracle(cases), cases, judge=judge, name="candidate")
     bad = evaluate_model(broken_tools(cases), cases, judge=judge, name="few_shot")
-    decide(bad, good, registry=reg, adapter_id="dpo-2")
+    decide(bad, good, registry=reg, adapter_id="dpo-2", min_cases=1, require_improvement=False)
     assert reg.get("dpo-2").status == "rejected"
     decision = reg.decisions("dpo-2")[0]
     assert decision["promote"] is False and [e["id"] for e in decision["lineage"]] == ["dpo-2", "sft-1"]
     assert decision["lineage"][0]["dataset_version"] == "v2"
-    decide(good, bad, registry=reg, adapter_id="dpo-2")
+    decide(good, bad, registry=reg, adapter_id="dpo-2", min_cases=1, require_improvement=False)
     assert reg.get("dpo-2").status == "promoted" and len(reg.decisions("dpo-2")) == 2
 
 
@@ -281,13 +342,15 @@ def test_three_way_eval_and_gate_end_to_end(tmp_path: Path, export_dir: Path) ->
 
     res = CliRunner().invoke(app, ["gate", "--report", str(path), "--registry", str(tmp_path / "models"),
                                    "--tolerance", "1.0", "--out", str(tmp_path / "decision.json")])
-    assert res.exit_code == 0, res.output
-    assert "PROMOTE" in res.output
-    assert reg.get(result.adapter_id).status == "promoted"
-    assert json.loads((tmp_path / "decision.json").read_text())["baseline"] == "few_shot"
+    assert res.exit_code == 1, res.output  # a random tiny model on 4 cases proves nothing: rejected, with reasons
+    assert "REJECT" in res.output and "4 paired cases < min_cases=30" in res.output
+    assert reg.get(result.adapter_id).status == "rejected"
+    decision = json.loads((tmp_path / "decision.json").read_text())
+    assert decision["baseline"] == "few_shot" and decision["n"] == 4 and decision["p_value"] is not None
 
     res = CliRunner().invoke(app, ["eval", "--candidate", str(result.adapter_dir), "--data", str(export_dir),
                                    "--limit", "2", "--max-new-tokens", "4", "--out", str(tmp_path / "cli.json")])
     assert res.exit_code == 0, res.output
     assert "base" in res.output and "reports written" in res.output  # the rich table was printed
-    assert set(json.loads((tmp_path / "cli.json").read_text())["reports"]) == {"base", "few_shot", "candidate"}
+    assert set(json.loads((tmp_path / "cli.json").read_text())["reports"]) == {"base", "few_shot", "candidate",
+                                                                             "candidate_few_shot"}

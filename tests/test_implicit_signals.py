@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from flywheel_middleware import Flywheel, Interaction
-from flywheel_middleware.signals.processor import SignalDetectionProcessor
+from flywheel_middleware.processors import SignalDetectionProcessor
 
 
 def _turn(fw: Flywheel, question: str, answer: str, at: float, session: str = "s1") -> Interaction:

@@ -241,7 +241,7 @@ def test_the_worker_process_drains_the_queue_when_its_parent_is_killed(store_pat
         fw = Flywheel({str(store_path)!r})
         for i in range(50):
             fw.record(Interaction(input=f"orphaned question {{i}}", output="a"))
-        print(fw._worker_process.pid, flush=True)
+        print(fw.stats()["worker"].split()[1], flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
         """
     )

@@ -249,7 +249,7 @@ def test_react_agent_steps_decisions_and_spans(spans: tuple[FakeRecorder, InMemo
         by_kind.setdefault(d.decider, []).append(d)
     assert by_kind["model"][0].chosen == ["get_weather"]
     assert by_kind["model"][0].candidates == ["get_weather", "get_time"]
-    assert [d.chosen for d in by_kind["graph_edge"]] == ["tools", "__end__"]
+    assert [d.chosen for d in by_kind["graph_edge"]] == ["tools"]  # the edge to END is no route
     assert by_kind["graph_edge"][0].metadata["source_node"] == "agent"
     assert by_kind["graph_edge"][0].metadata["next_nodes"] == ["tools"]
     (path,) = by_kind["graph_path"]

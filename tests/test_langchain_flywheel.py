@@ -33,8 +33,20 @@ def test_a_langgraph_turn_is_stored_with_steps_decisions_and_session(fw: Flywhee
     assert [s.kind for s in it.steps if s.kind in ("llm", "tool")] == ["llm", "tool", "llm"]
     chose = next(d for d in it.decisions if d.decider == "model")
     assert chose.chosen == ["get_weather"] and chose.candidates == ["get_weather", "get_time"]
-    assert [d.chosen for d in it.decisions if d.decider == "graph_edge"] == ["tools", "__end__"]
+    assert [d.chosen for d in it.decisions if d.decider == "graph_edge"] == ["tools"]  # the edge to END is no route
     assert "sunny" in it.output_text
+
+
+def test_the_edge_to_end_is_neither_a_route_nor_a_category(fw: Flywheel) -> None:
+    from flywheel_middleware.curation import category_from_hint, category_of
+    from flywheel_middleware.store.base import TurnQuery
+
+    iid = _ask(fw, react_agent(answer("Hello!")), "hi")
+    assert fw.flush(60)
+    it = fw.get(iid)
+    assert [d.decider for d in it.decisions if d.decider == "graph_edge"] == []
+    (turn,) = fw.store.turns(TurnQuery(ids=[iid]))
+    assert category_of(it) == category_from_hint(turn.category_hint) != "__end__"  # the export's split stratum
 
 
 def test_fw_session_context_attributes_turns(fw: Flywheel) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from flywheel_middleware import Interaction, RoutingDecision, Signal, Step
+from flywheel_middleware import Interaction, RoutingDecision, Signal, Step, StoreError
 from flywheel_middleware.store import (
     ExportInfo,
     InteractionQuery,
@@ -467,6 +467,22 @@ def test_registered_exports_are_found_by_user_and_interaction(store: TrajectoryS
     assert store.exports(user_hash="uh-nobody") == []
 
 
+def test_an_export_reads_back_its_members_and_summary(store: TrajectoryStore) -> None:
+    store.register_export(info("v1", "/out/one"), [("uh-ann", "a"), (None, "b")], {"kind": "sft", "rows": 2})
+    [registered] = store.exports()
+    assert sorted(store.export_members(registered), key=lambda m: m[1]) == [("uh-ann", "a"), (None, "b")]
+    assert store.export_summary(registered) == {"kind": "sft", "rows": 2}
+
+
+def test_an_export_user_key_can_be_adopted_until_exports_are_registered(store: TrajectoryStore) -> None:
+    store.set_export_user_key(b"\x01" * 32)
+    assert store.export_user_key() == b"\x01" * 32
+    store.register_export(info("v1", "/out/one"), [("uh-ann", "a")], {})
+    store.set_export_user_key(b"\x01" * 32)  # the same key again is fine
+    with pytest.raises(StoreError):
+        store.set_export_user_key(b"\x02" * 32)
+
+
 def test_a_folder_holds_one_export(store: TrajectoryStore) -> None:
     store.register_export(info("v1", "/out/same"), [("uh-ann", "a")], {})
     store.register_export(info("v2", "/out/same", T0 + 1), [("uh-bob", "b")], {})
@@ -501,3 +517,15 @@ def test_counts_record_when_the_last_batch_was_ingested(store: TrajectoryStore) 
     before = time.time()
     put(store, turn("a"))
     assert store.counts().last_ingest_at >= before - 1
+
+
+def test_a_healthy_store_passes_its_integrity_check(store: TrajectoryStore) -> None:
+    put(store, turn("i1"))
+    store.check_integrity()
+
+
+def test_checkpoint_after_a_deletion_reports_whether_it_finished(store: TrajectoryStore) -> None:
+    put(store, turn("i1", user="erase-me"))
+    store.delete_interactions(["i1"])
+    assert store.checkpoint(wait_s=1.0) is True
+    assert store.get("i1") is None

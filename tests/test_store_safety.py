@@ -106,3 +106,16 @@ def test_config_from_toml_file(tmp_path: Path) -> None:
 def test_unknown_config_keys_are_named(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="batchsize"):
         FlywheelConfig.from_dict({"batchsize": 3})
+
+
+@pytest.mark.parametrize("url", ["mysql://user@db/flywheel", "s3://bucket/flywheel", "https://example.com/store"])
+def test_a_url_no_backend_handles_is_a_clear_error_not_a_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(StoreError, match=r"no store backend handles"):
+        Flywheel(url, start_worker=False)
+    assert list(tmp_path.iterdir()) == []  # nothing named after the URL was created
+
+
+def test_a_file_url_is_a_folder(tmp_path: Path) -> None:
+    with Flywheel((tmp_path / "via url").as_uri(), start_worker=False) as fw:
+        assert fw.path == tmp_path / "via url" and (tmp_path / "via url" / "store.sqlite").exists()

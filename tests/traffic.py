@@ -79,7 +79,7 @@ def record(fw: Flywheel, turns: Sequence[Turn]) -> list[str]:
     assert fw.flush(120)
     # flush() returns once the queue cursors are committed, which happens just before the worker's
     # processors (the reward) run on that batch; re-derive the rewards so reads see the final labels
-    from flywheel_middleware.reward import RewardProcessor
+    from flywheel_middleware.processors import RewardProcessor
 
     for processor in fw.processors:
         if isinstance(processor, RewardProcessor):

@@ -12,7 +12,7 @@ import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from flywheel_middleware._extras import requires_extra
 
@@ -249,13 +249,30 @@ def run_training(
     parent: str | None = None,
     adapter_id: str | None = None,
     callbacks: list[Any] | None = None,
+    on_top_of: str | Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> TrainResult:
-    """Train a LoRA adapter with TRL; write the adapter, model card and manifest copy; register it."""
+    """Train a LoRA adapter with TRL; write the adapter, model card and manifest copy; register it.
+
+    ``base_model`` may be ``"smollm2"`` (the packaged model) or any local folder / hub id.
+    ``on_top_of``: an adapter folder (e.g. the SFT adapter under a DPO run) merged into the base
+    first, so the new adapter learns on top of it and DPO's reference is that model; the card's
+    ``stack`` lists it, and ``HFGenerator`` activates the whole stack. ``progress(step, max_steps)``
+    is called after every optimizer step. transformers/TRL console output is off unless verbose.
+    """
     with requires_extra("train"):
-        import torch
         import trl  # noqa: F401 - checked here so a missing extra fails before any work
-        from peft import LoraConfig
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from ._quiet import quiet_libraries
+    from .base_model import resolve_base_model
+
+    given_base = base_model
+    base_model = resolve_base_model(base_model)
+    stack: list[str] = []
+    if on_top_of is not None:
+        from .evaluate import adapter_stack
+
+        stack = [str(Path(p).resolve()) for p in adapter_stack([on_top_of])]
 
     cfg = config or default_config(method)
     if cfg.method != method:
@@ -278,6 +295,45 @@ def run_training(
     run_info.setdefault("started_at", _now_iso())
     run_file.write_text(json.dumps(run_info, indent=2))
 
+    job = _Job(method, cfg, data, Path(data_dir), base_model, given_base, out, ckpt_dir, resume, run_info, started,
+               method_args, stack, registry, parent, callbacks, progress)
+    with quiet_libraries():
+        return _fit(job)
+
+
+@dataclass
+class _Job:
+    """Everything ``run_training`` validated and prepared, for the part that runs TRL."""
+
+    method: str
+    cfg: TrainConfig
+    data: ExportData
+    data_dir: Path
+    base_model: str
+    given_base: Any
+    out: Path
+    ckpt_dir: Path
+    resume: str | None
+    run_info: dict[str, Any]
+    started: float
+    method_args: dict[str, Any]
+    stack: list[str]
+    registry: Any
+    parent: str | None
+    callbacks: list[Any] | None
+    progress: Callable[[int, int], None] | None
+
+
+def _fit(job: _Job) -> TrainResult:
+    import torch
+    from peft import LoraConfig
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from ._quiet import quiet_trainer
+
+    method, cfg, data, data_dir, base_model, out, ckpt_dir = (job.method, job.cfg, job.data, job.data_dir, job.base_model,
+                                                               job.out, job.ckpt_dir)
+    resume, run_info, started, method_args, stack = job.resume, job.run_info, job.started, job.method_args, job.stack
     device, bf16 = _pick_device(cfg)
     tokenizer = AutoTokenizer.from_pretrained(str(base_model))
     if tokenizer.pad_token is None:
@@ -288,11 +344,23 @@ def run_training(
     eval_ds = _to_dataset(method, data.eval_rows, tokenizer) if (cfg.evaluate and data.eval_rows) else None
 
     model = AutoModelForCausalLM.from_pretrained(str(base_model), dtype=torch.bfloat16 if bf16 else torch.float32)
+    if stack:
+        from .evaluate import attach_adapters
+
+        model = attach_adapters(model, stack).merge_and_unload()  # the parent stack becomes the new base
     if cfg.gradient_checkpointing:
         model.config.use_cache = False
+    layers: dict[str, Any] = {}
+    targets = cfg.target_modules
+    n_layers = int(getattr(model.config, "num_hidden_layers", 0) or 0)
+    if cfg.lora_top_layers and n_layers and cfg.lora_top_layers < n_layers:
+        # LoRA on the top layers only: backward stops there, which is most of a CPU step's time
+        layers["layers_to_transform"] = list(range(n_layers - cfg.lora_top_layers, n_layers))
+        if isinstance(targets, str):  # peft needs module names with layers_to_transform
+            targets = _linear_module_names(model)
     peft_config = LoraConfig(
         r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-        target_modules=cfg.target_modules, bias="none", task_type="CAUSAL_LM",
+        target_modules=targets, bias="none", task_type="CAUSAL_LM", **layers,
     )
     trainer_cls, config_cls = _trl_classes(method)
     trl_args = config_cls(
@@ -327,8 +395,9 @@ def run_training(
         warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
         trainer = trainer_cls(
             model=model, args=trl_args, train_dataset=train_ds, eval_dataset=eval_ds,
-            processing_class=tokenizer, peft_config=peft_config, callbacks=callbacks,
+            processing_class=tokenizer, peft_config=peft_config, callbacks=_with_progress(job.callbacks, job.progress),
         )
+        quiet_trainer(trainer)
         output = trainer.train(resume_from_checkpoint=resume)
         metrics: dict[str, Any] = {k: v for k, v in output.metrics.items() if isinstance(v, (int, float))}
         metrics["train_loss"] = float(output.training_loss)
@@ -349,8 +418,9 @@ def run_training(
         "method": method,
         "adapter_type": "lora",
         "adapter_path": str(out.resolve()),
-        "base_model": _base_model_info(base_model),
-        "parent": parent,
+        "base_model": {**_base_model_info(base_model), "given": str(job.given_base) if job.given_base is not None else None},
+        "parent": job.parent,
+        "stack": stack,
         "dataset": {
             "path": str(Path(data_dir).resolve()),
             "version": data.version,
@@ -372,7 +442,7 @@ def run_training(
     }
     (out / CARD_FILE).write_text(json.dumps(card, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
     _write_readme(out, card)
-    reg = _as_registry(registry)
+    reg = _as_registry(job.registry)
     if reg is not None:
         reg.register(card)
     return TrainResult(
@@ -380,6 +450,28 @@ def run_training(
         dataset_version=data.version, metrics=metrics, global_step=card["global_step"],
         duration_s=card["duration_s"], card=card, resumed_from=resume,
     )
+
+
+def _linear_module_names(model: Any) -> list[str]:
+    """Names of the linear layers inside the transformer blocks (what ``"all-linear"`` means, minus the head)."""
+    import torch
+
+    names = {name.rsplit(".", 1)[-1] for name, module in model.named_modules()
+             if isinstance(module, torch.nn.Linear) and ".layers." in f".{name}" and "lm_head" not in name}
+    return sorted(names)
+
+
+def _with_progress(callbacks: list[Any] | None, progress: Callable[[int, int], None] | None) -> list[Any] | None:
+    """``callbacks`` plus one that reports each optimizer step to ``progress``."""
+    if progress is None:
+        return callbacks
+    from transformers import TrainerCallback
+
+    class _Progress(TrainerCallback):  # type: ignore[misc]
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            progress(int(state.global_step), int(state.max_steps or 0))
+
+    return [*(callbacks or []), _Progress()]
 
 
 def load_card(adapter_dir: str | Path) -> dict[str, Any]:

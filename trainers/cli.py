@@ -19,12 +19,28 @@ from rich.table import Table
 
 from flywheel_middleware._cli_options import JsonOption, PathOption, is_store_url, registry_dir
 
-console = Console()
+console = Console(width=min(100, Console().width))
 app = typer.Typer(help="Train LoRA adapters (SFT/DPO/KTO), evaluate them, gate promotion.", no_args_is_help=True)
 train_app = typer.Typer(help="Train a LoRA adapter with TRL on an export directory.", no_args_is_help=True)
 
 RegistryOption = typer.Option(None, "--registry", help="Model registry folder (default: <--path>/models).")
 Status = Literal["candidate", "shadow", "promoted", "rejected", "retired"]
+VerboseOption = typer.Option(False, "--verbose", "-v", help="Show the logs, warnings and progress bars of transformers/TRL.")
+
+
+def _set_verbose(on: bool) -> None:
+    from ._quiet import set_verbose
+
+    if on:
+        set_verbose(True)
+
+
+def _card_id(adapter: Optional[Path]) -> Optional[str]:
+    from ._core import CARD_FILE, load_card
+
+    if adapter is None or not (adapter / CARD_FILE).exists():
+        return None
+    return load_card(adapter).get("adapter_id")
 
 
 def _registry_path(store: str, registry: Optional[Path]) -> Path:
@@ -45,7 +61,9 @@ def _registry(store: str, registry: Optional[Path]) -> Any:
 def _train(method: str, data: Path, base_model: str, out: Path, epochs: Optional[float], max_steps: Optional[int],
            lr: Optional[float], batch_size: Optional[int], max_length: Optional[int], lora_r: Optional[int],
            beta: Optional[float], resume: bool, store: str, registry: Optional[Path], parent: Optional[str],
-           no_register: bool, as_json: bool) -> None:
+           no_register: bool, as_json: bool, on_top_of: Optional[Path] = None) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from ._core import run_training
     from .config import default_config
 
@@ -58,7 +76,19 @@ def _train(method: str, data: Path, base_model: str, out: Path, epochs: Optional
         overrides["beta"] = beta
     config = default_config(method).override(**overrides)
     reg = None if no_register else _registry(store, registry)
-    result = run_training(method, data, base_model, out, config, registry=reg, parent=parent)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True, disable=as_json) as bar:
+        task = bar.add_task(f"{method.upper()} LoRA: loading {base_model}", total=None)
+
+        def on_step(step: int, total: int) -> None:
+            bar.update(task, completed=step, total=total or None, description=f"{method.upper()} LoRA: training")
+
+        try:
+            result = run_training(method, data, base_model, out, config, registry=reg, parent=parent,
+                                  on_top_of=on_top_of, progress=on_step)
+        except (FileNotFoundError, ValueError, RuntimeError) as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
     if as_json:
         typer.echo(json.dumps({"adapter_id": result.adapter_id, "adapter_dir": str(result.adapter_dir),
                                "base_model": result.base_model, "dataset_version": result.dataset_version,
@@ -82,7 +112,7 @@ def _train(method: str, data: Path, base_model: str, out: Path, epochs: Optional
 def _make_train_command(method: str) -> Any:
     def command(
         data: Path = typer.Option(..., "--data", help="Export directory (train.jsonl, eval.jsonl, manifest.json)."),
-        base_model: str = typer.Option(..., "--base-model", help="Local HF causal-LM folder (or hub id)."),
+        base_model: str = typer.Option("smollm2", "--base-model", help="'smollm2' (the packaged SmolLM2-135M-Instruct), a local HF causal-LM folder, or a hub id."),
         out: Path = typer.Option(..., "--out", help="Where the adapter and its model card go."),
         epochs: Optional[float] = typer.Option(None, "--epochs", help="Training epochs."),
         max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop after N steps (overrides epochs)."),
@@ -97,9 +127,12 @@ def _make_train_command(method: str) -> Any:
         parent: Optional[str] = typer.Option(None, "--parent", help="Id of the adapter this one continues."),
         no_register: bool = typer.Option(False, "--no-register", help="Do not add the adapter to the registry."),
         as_json: bool = JsonOption,
+        on_top_of: Optional[Path] = typer.Option(None, "--on-top-of", help="Adapter to train on top of (e.g. the SFT adapter under DPO)."),
+        verbose: bool = VerboseOption,
     ) -> None:
+        _set_verbose(verbose)
         _train(method, data, base_model, out, epochs, max_steps, lr, batch_size, max_length, lora_r, beta,
-               resume, path, registry, parent, no_register, as_json)
+               resume, path, registry, parent or _card_id(on_top_of), no_register, as_json, on_top_of)
 
     command.__doc__ = {"sft": "Supervised fine-tuning (LoRA) on an SFT export.",
                        "dpo": "DPO (LoRA) on a preference-pair export.",
@@ -119,13 +152,23 @@ def _fmt(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+def _pct(value: Any) -> str:
+    return "-" if value is None else f"{100 * value:.1f}"
+
+
 def render_reports(reports: dict[str, Any]) -> None:
-    """A rich table: one row per category and arm (base / few_shot / candidate)."""
-    table = Table(title="offline evaluation", show_lines=False)
-    for col, justify in [("category", "left"), ("arm", "left"), ("n", "right"), ("exact", "right"),
-                         ("normalised", "right"), ("tool name", "right"), ("tool args", "right"),
-                         ("judge", "right"), ("latency ms", "right"), ("prompt tok", "right"), ("compl tok", "right")]:
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    """A rich table that fits 100 columns: one row per category and arm, accuracy with its 95 % CI."""
+    judged = any(r.overall.get("judge") is not None for r in reports.values())
+    tools = any(r.overall.get("tool_cases") for r in reports.values())
+    table = Table(title="offline evaluation (accuracy = normalised / label match, %)", show_lines=False)
+    columns = [("category", "left"), ("arm", "left"), ("n", "right"), ("acc %", "right"), ("95 % CI", "right")]
+    if judged:
+        columns.append(("judge", "right"))
+    if tools:
+        columns += [("tool", "right"), ("args", "right")]
+    columns += [("ms/ans", "right"), ("prompt tok", "right"), ("out tok", "right")]
+    for col, justify in columns:
+        table.add_column(col, justify=justify, overflow="fold")  # type: ignore[arg-type]
     categories = sorted({c for r in reports.values() for c in r.categories}) + ["(all)"]
     for cat in categories:
         for arm, report in reports.items():
@@ -133,33 +176,51 @@ def render_reports(reports: dict[str, Any]) -> None:
             if m is None:
                 continue
             lat = m.get("latency_mean_s")
-            table.add_row(cat, arm, str(m["n"]), _fmt(m.get("exact")), _fmt(m.get("normalized")), _fmt(m.get("tool_name")),
-                          _fmt(m.get("tool_args")), _fmt(m.get("judge")), _fmt(None if lat is None else lat * 1000, 1),
-                          _fmt(m.get("prompt_tokens_mean"), 1), _fmt(m.get("completion_tokens_mean"), 1))
+            ci = m.get("normalized_ci95") or [None, None]
+            row = [cat, arm, str(m["n"]), _pct(m.get("normalized")), f"{_pct(ci[0])}-{_pct(ci[1])}"]
+            if judged:
+                row.append(_fmt(m.get("judge"), 2))
+            if tools:
+                row += [_fmt(m.get("tool_name"), 2), _fmt(m.get("tool_args"), 2)]
+            row += [_fmt(None if lat is None else lat * 1000, 0), _fmt(m.get("prompt_tokens_mean"), 0),
+                    _fmt(m.get("completion_tokens_mean"), 1)]
+            table.add_row(*row)
         table.add_section()
     console.print(table)
 
 
 def eval_command(
     candidate: Path = typer.Option(..., "--candidate", help="Adapter folder to evaluate."),
-    base_model: Optional[str] = typer.Option(None, "--base-model", help="Base model (default: from the adapter's card)."),
+    base_model: Optional[str] = typer.Option(None, "--base-model", help="Base model (default: from the adapter's card; 'smollm2' = the packaged model)."),
     data: Optional[Path] = typer.Option(None, "--data", help="Export directory: its eval.jsonl are cases, train.jsonl the few-shot pool."),
     cases: Optional[list[Path]] = typer.Option(None, "--cases", help="Pinned regression cases (JSONL); repeatable."),
-    few_shot_k: int = typer.Option(2, "--few-shot-k", help="Examples in the few-shot arm (0: no few-shot arm)."),
+    few_shot_k: int = typer.Option(2, "--few-shot-k", help="Examples in the few-shot arms (0: no few-shot arms)."),
+    judge: str = typer.Option("exact", "--judge", help="exact (label match, default) | f1 | module.path:chat_model | provider:model (init_chat_model)."),
     max_new_tokens: int = typer.Option(64, "--max-new-tokens", help="Longest answer generated per case, in tokens."),
+    batch_size: int = typer.Option(16, "--batch-size", help="Prompts generated at once."),
     limit: Optional[int] = typer.Option(None, "--limit", help="At most N cases per source."),
     json_out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the reports to this JSON file (the input of `gate --report`)."),
     as_json: bool = typer.Option(False, "--json", help="Print the reports as JSON instead of a table."),
+    verbose: bool = VerboseOption,
 ) -> None:
-    """Three-way offline evaluation: base, base + few-shot, and the candidate adapter, per category."""
-    from ._core import CARD_FILE, load_card
-    from .evaluate import DeterministicJudge, LexicalFewShot, compare_three_way, load_cases, save_reports
+    """Four-arm offline evaluation per category: base, base + few-shot, the adapter, adapter + few-shot."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from ._core import CARD_FILE, load_card
+    from .evaluate import LexicalFewShot, compare_arms, load_cases, save_reports
+    from .judge import JudgeError, load_judge
+
+    _set_verbose(verbose)
     card = load_card(candidate) if (candidate / CARD_FILE).exists() else {}
     base = base_model or (card.get("base_model") or {}).get("path") or (card.get("base_model") or {}).get("name_or_path")
     if not base:
         console.print("[red]--base-model is required (the adapter has no flywheel_model.json)[/red]")
         raise typer.Exit(2)
+    try:
+        the_judge = load_judge(judge)
+    except JudgeError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
     all_cases = []
     if data is not None and (data / "eval.jsonl").exists():
         all_cases += load_cases(data, limit=limit)
@@ -169,10 +230,20 @@ def eval_command(
         console.print("[red]no cases: pass --data with an eval.jsonl and/or --cases[/red]")
         raise typer.Exit(2)
     few_shot = LexicalFewShot(data, k=few_shot_k) if (data is not None and few_shot_k > 0 and (data / "train.jsonl").exists()) else None
-    reports = compare_three_way(base, all_cases, adapter=candidate, few_shot=few_shot, judge=DeterministicJudge(),
-                                max_new_tokens=max_new_tokens)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True, disable=as_json) as bar:
+        tasks: dict[str, Any] = {}
+
+        def on_progress(arm: str, done: int, total: int) -> None:
+            if arm not in tasks:
+                tasks[arm] = bar.add_task(f"eval: {arm}", total=total)
+            bar.update(tasks[arm], completed=done)
+
+        reports = compare_arms(base, all_cases, adapter=candidate, few_shot=few_shot, judge=the_judge,
+                               max_new_tokens=max_new_tokens, batch_size=batch_size, progress=on_progress)
     for report in reports.values():
-        report.meta.update(adapter_id=card.get("adapter_id"), adapter_path=str(candidate), base_model=base)
+        report.meta.update(adapter_id=card.get("adapter_id"), adapter_path=str(candidate), base_model=base,
+                           judge_spec=judge)
     if json_out is not None:
         save_reports(reports, json_out)
     if as_json:
@@ -186,11 +257,15 @@ def eval_command(
 def gate_command(
     report: Optional[Path] = typer.Option(None, "--report", help="The reports file written by `eval --out`."),
     baseline: Optional[str] = typer.Option(None, "--baseline", help="Arm to compare with (default: few_shot if present, else base)."),
+    candidate_arm: Optional[str] = typer.Option(None, "--candidate-arm", help="Arm of the candidate (default: candidate_few_shot when the baseline is few_shot, else candidate)."),
     candidate_report: Optional[Path] = typer.Option(None, "--candidate-report", help="A separate candidate report file."),
     baseline_report: Optional[Path] = typer.Option(None, "--baseline-report", help="A separate baseline report file."),
-    tolerance: float = typer.Option(0.02, "--tolerance", help="Largest allowed drop of any metric in any category."),
+    tolerance: float = typer.Option(0.05, "--tolerance", help="Largest allowed drop of any metric in any category."),
+    min_cases: int = typer.Option(30, "--min-cases", help="Fewest paired cases a decision may rest on."),
+    alpha: float = typer.Option(0.05, "--alpha", help="Significance level of the paired test."),
     max_latency_ratio: Optional[float] = typer.Option(None, "--max-latency-ratio", help="e.g. 1.5 = at most +50% latency."),
-    require_improvement: bool = typer.Option(False, "--require-improvement", help="Also require an overall gain."),
+    require_improvement: bool = typer.Option(True, "--require-improvement/--no-require-improvement",
+                                             help="Require a significant gain (default), or only no regression."),
     adapter_id: Optional[str] = typer.Option(None, "--adapter-id", help="Registry id (default: from the report)."),
     path: str = PathOption,
     registry: Optional[Path] = RegistryOption,
@@ -198,15 +273,16 @@ def gate_command(
     json_out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the decision to this JSON file."),
     as_json: bool = typer.Option(False, "--json", help="Print the decision as JSON instead of text."),
 ) -> None:
-    """Promote or reject a candidate: no category may regress beyond the tolerance."""
+    """Promote or reject a candidate: significantly better on a paired test, no category regressing."""
     from .evaluate import load_reports
     from .gate import decide
 
     if report is not None:
         reports = load_reports(report)
-        cand = reports.get("candidate")
         arm = baseline or ("few_shot" if "few_shot" in reports else "base")
-        base = reports.get(arm)
+        cand_arm = candidate_arm or ("candidate_few_shot" if arm == "few_shot" and "candidate_few_shot" in reports
+                                     else "candidate")
+        cand, base = reports.get(cand_arm), reports.get(arm)
     elif candidate_report is not None and baseline_report is not None:
         cand = next(iter(load_reports(candidate_report).values()))
         base = next(iter(load_reports(baseline_report).values()))
@@ -228,7 +304,7 @@ def gate_command(
             else:
                 console.print(f"[yellow]{adapter_id} is not in the registry; decision not recorded[/yellow]")
                 reg = None
-    decision = decide(cand, base, tolerance, max_latency_ratio=max_latency_ratio,
+    decision = decide(cand, base, tolerance, min_cases=min_cases, alpha=alpha, max_latency_ratio=max_latency_ratio,
                       require_improvement=require_improvement, registry=reg, adapter_id=adapter_id)
     if json_out is not None:
         json_out.write_text(json.dumps(decision.to_dict(), indent=2, default=str))
@@ -237,7 +313,7 @@ def gate_command(
         raise typer.Exit(0 if decision.promote else 1)
     colour = "green" if decision.promote else "red"
     console.print(f"[{colour}]{'PROMOTE' if decision.promote else 'REJECT'}[/{colour}] {adapter_id or decision.candidate} "
-                  f"vs {decision.baseline}")
+                  f"({decision.candidate}) vs {decision.baseline}")
     for reason in decision.reasons:
         console.print(f"  - {reason}")
     if decision.latency_ratio is not None:

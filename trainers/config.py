@@ -37,6 +37,7 @@ class TrainConfig:
     lora_alpha: int = 32
     lora_dropout: float = 0.05
     target_modules: str | list[str] = "all-linear"  # or ["q_proj", "k_proj", "v_proj", "o_proj"]
+    lora_top_layers: int | None = None  # LoRA on the top N transformer layers only (cheaper backward on a CPU)
     lr_scheduler_type: str = "cosine"
     warmup_ratio: float = 0.03
     weight_decay: float = 0.0

@@ -321,21 +321,31 @@ def _parse_judge_reply(content: str) -> tuple[float | None, str]:
 # Hugging Face generation
 # ---------------------------------------------------------------------------------------------
 class HFGenerator:
-    """Greedy generation with a local causal LM and an optional LoRA adapter; measures latency/tokens.
+    """Greedy generation with a local causal LM and optional LoRA adapters; measures latency/tokens.
 
-    ``base_view()`` returns a generator over the same weights with the adapter disabled, so the
-    base-vs-adapter comparison loads the model once.
+    ``adapter`` may be one adapter folder or a stack (a DPO adapter trained on top of an SFT one):
+    an adapter whose ``flywheel_model.json`` names a ``stack`` brings its parents along, and all
+    are active together (LoRA deltas add up, which is what training on the merged parent did).
+    ``base_model`` may be ``"smollm2"`` (the packaged model, see ``base_model``) or any local folder.
+
+    ``base_view()`` returns a generator over the same weights with the adapters disabled, so the
+    base-vs-adapter comparison loads the model once. :meth:`batch` generates many prompts at once
+    (left padding), which is how evaluation runs on a CPU in reasonable time.
     """
 
-    def __init__(self, base_model: str | Path | None = None, adapter: str | Path | None = None, *,
-                 max_new_tokens: int = 64, device: str = "auto", model: Any = None, tokenizer: Any = None) -> None:
+    def __init__(self, base_model: str | Path | None = None, adapter: str | Path | Sequence[str | Path] | None = None, *,
+                 max_new_tokens: int = 64, device: str = "auto", model: Any = None, tokenizer: Any = None,
+                 batch_size: int = 16) -> None:
         self.base_model = str(base_model) if base_model is not None else None
-        self.adapter = str(adapter) if adapter is not None else None
+        stack = [adapter] if isinstance(adapter, (str, Path)) else list(adapter or [])
+        self.adapters = adapter_stack(stack)
+        self.adapter = self.adapters[-1] if self.adapters else None
         self.max_new_tokens = max_new_tokens
         self.device = device
+        self.batch_size = batch_size
         self._model = model
         self._tokenizer = tokenizer
-        self._use_adapter = adapter is not None
+        self._use_adapter = bool(self.adapters)
 
     def _load(self) -> None:
         if self._model is not None and self._tokenizer is not None:
@@ -346,60 +356,127 @@ class HFGenerator:
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        from ._quiet import quiet_libraries
+        from .base_model import resolve_base_model
+
         device = self.device
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = device
-        if self._tokenizer is None:
-            self._tokenizer = AutoTokenizer.from_pretrained(self.adapter or self.base_model)
-        if self._model is None:
-            dtype = torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
-            model = AutoModelForCausalLM.from_pretrained(self.base_model, dtype=dtype)
-            if self.adapter:
-                from peft import PeftModel
-
-                model = PeftModel.from_pretrained(model, self.adapter)
-            self._model = model.to(device).eval()
+        if self.base_model is None and self.adapter:
+            self.base_model = _card_base(self.adapter)
+        base = resolve_base_model(self.base_model)
+        with quiet_libraries():
+            if self._tokenizer is None:
+                self._tokenizer = AutoTokenizer.from_pretrained(self.adapter or base)
+            if self._model is None:
+                dtype = torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
+                model = AutoModelForCausalLM.from_pretrained(base, dtype=dtype)
+                if self.adapters:
+                    model = attach_adapters(model, self.adapters)
+                self._model = model.to(device).eval()
 
     def base_view(self) -> "HFGenerator":
-        """The same loaded model with the adapter disabled (the 'base' arm of a comparison)."""
+        """The same loaded model with the adapters disabled (the 'base' arm of a comparison)."""
         self._load()
         view = HFGenerator(self.base_model, None, max_new_tokens=self.max_new_tokens, device=self.device,
-                           model=self._model, tokenizer=self._tokenizer)
-        view.adapter = self.adapter
+                           model=self._model, tokenizer=self._tokenizer, batch_size=self.batch_size)
+        view.adapters, view.adapter = list(self.adapters), self.adapter
         view._use_adapter = False
         return view
 
-    def __call__(self, messages: list[Message], tools: list[dict] | None = None) -> Prediction:
+    def _context(self) -> Any:
         import contextlib
 
+        model = self._model
+        if not self._use_adapter and self.adapters and hasattr(model, "disable_adapter"):
+            return model.disable_adapter()
+        return contextlib.nullcontext()
+
+    def __call__(self, messages: list[Message], tools: list[dict] | None = None) -> Prediction:
+        return self._generate([messages], tools)[0]
+
+    def batch(self, conversations: Sequence[list[Message]]) -> list[Prediction]:
+        """Predictions for many prompts, ``batch_size`` at a time; latency is the batch's time per answer."""
+        out: list[Prediction] = []
+        for i in range(0, len(conversations), max(1, self.batch_size)):
+            out.extend(self._generate(list(conversations[i : i + max(1, self.batch_size)]), None))
+        return out
+
+    def _generate(self, conversations: list[list[Message]], tools: list[dict] | None) -> list[Prediction]:
         import torch
 
         from .data import render_prompt
 
         self._load()
         tok, model = self._tokenizer, self._model
-        prompt = render_prompt(tok, messages, tools)
-        enc = tok(prompt, return_tensors="pt", add_special_tokens=False).to(self.device)
-        ctx = contextlib.nullcontext()
-        if not self._use_adapter and hasattr(model, "disable_adapter") and self.adapter:
-            ctx = model.disable_adapter()
+        prompts = [render_prompt(tok, messages, tools) for messages in conversations]
+        side = getattr(tok, "padding_side", "right")
+        tok.padding_side = "left"  # decoder-only batches pad on the left so generation continues the prompt
+        try:
+            enc = tok(prompts, return_tensors="pt", add_special_tokens=False, padding=len(prompts) > 1).to(self.device)
+        finally:
+            tok.padding_side = side
+        pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
         start = time.perf_counter()
-        with torch.no_grad(), ctx:
-            out = model.generate(**enc, max_new_tokens=self.max_new_tokens, do_sample=False,
-                                 pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id)
-        latency = time.perf_counter() - start
-        new = out[0, enc["input_ids"].shape[1]:].tolist()
+        with torch.no_grad(), self._context():
+            out = model.generate(**enc, max_new_tokens=self.max_new_tokens, do_sample=False, pad_token_id=pad)
+        latency = (time.perf_counter() - start) / len(prompts)
+        width = enc["input_ids"].shape[1]
         eos_ids = _eos_ids(tok, model)
-        cut = next((i for i, t in enumerate(new) if t in eos_ids), len(new))
-        raw = tok.decode(new[:cut], skip_special_tokens=False)
         keep = {"<tool_call>", "</tool_call>"}
-        for special in getattr(tok, "all_special_tokens", []):
-            if special not in keep:
+        specials = [s for s in getattr(tok, "all_special_tokens", []) if s not in keep]
+        results = []
+        for row, mask in zip(out, enc["attention_mask"]):
+            new = row[width:].tolist()
+            cut = next((i for i, t in enumerate(new) if t in eos_ids), len(new))
+            raw = tok.decode(new[:cut], skip_special_tokens=False)
+            for special in specials:
                 raw = raw.replace(special, "")
-        text, calls = parse_tool_calls(raw)
-        return Prediction(text=text, tool_calls=calls, latency_s=latency,
-                          prompt_tokens=int(enc["input_ids"].shape[1]), completion_tokens=min(len(new), cut + 1))
+            text, calls = parse_tool_calls(raw)
+            results.append(Prediction(text=text, tool_calls=calls, latency_s=latency, prompt_tokens=int(mask.sum()),
+                                      completion_tokens=min(len(new), cut + 1)))
+        return results
+
+
+def adapter_stack(adapters: Sequence[str | Path]) -> list[str]:
+    """The adapters to activate, parents first: each adapter's card may name the stack it was trained on."""
+    from ._core import CARD_FILE
+
+    out: list[str] = []
+    for adapter in adapters:
+        card_file = Path(adapter) / CARD_FILE
+        if card_file.exists():
+            card = json.loads(card_file.read_text(encoding="utf-8"))
+            for parent in card.get("stack") or []:
+                if str(parent) not in out:
+                    out.append(str(parent))
+        if str(adapter) not in out:
+            out.append(str(adapter))
+    return out
+
+
+def attach_adapters(model: Any, adapters: Sequence[str | Path]) -> Any:
+    """Wrap ``model`` in peft with every adapter of the stack loaded and active at once."""
+    from peft import PeftModel
+
+    names = [f"a{i}" for i in range(len(adapters))]
+    peft_model = PeftModel.from_pretrained(model, str(adapters[0]), adapter_name=names[0])
+    for name, path in zip(names[1:], adapters[1:]):
+        peft_model.load_adapter(str(path), adapter_name=name)
+    if len(names) > 1:
+        peft_model.base_model.set_adapter(names)
+    return peft_model
+
+
+def _card_base(adapter: str) -> str | None:
+    from ._core import CARD_FILE
+
+    card_file = Path(adapter) / CARD_FILE
+    if not card_file.exists():
+        return None
+    base = json.loads(card_file.read_text(encoding="utf-8")).get("base_model") or {}
+    return base.get("path") or base.get("name_or_path")
 
 
 def _eos_ids(tok: Any, model: Any) -> set[int]:
@@ -417,17 +494,34 @@ def _eos_ids(tok: Any, model: Any) -> set[int]:
 # ---------------------------------------------------------------------------------------------
 # few-shot
 # ---------------------------------------------------------------------------------------------
-def with_few_shot(generate: GenerateFn, provider: FewShotProvider) -> GenerateFn:
-    """Wrap ``generate`` so the provider's example messages go after the system messages of each prompt."""
+class _WithFewShot:
+    """``generate`` with the provider's examples after the system messages of each prompt."""
 
-    def _generate(messages: list[Message], **kwargs: Any) -> Any:
-        examples = list(provider(messages) or [])
+    def __init__(self, generate: GenerateFn, provider: FewShotProvider) -> None:
+        self.__wrapped__ = generate
+        self.provider = provider
+        if hasattr(generate, "batch"):
+            self.batch = self._batch
+
+    def _shown(self, messages: list[Message]) -> list[Message]:
+        examples = list(self.provider(messages) or [])
         head = [m for m in messages if m.get("role") == "system"]
         tail = [m for m in messages if m.get("role") != "system"]
-        return generate(head + examples + tail, **kwargs)
+        return head + examples + tail
 
-    _generate.__wrapped__ = generate  # type: ignore[attr-defined]
-    return _generate
+    def __call__(self, messages: list[Message], **kwargs: Any) -> Any:
+        return self.__wrapped__(self._shown(messages), **kwargs)
+
+    def _batch(self, conversations: Sequence[list[Message]]) -> list[Any]:
+        return self.__wrapped__.batch([self._shown(m) for m in conversations])  # type: ignore[attr-defined]
+
+
+def with_few_shot(generate: GenerateFn, provider: FewShotProvider) -> GenerateFn:
+    """Wrap ``generate`` so the provider's example messages go after the system messages of each prompt.
+
+    The wrapper keeps ``generate``'s ``batch`` (many prompts at once) when it has one.
+    """
+    return _WithFewShot(generate, provider)
 
 
 class LexicalFewShot:
@@ -530,16 +624,52 @@ def _p95(values: Iterable[float | None]) -> float | None:
 
 
 def _aggregate(results: Sequence[CaseResult]) -> dict[str, Any]:
+    from .stats import wilson_interval
+
+    right = sum(1 for r in results if r.normalized)
+    low, high = wilson_interval(right, len(results))
     return {
         "n": len(results),
         "errors": sum(1 for r in results if r.error),
         **{m: _mean(getattr(r, m) for r in results) for m in METRICS},
+        "normalized_ci95": [round(low, 4), round(high, 4)],
         "tool_cases": sum(1 for r in results if r.tool_name is not None),
         "latency_mean_s": _mean(r.latency_s for r in results),
         "latency_p95_s": _p95([r.latency_s for r in results]),
         "prompt_tokens_mean": _mean(r.prompt_tokens for r in results),
         "completion_tokens_mean": _mean(r.completion_tokens for r in results),
     }
+
+
+def _predict(generate: Any, cases: Sequence[EvalCase], progress: Callable[[int, int], None] | None) -> list[tuple[Prediction, str | None]]:
+    """Every case's prediction (or error); batched when ``generate`` has ``batch`` and no case has tools."""
+    out: list[tuple[Prediction, str | None]] = []
+    batch = getattr(generate, "batch", None)
+    size = max(1, int(getattr(getattr(generate, "__wrapped__", generate), "batch_size", 1) or 1))
+    if batch is not None and not any(c.tools for c in cases):
+        for i in range(0, len(cases), size):
+            chunk = cases[i : i + size]
+            try:
+                preds = [_as_prediction(p) for p in batch([c.messages for c in chunk])]
+                out.extend((p, None) for p in preds)
+            except Exception:  # noqa: BLE001 - a failing batch falls back to one by one (errors per case)
+                out.extend(_predict(lambda m, **kw: generate(m, **kw), chunk, None))
+            if progress:
+                progress(len(out), len(cases))
+        return out
+    for case in cases:
+        start = time.perf_counter()
+        try:
+            kwargs = {"tools": case.tools} if case.tools and _accepts_tools(generate) else {}
+            pred, error = _as_prediction(generate(case.messages, **kwargs)), None
+        except Exception as exc:  # noqa: BLE001 - one broken case must not end the run
+            pred, error = Prediction(text=""), f"{type(exc).__name__}: {exc}"
+        if pred.latency_s is None:
+            pred.latency_s = time.perf_counter() - start
+        out.append((pred, error))
+        if progress:
+            progress(len(out), len(cases))
+    return out
 
 
 def evaluate_model(
@@ -551,11 +681,14 @@ def evaluate_model(
     few_shot: FewShotProvider | None = None,
     adapter: str | Path | None = None,
     max_new_tokens: int = 64,
+    progress: Callable[[int, int], None] | None = None,
 ) -> EvalReport:
     """Run every case through the model and score it; a failing case is recorded, not raised.
 
     ``model_or_generate_fn`` is a callable ``generate(messages)`` or a local model path (wrapped in
     :class:`HFGenerator`, with ``adapter`` if given). ``few_shot`` prepends examples to each prompt.
+    Without a ``judge`` the score is exact / normalised match against the reference (the right one
+    for labels, routes and other verifiable answers). ``progress(done, total)`` follows the run.
     """
     generate: Any = model_or_generate_fn
     if isinstance(generate, (str, Path)):
@@ -563,16 +696,7 @@ def evaluate_model(
     if few_shot is not None:
         generate = with_few_shot(generate, few_shot)
     results: list[CaseResult] = []
-    for case in cases:
-        error = None
-        start = time.perf_counter()
-        try:
-            kwargs = {"tools": case.tools} if case.tools and _accepts_tools(generate) else {}
-            pred = _as_prediction(generate(case.messages, **kwargs))
-        except Exception as exc:  # noqa: BLE001 - one broken case must not end the run
-            pred, error = Prediction(text=""), f"{type(exc).__name__}: {exc}"
-        if pred.latency_s is None:
-            pred.latency_s = time.perf_counter() - start
+    for case, (pred, error) in zip(cases, _predict(generate, cases, progress)):
         cand = answer_string(pred.text, pred.tool_calls)
         ref = answer_string(case.reference, case.reference_tool_calls)
         tn, ta = tool_match(pred.tool_calls, case.reference_tool_calls)
@@ -593,9 +717,10 @@ def evaluate_model(
     for r in results:
         by_cat[r.category].append(r)
     meta = {"n_cases": len(results), "judge": type(judge).__name__ if judge else None, "evaluated_at": time.time()}
-    if isinstance(model_or_generate_fn, HFGenerator):
-        meta.update(base_model=model_or_generate_fn.base_model, adapter=model_or_generate_fn.adapter,
-                    adapter_enabled=model_or_generate_fn._use_adapter)
+    inner = getattr(generate, "__wrapped__", generate)
+    if isinstance(inner, HFGenerator):
+        meta.update(base_model=inner.base_model, adapter=inner.adapter, adapters=list(inner.adapters),
+                    adapter_enabled=inner._use_adapter)
     return EvalReport(name=name, categories={c: _aggregate(rs) for c, rs in sorted(by_cat.items())},
                       overall=_aggregate(results), cases=results, meta=meta)
 
@@ -610,6 +735,51 @@ def _accepts_tools(fn: Any) -> bool:
         return False
 
 
+ARMS: tuple[str, ...] = ("base", "few_shot", "candidate", "candidate_few_shot")
+
+
+def compare_arms(
+    base: GenerateFn | str | Path,
+    cases: Sequence[EvalCase],
+    *,
+    candidate: GenerateFn | None = None,
+    adapter: str | Path | Sequence[str | Path] | None = None,
+    few_shot: FewShotProvider | None = None,
+    judge: Judge | None = None,
+    max_new_tokens: int = 64,
+    batch_size: int = 16,
+    arms: Sequence[str] = ARMS,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, EvalReport]:
+    """The four arms of the ladder on the same cases: ``base`` (zero-shot), ``few_shot`` (base + the
+    provider's examples), ``candidate`` (the adapter, zero-shot) and ``candidate_few_shot``.
+
+    With a base model path and ``adapter``, the model is loaded once and the base arms run with the
+    adapters disabled. Arms without what they need (no provider, no candidate) are left out;
+    ``progress(arm, done, total)`` follows each arm.
+    """
+    if isinstance(base, (str, Path)) or base is None:
+        if adapter is not None:
+            gen = HFGenerator(base, adapter, max_new_tokens=max_new_tokens, batch_size=batch_size)
+            base, candidate = gen.base_view(), candidate or gen
+        else:
+            base = HFGenerator(base, max_new_tokens=max_new_tokens, batch_size=batch_size)
+    plan: list[tuple[str, Any, FewShotProvider | None]] = [("base", base, None)]
+    if few_shot is not None:
+        plan.append(("few_shot", base, few_shot))
+    if candidate is not None:
+        plan.append(("candidate", candidate, None))
+        if few_shot is not None:
+            plan.append(("candidate_few_shot", candidate, few_shot))
+    reports: dict[str, EvalReport] = {}
+    for name, model, provider in plan:
+        if name not in arms:
+            continue
+        tick = (lambda done, total, arm=name: progress(arm, done, total)) if progress else None
+        reports[name] = evaluate_model(model, cases, judge=judge, name=name, few_shot=provider, progress=tick)
+    return reports
+
+
 def compare_three_way(
     base: GenerateFn | str | Path,
     cases: Sequence[EvalCase],
@@ -620,23 +790,9 @@ def compare_three_way(
     judge: Judge | None = None,
     max_new_tokens: int = 64,
 ) -> dict[str, EvalReport]:
-    """Reports for ``base``, ``few_shot`` (base + the provider's examples) and ``candidate``.
-
-    With a base model path and ``adapter``, the model is loaded once and the base arms run with the
-    adapter disabled. Arms without what they need (no provider, no candidate) are left out.
-    """
-    if isinstance(base, (str, Path)):
-        if adapter is not None:
-            gen = HFGenerator(base, adapter, max_new_tokens=max_new_tokens)
-            base, candidate = gen.base_view(), candidate or gen
-        else:
-            base = HFGenerator(base, max_new_tokens=max_new_tokens)
-    reports = {"base": evaluate_model(base, cases, judge=judge, name="base")}
-    if few_shot is not None:
-        reports["few_shot"] = evaluate_model(base, cases, judge=judge, name="few_shot", few_shot=few_shot)
-    if candidate is not None:
-        reports["candidate"] = evaluate_model(candidate, cases, judge=judge, name="candidate")
-    return reports
+    """Reports for ``base``, ``few_shot`` and ``candidate`` (:func:`compare_arms` without the fourth arm)."""
+    return compare_arms(base, cases, candidate=candidate, adapter=adapter, few_shot=few_shot, judge=judge,
+                        max_new_tokens=max_new_tokens, arms=("base", "few_shot", "candidate"))
 
 
 def save_reports(reports: dict[str, EvalReport], path: str | Path) -> Path:

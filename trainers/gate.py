@@ -1,9 +1,11 @@
 """The promotion gate and shadow scoring.
 
-``decide`` promotes a candidate only when no category regresses beyond a tolerance against the
-baseline (by default the few-shot arm, which is what production serves with this middleware), and
-optionally when latency / token cost stay within bounds. Every decision is stored in the registry
-with the adapter's lineage, so "why is this adapter live?" always has an answer.
+``decide`` promotes a candidate only when it beats the baseline (the serving model: by default the
+few-shot arm, which is what production serves with this middleware) by a margin a paired test
+calls significant, on enough cases, with no category regressing beyond a tolerance, and
+optionally with latency / token cost within bounds. A candidate that learned nothing (or learned
+the wrong thing) is rejected with its reasons and its test statistic. Every decision is stored in
+the registry with the adapter's lineage, so "why is this adapter live?" always has an answer.
 
 ``ShadowScorer`` runs a candidate on live traffic records without serving it: it generates for the
 interaction's input, scores the output against the reference (a correction) when there is one and
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class GateDecision:
-    """Whether to promote, why, and the per-category metric deltas (candidate - baseline)."""
+    """Whether to promote, why, the paired test behind it, and the per-category metric deltas."""
 
     promote: bool
     reasons: list[str]
@@ -47,10 +49,17 @@ class GateDecision:
     latency_ratio: float | None = None
     completion_token_delta: float | None = None
     prompt_token_delta: float | None = None
-    tolerance: float = 0.02
+    tolerance: float = 0.05
     candidate: str = "candidate"
     baseline: str = "baseline"
     adapter_id: str | None = None
+    metric: str = "normalized"
+    n: int = 0  # paired cases
+    delta: float | None = None  # candidate - baseline on ``metric``
+    p_value: float | None = None  # one-sided, paired: "the candidate is better"
+    statistic: float | None = None  # McNemar chi-square, or the mean difference of a permutation test
+    test: dict[str, Any] = field(default_factory=dict)
+    alpha: float = 0.05
     decided_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     def to_dict(self) -> dict[str, Any]:
@@ -72,31 +81,76 @@ def _delta(a: Any, b: Any) -> float | None:
     return None if a is None or b is None else float(a) - float(b)
 
 
+def _case_score(case: Any, metric: str) -> float:
+    """A case's score on ``metric``; a failed case scores 0."""
+    if case.error:
+        return 0.0
+    value = getattr(case, metric)
+    return 0.0 if value is None else float(value)
+
+
+def paired_scores(cand: EvalReport, base: EvalReport, metric: str) -> tuple[list[float], list[float]]:
+    """Per-case scores of both reports on the cases they share (matched by case id)."""
+    theirs = {c.case_id: c for c in base.cases}
+    pairs = [(_case_score(c, metric), _case_score(theirs[c.case_id], metric)) for c in cand.cases if c.case_id in theirs]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
 def decide(
     candidate_report: EvalReport | dict[str, Any] | str | Path,
     baseline_report: EvalReport | dict[str, Any] | str | Path,
-    tolerance: float = 0.02,
+    tolerance: float = 0.05,
     *,
     metrics: Iterable[str] = METRICS,
     category_tolerance: dict[str, float] | None = None,
-    min_cases: int = 1,
+    min_cases: int = 30,
+    alpha: float = 0.05,
+    min_delta: float = 0.0,
     max_latency_ratio: float | None = None,
     max_token_ratio: float | None = None,
-    require_improvement: bool = False,
+    require_improvement: bool = True,
     registry: "Registry | str | Path | None" = None,
     adapter_id: str | None = None,
 ) -> GateDecision:
-    """Promote iff no category's metric drops by more than ``tolerance`` (absolute, metrics in [0, 1]).
+    """Promote only a candidate that is significantly better than the baseline (the serving model).
 
-    Also rejects when a baseline category is missing or has fewer than ``min_cases`` candidate
-    cases, when the candidate errors more, when mean latency or completion tokens grow beyond
-    ``max_latency_ratio`` / ``max_token_ratio`` (e.g. 1.5 = +50%), and, with
-    ``require_improvement``, when the overall judge (else normalised-match) score does not improve.
-    With ``registry`` and ``adapter_id`` the decision is recorded and the adapter promoted/rejected.
+    Every rule must hold:
+
+    * at least ``min_cases`` cases answered by both (paired by case id);
+    * with ``require_improvement`` (the default), the candidate's mean score on the primary metric
+      (the judge when both reports have one, else normalised match) beats the baseline's by more
+      than ``min_delta``, and a paired one-sided test says so at level ``alpha``: exact McNemar on
+      right/wrong cases, a sign-flip permutation test on graded scores;
+    * no baseline category is missing from the candidate, and no category's metric drops by more
+      than ``tolerance`` (absolute; ``category_tolerance`` per category);
+    * the candidate fails on no more cases than the baseline; mean latency / completion tokens stay
+      within ``max_latency_ratio`` / ``max_token_ratio`` when given.
+
+    Otherwise the candidate is rejected with a reason per broken rule. With ``registry`` and
+    ``adapter_id`` the decision is recorded with the adapter's lineage and its status set.
     """
+    from .stats import paired_test
+
     cand, base = _report(candidate_report, "candidate"), _report(baseline_report, "few_shot")
+    metrics = tuple(metrics)
     reasons: list[str] = []
     failed = False
+    primary = "judge" if cand.overall.get("judge") is not None and base.overall.get("judge") is not None else "normalized"
+    c_scores, b_scores = paired_scores(cand, base, primary)
+    test = paired_test(c_scores, b_scores) if c_scores else None
+    if len(c_scores) < min_cases:
+        failed = True
+        reasons.append(f"only {len(c_scores)} paired cases < min_cases={min_cases}: too few to tell")
+    if test is not None:
+        better = test.delta > min_delta and test.p_value < alpha
+        verdict = "significantly better" if better else "not significantly better"
+        reasons.append(f"{primary}: candidate {test.candidate_mean:.3f} vs baseline {test.baseline_mean:.3f} "
+                       f"(delta {test.delta:+.3f}), {verdict}: {test.describe()}, alpha {alpha}")
+        if require_improvement and not better:
+            failed = True
+    elif require_improvement:
+        failed = True
+        reasons.append("no paired cases: the reports share no case ids")
     deltas: dict[str, dict[str, float]] = {}
     for category, b in sorted(base.categories.items()):
         c = cand.categories.get(category)
@@ -104,9 +158,6 @@ def decide(
             failed = True
             reasons.append(f"category {category!r}: missing from the candidate report")
             continue
-        if c.get("n", 0) < min_cases:
-            failed = True
-            reasons.append(f"category {category!r}: {c.get('n', 0)} cases < min_cases={min_cases}")
         tol = (category_tolerance or {}).get(category, tolerance)
         deltas[category] = {}
         for m in metrics:
@@ -131,11 +182,6 @@ def decide(
         if tok_c / tok_b > max_token_ratio:
             failed = True
             reasons.append(f"completion tokens x{tok_c / tok_b:.2f} exceed x{max_token_ratio}")
-    primary = "judge" if cand.overall.get("judge") is not None and base.overall.get("judge") is not None else "normalized"
-    overall_delta = _delta(cand.overall.get(primary), base.overall.get(primary))
-    if require_improvement and (overall_delta is None or overall_delta <= 0):
-        failed = True
-        reasons.append(f"no overall improvement in {primary} (delta {overall_delta})")
     if not failed:
         reasons.append(f"no category regressed beyond tolerance {tolerance} on {', '.join(metrics)}")
         improved = [f"{cat}.{m} {d:+.3f}" for cat, ds in deltas.items() for m, d in ds.items() if d > tolerance]
@@ -146,7 +192,10 @@ def decide(
         latency_delta_s=_delta(lat_c, lat_b), latency_ratio=latency_ratio,
         completion_token_delta=_delta(tok_c, tok_b),
         prompt_token_delta=_delta(cand.overall.get("prompt_tokens_mean"), base.overall.get("prompt_tokens_mean")),
-        tolerance=tolerance, candidate=cand.name, baseline=base.name, adapter_id=adapter_id,
+        tolerance=tolerance, candidate=cand.name, baseline=base.name, adapter_id=adapter_id, metric=primary,
+        n=len(c_scores), delta=None if test is None else round(test.delta, 6),
+        p_value=None if test is None else test.p_value, statistic=None if test is None else round(test.statistic, 6),
+        test={} if test is None else test.to_dict(), alpha=alpha,
     )
     if registry is not None and adapter_id:
         from ._core import _as_registry

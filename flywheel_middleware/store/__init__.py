@@ -35,6 +35,10 @@ def open_store(location: str, *, read_only: bool = False) -> TrajectoryStore:
 
     if location.startswith(SCHEME) or "://" not in location:
         return SQLiteStore(path_from_location(location), read_only=read_only)
+    from .postgres import PostgresStore, is_postgres_url
+
+    if is_postgres_url(location):
+        return PostgresStore(location, replica="reader", read_only=read_only)
     raise StoreError(f"no store backend for {location!r}")
 
 

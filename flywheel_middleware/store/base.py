@@ -450,6 +450,26 @@ class TrajectoryStore(Protocol):
     def exports(self, *, user_hash: str | None = None, interaction_id: str | None = None) -> list[ExportInfo]:
         """Registered exports, oldest first; only those holding ``user_hash`` / ``interaction_id`` when given."""
 
+    def export_members(self, info: ExportInfo) -> list[tuple[str | None, str]]:
+        """The (user hash, interaction id) members registered for that export (``flywheel migrate``)."""
+
+    def export_summary(self, info: ExportInfo) -> dict[str, Any]:
+        """The summary registered with that export ({} when none)."""
+
+    def set_export_user_key(self, key: bytes) -> None:
+        """Adopt another store's export HMAC key, so copied registries keep matching user hashes.
+        Refused (``StoreError``) when this store already registered exports under a different key."""
+
+    # -- integrity and erasure hygiene -----------------------------------------------------------------
+    def check_integrity(self) -> None:
+        """Raise ``StoreError`` naming the damage if the store's files are corrupt (the embedded
+        store runs SQLite's quick_check; a server database may do nothing)."""
+
+    def checkpoint(self, wait_s: float = 0.2) -> bool:
+        """Make what was deleted unrecoverable from the store's own files now (SQLite: copy the
+        write-ahead log in and truncate it), waiting at most ``wait_s`` for other connections;
+        True when done, False when they kept it busy (it is retried at the next close)."""
+
     def close(self) -> None:
         """Release connections (idempotent); a closed store reconnects on next use."""
 

@@ -7,7 +7,11 @@ contract each method implements).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import os
+import re
 import secrets
 import sqlite3
 import threading
@@ -17,7 +21,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from ..errors import StoreError
+from ..errors import StoreBusyError, StoreError
 from ..records import Interaction, Signal
 from .base import (
     ExportInfo,
@@ -110,6 +114,9 @@ INSERT INTO rewards(seq, interaction_id, label, reward, confidence, n_signals, u
 DROP TABLE rewards_v1;
 """
 _INDEXES_AFTER_MIGRATION = "CREATE INDEX IF NOT EXISTS rewards_label ON rewards(label, reward);"
+_SCHEMA_OBJECTS = frozenset(re.findall(r"CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)", _SCHEMA + _INDEXES_AFTER_MIGRATION))
+_META_DEFAULTS = ("app", "store_format", "created_at", "deletion_generation")
+_log = logging.getLogger("flywheel_middleware")
 
 #: ``TurnSummary.category_hint`` over ``interactions i`` (the chosen value is JSON text)
 _CATEGORY_HINT = (
@@ -171,9 +178,19 @@ class SQLiteStore:
 
     ``read_only=True`` opens an existing store without touching it (no schema creation, writes
     fail): what export worker processes use through ``store.open_store(location, read_only=True)``.
+
+    Opening verifies the file with ``PRAGMA quick_check`` (a corrupt page is a ``StoreError``, not
+    a store that "works" until a read hits the page) when it is at most ``quick_check_max_bytes``
+    (about 1 s per 400 MB here); a bigger store is checked by ``check_integrity()``, which its
+    ingesting worker runs once in the background. Deleted rows are overwritten with zeros
+    (``secure_delete``) and ``close()`` / ``checkpoint()`` truncate the write-ahead log, so an erased
+    user's ids do not linger in free pages or in the WAL. Another process holding the write lock
+    longer than ``busy_timeout_s`` is a ``StoreBusyError`` for the user-facing writes (opt-out,
+    erasure, opening a store that needs a schema change); opening a current store needs no write.
     """
 
-    transient_errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
+    transient_errors: tuple[type[BaseException], ...] = (sqlite3.Error, StoreBusyError)
+    quick_check_max_bytes: int = int(os.environ.get("FLYWHEEL_QUICK_CHECK_MAX_BYTES", 512 << 20))
 
     def __init__(self, path: Path, *, busy_timeout_s: float = 5.0, read_only: bool = False) -> None:
         self.path = Path(path)
@@ -185,6 +202,7 @@ class SQLiteStore:
         self._write_lock = threading.Lock()
         if self.path.exists() and self.path.is_dir():
             raise StoreError(f"{self.path} is a directory, not a flywheel SQLite store")
+        self.integrity_checked = False  # True once quick_check passed (on open, or later by check_integrity)
         if read_only:
             if not self.path.exists():
                 raise StoreError(f"{self.path} does not exist; a read-only store must open an existing one")
@@ -206,7 +224,10 @@ class SQLiteStore:
                 else:
                     conn = sqlite3.connect(self.path, timeout=self._busy_timeout_s, check_same_thread=False, isolation_level=None)
                     conn.execute("PRAGMA journal_mode=WAL")
-                    conn.execute("PRAGMA synchronous=NORMAL")
+                    # FULL: a commit is on disk before the queue segments it consumed can be deleted, so a
+                    # power cut cannot lose a batch (one fsync per worker transaction, off the hot path)
+                    conn.execute("PRAGMA synchronous=FULL")
+                    conn.execute("PRAGMA secure_delete=ON")  # erased rows leave zeros, not their bytes, in free pages
                 conn.execute("PRAGMA foreign_keys=OFF")
             except sqlite3.DatabaseError as exc:
                 raise StoreError(f"{self.path} is not a flywheel store (SQLite says: {exc}); refusing to touch it") from exc
@@ -233,16 +254,66 @@ class SQLiteStore:
             fmt = int(self._meta(conn, "store_format") or 0)
             if fmt > STORE_FORMAT:
                 raise StoreError(f"{self.path} has store format {fmt}; this library reads up to {STORE_FORMAT}. Upgrade it.")
-        with self._write_lock:
-            conn.executescript("BEGIN;" + _SCHEMA + "COMMIT;")
-            columns = {r[1] for r in conn.execute("PRAGMA table_info(rewards)")}
-            if "seq" not in columns:
-                conn.executescript("BEGIN IMMEDIATE;" + _MIGRATE_REWARDS + "COMMIT;")
-            conn.execute(_INDEXES_AFTER_MIGRATION)
-            conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('app', ?)", (APP_ID,))
-            conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('store_format', ?)", (str(STORE_FORMAT),))
-            conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('created_at', ?)", (str(time.time()),))
-            conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('deletion_generation', '0')")
+            if self.path.stat().st_size <= self.quick_check_max_bytes:
+                self.check_integrity(conn)
+        if self._schema_is_current(conn):
+            return  # opening needs no write (and so no write lock another process may hold)
+        try:
+            with self._write_lock:
+                conn.executescript("BEGIN;" + _SCHEMA + "COMMIT;")
+                columns = {r[1] for r in conn.execute("PRAGMA table_info(rewards)")}
+                if "seq" not in columns:
+                    conn.executescript("BEGIN IMMEDIATE;" + _MIGRATE_REWARDS + "COMMIT;")
+                conn.execute(_INDEXES_AFTER_MIGRATION)
+                conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('app', ?)", (APP_ID,))
+                conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('store_format', ?)", (str(STORE_FORMAT),))
+                conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('created_at', ?)", (str(time.time()),))
+                conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('deletion_generation', '0')")
+        except sqlite3.OperationalError as exc:
+            _rollback(conn)
+            raise self._busy(exc, "create or migrate its tables") from exc
+
+    def _schema_is_current(self, conn: sqlite3.Connection) -> bool:
+        objects = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")}
+        if not objects >= _SCHEMA_OBJECTS or "seq" not in {r[1] for r in conn.execute("PRAGMA table_info(rewards)")}:
+            return False
+        marks = _marks(_META_DEFAULTS)
+        return conn.execute(f"SELECT COUNT(*) FROM meta WHERE key IN ({marks})", _META_DEFAULTS).fetchone()[0] == len(_META_DEFAULTS)
+
+    def check_integrity(self, conn: sqlite3.Connection | None = None) -> None:
+        """``PRAGMA quick_check``: raise ``StoreError`` naming what SQLite found, if anything."""
+        conn = conn or self._conn()
+        try:
+            rows = [r[0] for r in conn.execute("PRAGMA quick_check(5)")]
+        except sqlite3.DatabaseError as exc:
+            rows = [str(exc)]
+        if rows != ["ok"]:
+            raise StoreError(
+                f"{self.path} is corrupt (SQLite quick_check: {'; '.join(rows)[:400]}); nothing was changed. "
+                "Restore a backup, or salvage what is readable with `sqlite3 store.sqlite .recover | sqlite3 new.sqlite`"
+            )
+        self.integrity_checked = True
+
+    def _busy(self, exc: sqlite3.OperationalError, doing: str) -> Exception:
+        """A lock held too long becomes a ``StoreBusyError`` that says so; other errors stay as they are."""
+        text = str(exc).lower()
+        if "locked" in text or "busy" in text:
+            return StoreBusyError(
+                f"{self.path} is locked by another process (a long write or an open transaction) for over "
+                f"{self._busy_timeout_s:g} s, so this process could not {doing}; retry when it is done"
+            )
+        return exc
+
+    @contextlib.contextmanager
+    def _user_write(self, doing: str) -> Iterator[sqlite3.Connection]:
+        """A write a user asked for (opt-out, erasure): a held lock is a clear ``StoreBusyError``."""
+        conn = self._conn()
+        try:
+            with self._write_lock:
+                yield conn
+        except sqlite3.OperationalError as exc:
+            _rollback(conn)
+            raise self._busy(exc, doing) from exc
 
     @staticmethod
     def _meta(conn: sqlite3.Connection, key: str) -> str | None:
@@ -292,7 +363,7 @@ class SQLiteStore:
                     conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('last_ingest_at', ?)", (str(now),))
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rollback(conn)  # SQLite may have rolled back already (a full disk): keep the real error
                 raise
         return keys
 
@@ -366,7 +437,7 @@ class SQLiteStore:
                 )
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rollback(conn)  # SQLite may have rolled back already (a full disk): keep the real error
                 raise
         return [k for k in (self.key_of(i) for i, _ in pairs) if k is not None]
 
@@ -512,7 +583,7 @@ class SQLiteStore:
                 )
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rollback(conn)  # SQLite may have rolled back already (a full disk): keep the real error
                 raise
 
     def rewards_for(self, interaction_ids: Sequence[str]) -> dict[str, RewardRow]:
@@ -533,9 +604,10 @@ class SQLiteStore:
 
     # -- few-shot candidates ------------------------------------------------------------------------------
     def reward_changes(self, after_seq: int, limit: int) -> list[FewShotCandidate]:
+        # the catalog reads every reward row at start: keep this loop lean (no per-row generators)
         return [
-            FewShotCandidate(int(seq), int(key), label, reward, conf, session, started, model, category, language, route,
-                             tuple(t for t in (tools or "").split(_SEP) if t), tuple(c for c in (routes or "").split(_SEP) if c))
+            FewShotCandidate(seq, key, label, reward, conf, session, started, model, category, language, route,
+                             tuple(tools.split(_SEP)) if tools else (), tuple(routes.split(_SEP)) if routes else ())
             for seq, key, label, reward, conf, session, started, model, category, language, route, tools, routes
             in self._rows(_CHANGES_SQL, (int(after_seq), int(limit)))
         ]
@@ -730,22 +802,22 @@ class SQLiteStore:
 
     # -- consent, erasure, retention ---------------------------------------------------------------
     def set_opt_out(self, user_hash: str, opted_out: bool) -> None:
-        with self._write_lock:
+        with self._user_write("record the opt-out" if opted_out else "record the opt-in") as conn:
             if opted_out:
-                self._conn().execute("INSERT OR IGNORE INTO consent(user_hash, opted_out_at) VALUES (?, ?)", (user_hash, time.time()))
+                conn.execute("INSERT OR IGNORE INTO consent(user_hash, opted_out_at) VALUES (?, ?)", (user_hash, time.time()))
             else:
-                self._conn().execute("DELETE FROM consent WHERE user_hash=?", (user_hash,))
+                conn.execute("DELETE FROM consent WHERE user_hash=?", (user_hash,))
 
     def opted_out_hashes(self) -> list[str]:
         return [r[0] for r in self._rows("SELECT user_hash FROM consent")]
 
     def add_erasure(self, user_hash: str, erased_at: float) -> None:
-        with self._write_lock:
-            self._conn().execute("INSERT OR REPLACE INTO erasures(user_hash, erased_at) VALUES (?, ?)", (user_hash, erased_at))
+        with self._user_write("record the erasure") as conn:
+            conn.execute("INSERT OR REPLACE INTO erasures(user_hash, erased_at) VALUES (?, ?)", (user_hash, erased_at))
 
     def finish_erasure(self, user_hash: str, report: str) -> None:
-        with self._write_lock:
-            self._conn().execute("UPDATE erasures SET report=? WHERE user_hash=?", (report, user_hash))
+        with self._user_write("record the erasure report") as conn:
+            conn.execute("UPDATE erasures SET report=? WHERE user_hash=?", (report, user_hash))
 
     def erasure_tombstones(self) -> dict[str, float]:
         return {h: float(t) for h, t in self._rows("SELECT user_hash, erased_at FROM erasures")}
@@ -762,9 +834,8 @@ class SQLiteStore:
     def delete_interactions(self, ids: Sequence[str]) -> list[int]:
         if not ids:
             return []
-        conn = self._conn()
         keys: list[int] = []
-        with self._write_lock:
+        with self._user_write("delete interactions") as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 for chunk in _chunks(list(ids), _CHUNK):
@@ -780,15 +851,14 @@ class SQLiteStore:
                 conn.executemany("INSERT INTO deleted_keys(key, generation) VALUES (?, ?)", [(k, generation) for k in keys])
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rollback(conn)  # SQLite may have rolled back already (a full disk): keep the real error
                 raise
         return keys
 
     def delete_signals(self, signal_ids: Sequence[str]) -> int:
         if not signal_ids:
             return 0
-        with self._write_lock:
-            conn = self._conn()
+        with self._user_write("delete signals") as conn:
             n = 0
             for chunk in _chunks(list(signal_ids), _CHUNK):
                 n += conn.execute(f"DELETE FROM signals WHERE id IN ({_marks(chunk)})", chunk).rowcount
@@ -833,8 +903,26 @@ class SQLiteStore:
                     conn.executemany(insert, batch)
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                _rollback(conn)  # SQLite may have rolled back already (a full disk): keep the real error
                 raise
+
+    def export_members(self, info: ExportInfo) -> list[tuple[str | None, str]]:
+        return [(h, i) for h, i in self._rows("SELECT user_hash, interaction_id FROM export_members WHERE version = ? AND path = ?",
+                                              (info.version, info.path))]
+
+    def export_summary(self, info: ExportInfo) -> dict[str, Any]:
+        rows = self._rows("SELECT manifest FROM exports WHERE version = ? AND path = ?", (info.version, info.path))
+        try:
+            value = json.loads(rows[0][0]) if rows else {}
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    def set_export_user_key(self, key: bytes) -> None:
+        current = self._get_meta("export_user_key")
+        if current is not None and current != key.hex() and self._rows("SELECT 1 FROM exports LIMIT 1"):
+            raise StoreError(f"{self.path} already registered exports under another user-hash key")
+        self._set_meta("export_user_key", key.hex())
 
     def exports(self, *, user_hash: str | None = None, interaction_id: str | None = None) -> list[ExportInfo]:
         where, args = [], []
@@ -847,7 +935,28 @@ class SQLiteStore:
             sql += " WHERE " + " AND ".join(where)
         return [ExportInfo(*r) for r in self._rows(sql + " ORDER BY created_at, path", args)]
 
+    def checkpoint(self, wait_s: float = 0.2) -> bool:
+        """Copy the write-ahead log into the database and truncate it to zero bytes, so rows deleted
+        (an erasure) leave no old copy in the WAL. Waits at most ``wait_s`` for other processes'
+        readers and writers; returns False if they kept it busy (the WAL is truncated next time)."""
+        if self.read_only:
+            return False
+        try:
+            conn = self._conn()
+            with self._write_lock:
+                conn.execute(f"PRAGMA busy_timeout={int(wait_s * 1000)}")
+                try:
+                    busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                finally:
+                    conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_s * 1000)}")
+        except sqlite3.Error as exc:
+            _log.debug("flywheel: WAL checkpoint failed: %s", exc)
+            return False
+        return busy == 0
+
     def close(self) -> None:
+        if self._connections:
+            self.checkpoint()
         with self._connections_lock:
             for conn in self._connections:
                 try:
@@ -856,6 +965,16 @@ class SQLiteStore:
                     pass
             self._connections.clear()
         self._local = threading.local()
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back if a transaction is still open; SQLite rolls some back itself (a full disk), and a
+    ROLLBACK then would raise "no transaction is active" and hide the error that matters."""
+    try:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+    except sqlite3.Error as exc:
+        _log.debug("flywheel: rollback failed: %s", exc)
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:

