@@ -1,5 +1,7 @@
 """Few-shot retrieval benchmark: latency and memory at 10k / 100k / 1M stored trajectories, side by
-side with LangChain's SemanticSimilarityExampleSelector over InMemoryVectorStore, and selection
+side with LangChain's SemanticSimilarityExampleSelector over its two local vector stores (the
+pure-Python InMemoryVectorStore, and the FAISS vector store of langchain-community, which is what a
+LangChain user would pick at 100k: ``pip install -c constraints.txt -e ".[bench]"``), and selection
 quality on CLINC150's held-out domains with 20 % bad trajectories flagged only by thumbs down
 (benchmarks/fewshot_quality.py: label precision@2/4/8 side by side with plain kNN and LangChain's
 SemanticSimilarityExampleSelector and MaxMarginalRelevanceExampleSelector over the same vectors).
@@ -21,7 +23,10 @@ Latency columns: "with embedding" = ``fw.few_shot(text, k=3)`` end to end, query
 included; "search alone" = the same with a precomputed query vector (good-only filter mask +
 FAISS + MMR/dedup + loading the examples from SQLite); "FAISS" = the filtered index search inside
 it. LangChain: ``selector.select_examples({"input": q})`` (embeds the query) and
-``vectorstore.similarity_search_by_vector(v, k=3)`` (search alone), same vectors, same rows.
+``vectorstore.similarity_search_by_vector(v, k=3)`` (search alone), same vectors, same rows, for
+``InMemoryVectorStore`` and for ``langchain_community.vectorstores.FAISS`` built with
+``FAISS.from_embeddings`` (its default exact ``IndexFlatL2``; the vectors are normalised, so the
+ranking is the cosine one).
 One thread for torch and FAISS throughout. Each size runs in its own process (clean RSS).
 """
 
@@ -130,7 +135,9 @@ class MiniLMEmbeddings:
         return self.embed_query(text)
 
 
-def langchain_selector(model: Any, inputs: list[str], outputs: list[str], vectors: np.ndarray | None) -> tuple[Any, Any]:
+def langchain_selector(model: Any, inputs: list[str], outputs: list[str], vectors: np.ndarray | None,
+                       backend: str = "memory") -> tuple[Any, Any]:
+    """LangChain's semantic example selector over ``backend``: "memory" (InMemoryVectorStore) or "faiss"."""
     from langchain_core.embeddings import Embeddings
     from langchain_core.example_selectors import SemanticSimilarityExampleSelector
     from langchain_core.vectorstores import InMemoryVectorStore
@@ -139,10 +146,17 @@ def langchain_selector(model: Any, inputs: list[str], outputs: list[str], vector
         pass
 
     known = dict(zip(inputs, vectors)) if vectors is not None else {}
-    store = InMemoryVectorStore(Emb(model, known))
-    for start in range(0, len(inputs), 20_000):
-        store.add_texts(inputs[start : start + 20_000],
-                        metadatas=[{"input": i, "output": o} for i, o in zip(inputs[start : start + 20_000], outputs[start : start + 20_000])])
+    emb = Emb(model, known)
+    metadatas = [{"input": i, "output": o} for i, o in zip(inputs, outputs)]
+    if backend == "faiss":
+        from langchain_community.vectorstores import FAISS
+
+        pairs = list(zip(inputs, emb.embed_documents(inputs)))
+        store = FAISS.from_embeddings(pairs, emb, metadatas=metadatas)
+    else:
+        store = InMemoryVectorStore(emb)
+        for start in range(0, len(inputs), 20_000):
+            store.add_texts(inputs[start : start + 20_000], metadatas=metadatas[start : start + 20_000])
     return SemanticSimilarityExampleSelector(vectorstore=store, k=K, input_keys=["input"]), store
 
 
@@ -254,29 +268,41 @@ def scale(n: int, work: Path, lc: bool, n_queries: int) -> dict[str, Any]:
     if lc and vecs is not None:
         import gc
 
-        gc.collect()
-        before = rss_mb()
-        t = time.perf_counter()
-        selector, store = langchain_selector(model, texts, answers, vecs)
-        lc_build = time.perf_counter() - t
+        for backend, prefix in (("faiss", "lcf"), ("memory", "lc")):
+            gc.collect()
+            before = rss_mb()
+            t = time.perf_counter()
+            selector, store = langchain_selector(model, texts, answers, vecs, backend=backend)
+            lc_build = time.perf_counter() - t
+            # the pure-Python store takes seconds a query at 100k: fewer queries there
+            lq = n_queries if backend == "faiss" else max(10, min(n_queries, 2_000_000 // n))
+            for i in range(min(5, lq)):  # warm up, as for ours
+                selector.select_examples({"input": queries[i % len(queries)]})
+            lfull, lalone = [], []
+            for i in range(lq):
+                t = time.perf_counter()
+                selector.select_examples({"input": queries[i % len(queries)]})
+                lfull.append(time.perf_counter() - t)
+                v = qvecs[i % len(queries)].tolist()
+                t = time.perf_counter()
+                store.similarity_search_by_vector(v, k=K)
+                lalone.append(time.perf_counter() - t)
+            out.update({f"{prefix}_build_s": lc_build, f"{prefix}_full_ms": pct(lfull), f"{prefix}_search_ms": pct(lalone),
+                        f"{prefix}_queries": lq, f"{prefix}_rss_mb": rss_mb() - before})
+            del selector, store
         del vecs
-        lq = max(10, min(n_queries, 2_000_000 // n))
-        lfull, lalone = [], []
-        for i in range(lq):
-            t = time.perf_counter()
-            selector.select_examples({"input": queries[i % len(queries)]})
-            lfull.append(time.perf_counter() - t)
-            v = qvecs[i % len(queries)].tolist()
-            t = time.perf_counter()
-            store.similarity_search_by_vector(v, k=K)
-            lalone.append(time.perf_counter() - t)
-        out.update(lc_build_s=lc_build, lc_full_ms=pct(lfull), lc_search_ms=pct(lalone), lc_queries=lq,
-                   lc_rss_mb=rss_mb() - before)
     out["peak_rss_mb"] = peak_mb()
     return out
 
 
 # -- report -----------------------------------------------------------------------------------------
+def _ratio(theirs_ms: float, ours_ms: float) -> str:
+    """``12x faster`` or ``3.1x slower``: ours against theirs, both ways readable."""
+    if ours_ms <= theirs_ms:
+        return f"{theirs_ms / ours_ms:.1f}x faster"
+    return f"{ours_ms / theirs_ms:.1f}x slower"
+
+
 def report(quality_res: dict[str, Any] | None, scales: list[dict[str, Any]]) -> str:
     lines = ["# Few-shot retrieval benchmark", "",
              "Produced by `python benchmarks/bench_fewshot.py` (see its docstring for how data is made).",
@@ -293,6 +319,18 @@ def report(quality_res: dict[str, Any] | None, scales: list[dict[str, Any]]) -> 
             lines.append(f"| {s['n']:,} | {kind} | {s['index_build_s']:.1f} s | {s['catalog_load_s']:.1f} s | "
                          f"{s['ours_full_ms'][0]:.2f} / {s['ours_full_ms'][1]:.2f} ms | {s['ours_search_ms'][0]:.2f} / {s['ours_search_ms'][1]:.2f} ms | "
                          f"{s['ours_faiss_ms'][0]:.2f} / {s['ours_faiss_ms'][1]:.2f} ms | {s['rss_mb']:,.0f} MB ({s['peak_rss_mb']:,.0f} MB) |")
+        lcf_rows = [s for s in scales if "lcf_full_ms" in s]
+        if lcf_rows:
+            lines += ["", "## Side by side with LangChain `SemanticSimilarityExampleSelector` + FAISS vector store (langchain-community)", "",
+                      "What a LangChain user would use at this size: `langchain_community.vectorstores.FAISS` (exact `IndexFlatL2`), "
+                      "same MiniLM model and vectors, same rows, one FAISS thread (LangChain has no reward filter, so it searches all of them).", "",
+                      "| stored | ours: with embedding p50 / p99 | LangChain + FAISS: select_examples p50 / p99 | ours: search alone p50 / p99 | LangChain + FAISS: search alone p50 / p99 | search alone p50, ours vs LangChain | LangChain build | LangChain store RSS |",
+                      "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            for s in lcf_rows:
+                lines.append(f"| {s['n']:,} | {s['ours_full_ms'][0]:.2f} / {s['ours_full_ms'][1]:.2f} ms | "
+                             f"{s['lcf_full_ms'][0]:.2f} / {s['lcf_full_ms'][1]:.2f} ms | {s['ours_search_ms'][0]:.2f} / {s['ours_search_ms'][1]:.2f} ms | "
+                             f"{s['lcf_search_ms'][0]:.2f} / {s['lcf_search_ms'][1]:.2f} ms | "
+                             f"{_ratio(s['lcf_search_ms'][0], s['ours_search_ms'][0])} | {s['lcf_build_s']:.1f} s | {s['lcf_rss_mb']:,.0f} MB |")
         lc_rows = [s for s in scales if "lc_full_ms" in s]
         if lc_rows:
             lines += ["", "## Side by side with LangChain `SemanticSimilarityExampleSelector` + `InMemoryVectorStore`", "",

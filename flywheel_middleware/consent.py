@@ -57,7 +57,13 @@ class ErasureReport:
 
 
 class ConsentRegistry:
-    """Opt-outs and erasure tombstones, cached in memory for the hot path, persisted in the store."""
+    """Opt-outs and erasure tombstones, cached in memory for the hot path, persisted in the store.
+
+    ``is_opted_out`` (called by ``record()`` on the agent's thread) never touches the store: when
+    the cache is older than a few seconds it starts a background reload and answers from the
+    cache meanwhile, so a locked or slow database never holds up a turn. Another process's
+    opt-out therefore reaches this process's hot path within about ``_REFRESH_S`` seconds (the
+    worker also drops the user's records it finds queued)."""
 
     _REFRESH_S = 5.0
 
@@ -73,9 +79,9 @@ class ConsentRegistry:
             self._loaded_at = 0.0
 
     def refresh(self) -> None:
-        self._opted_out = frozenset(self.store.opted_out_hashes())
-        self._erased = self.store.erasure_tombstones()
-        self._loaded_at = time.monotonic()
+        opted_out = frozenset(self.store.opted_out_hashes())
+        erased = self.store.erasure_tombstones()
+        self._opted_out, self._erased, self._loaded_at = opted_out, erased, time.monotonic()
 
     def _maybe_refresh(self, wait: bool = True) -> None:
         """Reload if stale. ``wait=False`` (the hot path) reloads in a background thread, so a
@@ -96,7 +102,7 @@ class ConsentRegistry:
             self._refreshing.release()
 
     def is_opted_out(self, user_id: str | None) -> bool:
-        """Cheap enough for the hot path: a hash and a set lookup (reloaded every few seconds)."""
+        """Cheap enough for the hot path: a hash and a set lookup on the cached set, no I/O."""
         if not user_id:
             return False
         self._maybe_refresh(wait=False)

@@ -227,7 +227,8 @@ class Flywheel:
                 self._recent_ids.popitem(last=False)
 
     def knows(self, interaction_id: str) -> bool:
-        """Whether this interaction was accepted here (queued or stored).
+        """Whether this interaction was accepted (queued or stored), by this process or another:
+        after a restart, an id still waiting in the queue is known too (found in the queue).
 
         With a shared database that is down, an id this replica did not record cannot be checked:
         it is taken on trust (counted as ``feedback_unverified``) so feedback is queued, not lost."""
@@ -235,10 +236,13 @@ class Flywheel:
             if interaction_id in self._recent_ids:
                 return True
         try:
-            return bool(self.store.existing_ids([interaction_id]))
+            if self.store.existing_ids([interaction_id]):
+                return True
+            cursors = self.store.cursors()
         except StoreUnavailableError:
             self.counters.inc("feedback_unverified")
             return True
+        return self.queue.holds_interaction(interaction_id, cursors)
 
     def require(self, interaction_id: str) -> None:
         if not isinstance(interaction_id, str) or not interaction_id:
@@ -355,6 +359,9 @@ class Flywheel:
         try:
             self.flush(timeout)
         finally:
+            # close our segment first, so whoever ingests consumes it and deletes it: raw text must
+            # not outlive the flywheel (the worker process used to exit before our segment was done)
+            self.queue.roll()
             self._ingestion.stop(timeout)
             if self._tracing is not None:
                 self._tracing.shutdown()
@@ -545,6 +552,7 @@ class Flywheel:
             "last_ingest_at": counts.last_ingest_at,
             "worker": self._ingestion.state(),
             "worker_last_error": self._ingestion.last_error,
+            "worker_health": self._ingestion.health(),
             "tracing": tracing,
             "counters": self._all_counters(),
         }
@@ -557,6 +565,9 @@ class Flywheel:
                 published = self.store.published_counters()
             except StoreUnavailableError:
                 published = {}
+            # the owner's health report carries them even when the database is locked, full or down
+            for key, value in (self._ingestion.published_counters() or {}).items():
+                published[key] = max(published.get(key, 0), value)
             for key, value in published.items():
                 counts[key] = counts.get(key, 0) + value
         return counts

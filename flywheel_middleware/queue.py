@@ -383,6 +383,48 @@ class DurableQueue:
                 if produced >= max_items:
                     return
 
+    def read_segment(self, name: str, start: int, end: int) -> list[QueuedItem]:
+        """The complete records of one segment between byte offsets ``start`` and ``end``."""
+        try:
+            with open(self.directory / name, "rb") as handle:
+                handle.seek(start)
+                chunk = handle.read(max(0, end - start))
+        except FileNotFoundError:
+            return []
+        items, offset = [], start
+        for raw in chunk.splitlines(keepends=True):
+            if not raw.endswith(b"\n"):
+                break
+            offset += len(raw)
+            items.append(_decode(name, offset, raw))
+        return items
+
+    def holds_interaction(self, interaction_id: str, cursors: dict[str, int], max_bytes: int = 256 << 20) -> bool:
+        """Whether an interaction with this id waits in the queue (not yet consumed): a byte search
+        of the pending part of every segment, at most ``max_bytes`` of it (newest first)."""
+        needle = b'"id":' + orjson.dumps(interaction_id)
+        budget = max_bytes
+        for name in reversed(self.segments()):
+            start = cursors.get(name, 0)
+            size = self.size_of(name)
+            if size <= start or budget <= 0:
+                continue
+            start = max(start, size - budget)
+            budget -= size - start
+            try:
+                with open(self.directory / name, "rb") as handle:
+                    handle.seek(start)
+                    chunk = handle.read(size - start)
+            except FileNotFoundError:
+                continue
+            at = chunk.find(needle)
+            while at >= 0:
+                line_start = chunk.rfind(b"\n", 0, at) + 1
+                if chunk.startswith(b'{"k":"i"', line_start):
+                    return True
+                at = chunk.find(needle, at + 1)
+        return False
+
     def is_complete(self, name: str) -> bool:
         """True when no live writer holds the segment (so nothing more will be appended)."""
         if name == self.active_segment():

@@ -1,8 +1,23 @@
 """The background ingest worker: queue -> redact -> embed -> store -> index -> processors.
 
-Everything slow or fallible happens here, never on the agent's thread. A failing stage is retried
-with exponential backoff and counted; records stay in the durable queue until they are stored, so
-a fault costs latency, not data. Nothing is stored before it is redacted.
+Everything slow or fallible happens here, never on the agent's thread. Nothing is stored before it
+is redacted. Faults fall in three kinds:
+
+* *Transient* (the database is locked or full, the disk fails): retried with exponential backoff
+  up to ``max_backoff_s``, forever; the records wait in the durable queue, so a fault costs
+  latency, not data. Each one is counted (``worker_errors``) and is the ``last_error``.
+* *One bad record* (something in it breaks redaction or storage): the batch is split into small
+  chunks at once, the chunk that fails is ingested record by record, and the record that still
+  fails goes to the dead-letter file (``dead_lettered``). The rest of the batch is stored; the
+  cost is about one batch of extra work, not one retry cycle per record.
+* *Systemic* (every record of a chunk fails the same way: the redactor cannot load, say): treated
+  as transient, so a broken component never dead-letters good records.
+
+Derived processing (rewards, implicit signals, Phoenix annotations) is *at least once*: the store
+keeps two offsets per segment, committed (stored) and processed; after a crash between the two,
+or a transient fault inside a processor, the worker re-reads the committed-but-unprocessed
+records from the queue, loads them from the store and runs the processors again (they are
+idempotent). Segments are deleted only once processed.
 """
 
 from __future__ import annotations
@@ -18,17 +33,20 @@ import numpy as np
 from ._stats import Counters
 from .config import FlywheelConfig
 from .dead_letters import DeadLetters
+from .errors import StoreError
 from .privacy.records import Redacting, redact_interactions, redact_signal
 from .processors.base import Processor
 from .queue import DurableQueue, QueuedItem
 from .records import Interaction, RecordError, Signal
-from .store.base import SimilarityIndex, StoredInteraction, TrajectoryStore
+from .store.base import InteractionQuery, SimilarityIndex, StoredInteraction, TrajectoryStore
 
 if TYPE_CHECKING:
     from .embedding import Embedder
 
 _log = logging.getLogger("flywheel_middleware")
-_QUARANTINE_AFTER = 5
+_CHUNKS = 16  # a failing batch is retried in this many chunks
+_ALIKE_MAX = 3  # more single records than this failing with the same error: the fault is not in them
+_STORE_WAIT_S = 1.0  # the worker's wait for another process's database lock before it backs off (and says so)
 
 
 @dataclass
@@ -83,8 +101,16 @@ class IngestWorker(threading.Thread):
         self._last_index_save = time.monotonic()
         self.last_ingest_at: float | None = None
         self.last_error: str | None = None
+        self.last_error_at: float | None = None
+        self.errors = 0  # faults seen (each retried)
+        self.backing_off_until = 0.0  # wall time the current backoff ends (0: not backing off)
+        self.on_report: Callable[[], None] | None = None  # the owner publishes health (at once on a fault)
+        self._reported_at = 0.0
         self.pause = threading.Event()  # set by maintenance (erasure) to hold ingestion
-        self._transient: tuple[type[BaseException], ...] = (*store.transient_errors, OSError)
+        self._transient: tuple[type[BaseException], ...] = (*store.transient_errors, OSError, ProcessingDeferred)
+        self._check_processed = True  # look for committed-but-unprocessed records (a crash) first
+        self.died_with: str | None = None  # set if the thread ever ends by an exception
+        self.halted: str | None = None  # the store failed its integrity check: stop writing to it
 
     # -- control -------------------------------------------------------------------------------
     def stop(self, timeout: float | None = 10.0) -> None:
@@ -109,77 +135,196 @@ class IngestWorker(threading.Thread):
 
     # -- the loop ------------------------------------------------------------------------------
     def run(self) -> None:
-        # a crash between a batch's commit and its processors must not make flush() wait forever
-        self.store.mark_processed(self.store.cursors())
+        try:
+            self._run()
+        except BaseException as exc:  # the owner's watcher sees the thread gone and restarts it
+            self.died_with = f"{type(exc).__name__}: {str(exc)[:300]}"
+            raise
+
+    def _run(self) -> None:
+        set_busy_timeout = getattr(self.store, "set_thread_busy_timeout", None)
+        if set_busy_timeout is not None:
+            set_busy_timeout(_STORE_WAIT_S)
         try:
             self.dead_letters.upgrade_legacy()  # an older version wrote raw records there
         except OSError as exc:
             self.counters.warn("dead_letter_errors", "flywheel: cannot rewrite the old dead-letter file: %s", exc)
         backoff = 0.05
-        failures = 0
         while not self._stop_event.is_set():
             try:
                 if self.pause.is_set():
                     time.sleep(0.01)
                     continue
-                did = self._quarantine_one() if failures >= _QUARANTINE_AFTER else self.step()
-                backoff, failures = 0.05, 0
+                if self.halted is not None:
+                    raise StoreError(self.halted)  # a corrupt store: records wait in the queue, nothing is written
+                if self._check_processed:
+                    self._process_committed()
+                did = self.step()
+                backoff = 0.05
+                self.backing_off_until = 0.0
                 if not did:
                     self._maintenance()
                     self.wakeup.wait(self.config.flush_interval_s)
                     self.wakeup.clear()
             except Exception as exc:  # noqa: BLE001 - the worker must outlive any fault
-                # infrastructure faults (locked database, full disk) are retried forever: the data
-                # waits in the queue. Anything else may be one poison record: isolate it.
-                if not isinstance(exc, self._transient):
-                    failures += 1
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                self.counters.warn("worker_errors", "flywheel worker: %s (retrying in %.2fs)", self.last_error, backoff)
+                self._fault(exc, backoff)
                 self._stop_event.wait(backoff)
                 backoff = min(backoff * 2, self.config.max_backoff_s)
-        # drain what is left quickly on a clean stop
+        self.finish_queue()  # drain what is left quickly on a clean stop
+
+    def finish_queue(self) -> None:
+        """Ingest and process what is queued now, in the calling thread (the worker's own at its
+        stop, the owner's after it, for the signals processors emitted meanwhile)."""
         try:
+            if self._check_processed:
+                self._process_committed()
             while self.step():
                 pass
             self._maintenance(force=True)
         except Exception as exc:  # noqa: BLE001
-            self.counters.warn("worker_errors", "flywheel worker at shutdown: %s", exc)
+            self._fault(exc, 0.0, "at shutdown")
+
+    def _fault(self, exc: BaseException, backoff: float, where: str = "") -> None:
+        """Record a fault (counted, the last error, health published at once); retried by the caller."""
+        self.errors += 1
+        self.last_error = f"{type(exc).__name__}: {str(exc)[:300]}"
+        self.last_error_at = time.time()
+        self.backing_off_until = time.time() + backoff if backoff else 0.0
+        self.counters.warn("worker_errors", "flywheel worker%s: %s (retrying in %.2fs)", f" {where}" if where else "",
+                           self.last_error, backoff)
+        self._report(force=True)
+
+    def _report(self, force: bool = False) -> None:
+        if self.on_report is None or (not force and time.monotonic() - self._reported_at < 0.25):
+            return
+        self._reported_at = time.monotonic()
+        try:
+            self.on_report()
+        except Exception:  # noqa: BLE001 - reporting must not become a second fault
+            pass
 
     def step(self) -> bool:
-        """Process one batch; returns False when the queue had nothing new."""
+        """Ingest and process one batch; returns False when the queue had nothing new."""
         cursors = self.store.cursors()
         items = list(self.queue.read(cursors, self.config.batch_size))
         if not items:
-            self._skip_torn_tails(cursors)
+            self._delete_done_segments(cursors)
             return False
-        batch = self._decode(items)
-        self._ingest(batch)
-        # counters first: once flush() sees the batch processed, stats() in any process counts it
-        self.store.publish_counters(self.counters.snapshot())
-        self.store.mark_processed(batch.cursors)
-        with self._progress:
-            self._progress.notify_all()
+        self._ingest_isolating(items)
+        self._finish(self._cursors_of(items))
         return True
 
-    def _quarantine_one(self) -> bool:
-        """Ingest the next record alone; if it still fails, move it to the dead-letter file."""
-        cursors = self.store.cursors()
-        items = list(self.queue.read(cursors, 1))
-        if not items:
-            return False
+    def _finish(self, cursors: dict[str, int]) -> None:
+        # counters first: once flush() sees the batch processed, stats() in any process counts it
+        self.store.publish_counters(self.counters.snapshot())
+        self._report()
+        self.store.mark_processed(cursors)
+        with self._progress:
+            self._progress.notify_all()
+
+    @staticmethod
+    def _cursors_of(items: list[QueuedItem]) -> dict[str, int]:
+        cursors: dict[str, int] = {}
+        for item in items:
+            cursors[item.segment] = max(cursors.get(item.segment, 0), item.end_offset)
+        return cursors
+
+    # -- a bad record costs one batch of extra work, not the batch ---------------------------------
+    def _ingest_isolating(self, items: list[QueuedItem]) -> None:
+        """Ingest ``items`` (in queue order); a non-transient failure splits them, down to the
+        record, which is dead-lettered. Transient faults propagate (the caller retries)."""
+        self._get_redactor()  # a redactor that cannot load is systemic: raised, never blamed on a record
         try:
             self._ingest(self._decode(items))
+            return
         except self._transient:
             raise
-        except Exception as exc:  # noqa: BLE001
-            item = items[0]
-            entry = self.dead_letters.add(item.kind, item.data, exc, segment=item.segment, offset=item.end_offset,
-                                          redactor=self._redactor_if_any())
-            self.store.ingest([], [], {item.segment: item.end_offset})
-            self.store.mark_processed({item.segment: item.end_offset})
-            self.counters.warn("dead_lettered", "flywheel: a record failed %d times and went to %s (%s): %s", _QUARANTINE_AFTER,
-                               self.dead_letters.path.name, entry["redaction"], entry["error"])
-        return True
+        except Exception as exc:  # noqa: BLE001 - maybe one poison record: isolate it
+            if len(items) == 1:
+                self._dead_letter(items[0], exc)
+                return
+            first_error = exc
+        self.counters.inc("isolated_batches")
+        size = max(1, -(-len(items) // _CHUNKS))
+        alike: list[str] = []  # the run of single failures with the same error, ending now
+        for start in range(0, len(items), size):
+            chunk = items[start : start + size]
+            try:
+                self._ingest(self._decode(chunk))
+                continue
+            except self._transient:
+                raise
+            except Exception:  # noqa: BLE001 - this chunk holds it: one record at a time
+                pass
+            for item in chunk:
+                try:
+                    self._ingest(self._decode([item]))
+                    alike.clear()
+                except self._transient:
+                    raise
+                except Exception as exc:  # noqa: BLE001
+                    if not self._redactor_works():
+                        raise SystemicFault(f"the redactor fails on any text ({exc!r:.200}); records are kept "
+                                            f"in the queue, not dead-lettered (the batch first failed with {first_error!r:.200})") from exc
+                    signature = f"{type(exc).__name__}: {exc}"
+                    alike = alike + [signature] if alike and alike[-1] == signature else [signature]
+                    if len(alike) > _ALIKE_MAX:
+                        raise SystemicFault(f"{len(alike)} records in a row failed alike ({signature[:200]}): a broken "
+                                            "component, not bad records; they wait in the queue") from exc
+                    self._dead_letter(item, exc)
+
+    def _redactor_works(self) -> bool:
+        """Whether the redactor handles a plain canary turn (if not, no record is to blame)."""
+        try:
+            redact_interactions([Interaction(input="flywheel canary: is the redactor working?", output="yes")], self._get_redactor())
+            return True
+        except Exception:  # noqa: BLE001
+            return False
+
+    def _dead_letter(self, item: QueuedItem, exc: BaseException) -> None:
+        entry = self.dead_letters.add(item.kind, item.data, exc, segment=item.segment, offset=item.end_offset,
+                                      redactor=self._redactor_if_any())
+        self.store.ingest([], [], {item.segment: item.end_offset})
+        self.counters.warn("dead_lettered", "flywheel: a record failed alone too and went to %s (%s): %s",
+                           self.dead_letters.path.name, entry["redaction"], entry["error"])
+
+    # -- at-least-once derived processing ------------------------------------------------------------
+    def _process_committed(self) -> None:
+        """Run the processors on records stored but not processed (a crash between the two, or a
+        transient fault in a processor), loading them from the store; then mark them processed."""
+        committed = self.store.cursors()
+        processed = self.store.processed_cursors()
+        present = set(self.queue.segments())
+        gaps = {name: (processed.get(name, 0), end) for name, end in committed.items()
+                if processed.get(name, 0) < end and name in present}
+        for name, (start, end) in gaps.items():
+            items = [item for item in self.queue.read_segment(name, start, end)]
+            for at in range(0, len(items), self.config.batch_size):
+                chunk = items[at : at + self.config.batch_size]
+                batch = self._decode(chunk)
+                self._reprocess(batch)
+                self._finish({name: chunk[-1].end_offset})
+            self._finish({name: end})  # whatever was dead-lettered or filtered in the gap
+        if gaps:
+            self.counters.inc("reprocessed_segments", len(gaps))
+        self._check_processed = False
+
+    def _reprocess(self, batch: _Batch) -> None:
+        ids = list(dict.fromkeys(it.id for it in batch.interactions))
+        found = {it.id: it for it in self.store.list_interactions(InteractionQuery(ids=ids, limit=None))} if ids else {}
+        stored = [found[i] for i in ids if i in found]  # in queue order, as the first time
+        wanted = {s.id for s in batch.signals}
+        judged = list(dict.fromkeys(s.interaction_id for s in batch.signals))
+        signals = [s for found in self.store.signals_for(judged).values() for s in found if s.id in wanted] if judged else []
+        embeddings = None
+        if stored:
+            keys = np.asarray([self.store.key_of(it.id) or -1 for it in stored], dtype=np.int64)
+            found, vectors = self.store.embeddings_for(keys)
+            if bool(np.all(found)) and vectors.shape[1] == self.index.dim:
+                embeddings = vectors
+        if stored or signals:
+            self.processors.on_ingested(stored, embeddings, signals)
+            self.counters.inc("reprocessed_records", len(stored) + len(signals))
 
     def _redactor_if_any(self) -> Any:
         try:
@@ -239,13 +384,20 @@ class IngestWorker(threading.Thread):
             pos = [i for i in range(len(keys)) if i in has_vector]
             if pos:
                 self.index.add(np.asarray([keys[i] for i in pos], dtype=np.int64), embeddings[pos])
+        if embeddings is None and stored:
+            self.counters.inc("stored_without_embedding", len(stored))  # counted once stored, not per retry
         self.counters.inc("ingested_interactions", len(stored))
         self.counters.inc("ingested_signals", len(signals))
         self.counters.inc("time_redact_us", int((t1 - t0) * 1e6))
         self.counters.inc("time_embed_us", int((t2 - t1) * 1e6))
         self.counters.inc("time_store_us", int((t3 - t2) * 1e6))
         self.last_ingest_at = time.time()
-        self.processors.on_ingested(redacted, embeddings, signals)  # a composite: failures are counted there
+        try:
+            self.processors.on_ingested(redacted, embeddings, signals)  # a composite: failures are counted there
+        except self._transient as exc:
+            # stored, not processed: the loop retries the processing from the store (never re-ingests)
+            self._check_processed = True
+            raise ProcessingDeferred(f"stored; processing is retried: {type(exc).__name__}: {exc}") from exc
 
     def _get_redactor(self) -> Redacting:
         if self._redactor is None:
@@ -264,25 +416,43 @@ class IngestWorker(threading.Thread):
                 if self._stop_event.wait(delay):
                     break
                 delay = min(delay * 4, self.config.max_backoff_s)
-        self.counters.inc("stored_without_embedding", len(texts))
         return None
 
     # -- housekeeping ------------------------------------------------------------------------------
-    def _skip_torn_tails(self, cursors: dict[str, int]) -> None:
-        """A finished segment with bytes left but no complete line ends in a torn write: skip it."""
+    def _delete_done_segments(self, cursors: dict[str, int]) -> None:
+        """Delete every complete segment whose records are all stored and processed (their raw
+        text goes with them); a complete segment ending in bytes that are no whole record was torn
+        by a crash or a full disk: those bytes are skipped and counted."""
+        processed = self.store.processed_cursors()
         for name in self.queue.segments():
+            if not self.queue.is_complete(name):
+                continue
             size = self.queue.size_of(name)
             done = cursors.get(name, 0)
-            if self.queue.is_complete(name):
-                if done < size:
-                    self.counters.warn("queue_torn_records", "flywheel: skipped a torn record at the end of %s", name)
-                    self.store.ingest([], [], {name: size})
-                self.queue.discard(name)
-                self.store.forget_processed(name)
-                self.store.drop_cursor(name)
+            if processed.get(name, 0) < done:
+                self._check_processed = True  # stored but not processed: process first, delete later
+                continue
+            if done < size:
+                self.counters.warn("queue_torn_records", "flywheel: skipped a torn record at the end of %s", name)
+                self.store.ingest([], [], {name: size})
+            self.queue.discard(name)
+            self.store.forget_processed(name)
+            self.store.drop_cursor(name)
+
+    def _check_integrity_once(self) -> None:
+        """A store too big to check on open is checked here, once, in the background."""
+        if getattr(self.store, "integrity_checked", True) or self.halted is not None:
+            return
+        try:
+            self.store.check_integrity()
+        except StoreError as exc:
+            self.halted = str(exc)
+            self.counters.warn("store_corrupt", "flywheel: %s; ingestion stopped (records wait in the queue)", exc)
 
     def _maintenance(self, force: bool = False) -> None:
         now = time.monotonic()
+        if not force:
+            self._check_integrity_once()
         if force or now - self._last_fsync >= self.config.fsync_interval_s:
             self.queue.fsync()
             self._last_fsync = now
@@ -318,3 +488,11 @@ class IngestWorker(threading.Thread):
         keys = self.store.set_embeddings([(it.id, vectors[i]) for i, it in enumerate(missing)])
         self.index.add(np.asarray(keys, dtype=np.int64), vectors[: len(keys)])
         self.counters.inc("reembedded", len(keys))
+
+
+class SystemicFault(RuntimeError):
+    """Records fail alike one after another: the fault is in a component, not in them (retried)."""
+
+
+class ProcessingDeferred(Exception):
+    """A batch was stored but a processor hit a transient fault: its processing is retried."""

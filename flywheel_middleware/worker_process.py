@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     if owner is None:  # another process owns the folder: nothing to do here
         parts.close()
         return EXIT_ANOTHER_OWNER
+    owner.mode = "process"
     owner.start()
     stop = threading.Event()
 

@@ -18,3 +18,17 @@ def turn(question: str, answer: str = "an answer", **kwargs: Any) -> Interaction
         decisions=[RoutingDecision("model", chosen="answer", candidates=["answer", "search"])],
         **kwargs,
     )
+
+
+def traces(folder: Any, *needles: str) -> dict[str, list[str]]:
+    """Which files under ``folder`` contain which needle (raw bytes, binary files included)."""
+    from pathlib import Path
+
+    found: dict[str, list[str]] = {}
+    for path in Path(folder).rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            hits = [n for n in needles if n.encode() in data]
+            if hits:
+                found[str(path.relative_to(folder))] = hits
+    return found

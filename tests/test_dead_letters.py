@@ -78,3 +78,29 @@ def test_a_dead_letter_file_of_an_older_version_is_rewritten_without_raw_text(tm
     assert SECRET_EMAIL not in path.read_text() and stat.S_IMODE(path.stat().st_mode) == 0o600
     (entry,) = DeadLetters(tmp_path).entries()
     assert entry["id"] == "old-1" and mentions(entry, "u9")
+
+
+class _BrokenRedactor:
+    """A redactor that fails on every text, until it is repaired."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.broken = True
+
+    def redact_value(self, value: Any, conversation: str | None = None) -> Any:
+        if self.broken:
+            raise RuntimeError("the NER model is gone")
+        return self.real.redact_value(value, conversation=conversation)
+
+
+def test_a_broken_redactor_dead_letters_nothing_and_the_records_wait(store_path: Path, embedder) -> None:
+    with Flywheel(store_path, embedder=embedder, worker_mode="thread", flush_interval_s=0.05, max_backoff_s=0.5) as fw:
+        broken = _BrokenRedactor(fw.make_redactor())
+        fw._ingestion.owner.worker._redactor = broken
+        ids = [fw.record(turn(f"question {i}")) for i in range(6)]
+        assert not fw.flush(3)
+        assert fw.stats()["counters"].get("dead_lettered", 0) == 0
+        assert "redactor fails on any text" in fw.stats()["worker_last_error"]
+        broken.broken = False
+        assert fw.flush(60)
+        assert all(fw.get(i) is not None for i in ids)

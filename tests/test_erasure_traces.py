@@ -10,25 +10,13 @@ import sys
 from pathlib import Path
 
 from flywheel_middleware import Flywheel
-from helpers import turn
+from helpers import traces, turn
 
 USER = "erased-user-5d1c"
 SESSION = "erased-session-77ab"
 EMAIL = "maria.erased@example.com"
 CARD = "4111 1111 1111 1111"
 PHONE = "212-555-0182"
-
-
-def traces(folder: Path, *needles: str) -> dict[str, list[str]]:
-    """Which files under ``folder`` contain which needle (raw bytes, binary files included)."""
-    found: dict[str, list[str]] = {}
-    for path in folder.rglob("*"):
-        if path.is_file():
-            data = path.read_bytes()
-            hits = [n for n in needles if n.encode() in data]
-            if hits:
-                found[str(path.relative_to(folder))] = hits
-    return found
 
 
 def test_forget_from_the_cli_while_the_app_runs_leaves_no_raw_bytes(store_path: Path, embedder) -> None:

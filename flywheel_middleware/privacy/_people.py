@@ -1,22 +1,30 @@
 """Person names from the NER model's entities, kept precise, plus what the model misses.
 
 The small English model tags capitalised UI words and headings as PERSON ("Open Orders > Edit
-address" -> "Edit"). An entity is dropped when every word of it is an ordinary English word (the
-model's own WordNet lemma index, plus the project's common-word list) and none is a known first
-or last name. Names the model misses are added back from two generic patterns: a capitalised
-word coordinated with a found name ("Marrero and <PERSON>", "Ann, <PERSON> and Li") and the
-project's context cues (``recognizers.find_person_names``).
+address" -> "Edit"). An entity is dropped when every word of it is an ordinary English word
+(``_names``: stop words + the model's WordNet lemma index) and none is a known first or last
+name. Names the model misses are added back by generic rules over the names database
+(``_names``: names-dataset, 105 countries):
+
+* a capitalised word that is not an ordinary English word and is a first or last name somewhere
+  ("Halldór", "Nishiyama"), with the capitalised words next to it ("Cleopatra Mordvinova"), and
+  a known first name followed by a known last name ("Ana Dias");
+* two lower-case words, a known first name then a name, neither an ordinary word and not after
+  a place preposition ("eva kleist", not "in san diego");
+* a capitalised word coordinated with a found name ("Marrero and <PERSON>", "<PERSON> and
+  Brown": a known surname even if it is an ordinary word too);
+* a name opening a message before a request ("Warrane, can I ...");
+* the context cues of ``recognizers.find_person_names`` ("my name is", "Dear", "Mr.").
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Iterable
 
-from ._names import COMMON_WORDS, FIRST_NAMES, LAST_NAMES
+from ._names import Gazetteer, gazetteer
 
-__all__ = ["load_lexicon", "ner_candidate", "person_spans"]
+__all__ = ["ner_candidate", "person_spans"]
 
 _WORD = re.compile(r"[^\W\d_][\w'’\-]*")
 _CAP = r"[^\W\d_a-zß-ÿ][\w'’\-]*"
@@ -26,75 +34,123 @@ _COORD_BEFORE = re.compile(rf"({_CAP}(?:[ \t]+{_CAP})?)(?:,|,?[ \t]+(?:and|&|or|
 _VOCATIVE = re.compile(rf"[ \t]*({_CAP}(?:[ \t]+{_CAP})?),[ \t]+(?i:can|could|would|will|please|i|we|do|did|are|is|have"
                        rf"|thanks|thank)\b")
 _UI = re.compile(r"[>›»|→/]")
+_POSSESSIVE = ("'s", "’s")
+_PLACE_PREPOSITIONS = frozenset("in to from at near via of into around across visit visiting".split())
+_SCORE_DB = 0.6  # below addresses (0.9): "1777 Kramer Court" stays one address
 
 
-def load_lexicon(model_folder: str | Path | None) -> frozenset[str]:
-    """English words from the model's lemmatizer tables (WordNet lemma index), or an empty set."""
-    if model_folder is None:
-        return frozenset()
-    path = Path(model_folder) / "lemmatizer" / "lookups" / "lookups.bin"
-    if not path.is_file():
-        return frozenset()
-    import srsly
-
-    tables = srsly.read_msgpack(path)
-    words: set[str] = set()
-    for values in (tables.get("lemma_index") or {}).values():
-        if isinstance(values, list):
-            words.update(w for w in values if isinstance(w, str) and w.isalpha())
-    return frozenset(words)
-
-
-def _plain(word: str, lexicon: frozenset[str], names_win: bool = True) -> bool:
-    low = word.lower().strip("'’")
-    if names_win and (low in FIRST_NAMES or low in LAST_NAMES):
+def _plain(word: str, g: Gazetteer, names_win: bool = True) -> bool:
+    """An ordinary English word (a known first/last name is not, unless ``names_win`` is off)."""
+    if names_win and g.is_known(word):
         return False
-    if low in COMMON_WORDS or low in lexicon:
-        return True
-    # plural/verb forms of a lexicon word ("Orders", "Settings", "Edited")
-    for suffix in ("s", "es", "ed", "ing"):
-        if low.endswith(suffix) and low[: -len(suffix)] in lexicon:
-            return True
-    return False
+    return g.is_plain(word)
 
 
-def _is_name(word: str) -> bool:
-    low = word.lower()
-    return low in FIRST_NAMES or low in LAST_NAMES
+def _cap(word: str) -> bool:
+    return word[0].isupper() and not (len(word) > 1 and word.isupper())
+
+
+def _sentence_initial(text: str, start: int) -> bool:
+    j = start - 1
+    while j >= 0 and text[j] in " \t\"'(“‘*-":
+        j -= 1
+    return j < 0 or text[j] in ".!?\n:;"
 
 
 def ner_candidate(text: str) -> bool:
     """Whether NER can find a name here: a capitalised word that is not an ordinary word at the
     start of a sentence. Lower-case-only texts skip the model (it rarely tags them anyway; the
-    context cues still run)."""
+    database and context rules still run)."""
+    g = gazetteer()
     for m in _WORD.finditer(text):
         tok = m.group()
         if not tok[0].isupper() or tok in ("I", "I'm", "I’m", "I'll", "I've", "I'd", "OK"):
             continue
-        j = m.start() - 1
-        while j >= 0 and text[j] in " \t\"'(“‘*-":
-            j -= 1
-        initial = j < 0 or text[j] in ".!?\n:;"
-        if not initial or tok.lower() not in COMMON_WORDS:
+        if not _sentence_initial(text, m.start()) or not g.is_plain(tok):
             return True
     return False
 
 
-def person_spans(text: str, ents: Iterable[tuple[int, int, str]], lexicon: frozenset[str],
+def _bare_low(word: str) -> str:
+    low = word.lower()
+    return low[:-2] if low.endswith(_POSSESSIVE) else low
+
+
+def _trim_possessive(text: str, end: int) -> int:
+    return end - 2 if text[end - 2:end] in _POSSESSIVE else end
+
+
+def _database_names(text: str, g: Gazetteer) -> list[tuple[int, int, float]]:
+    """Runs of capitalised words holding a name that is no ordinary word, and lower-case
+    "first last" pairs (see the module docstring)."""
+    toks = list(_WORD.finditer(text))
+    out: list[tuple[int, int, float]] = []
+    i = 0
+    while i < len(toks):  # maximal runs of capitalised words joined by one space or hyphen
+        if not _cap(toks[i].group()):
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(toks) and text[toks[j].end():toks[j + 1].start()] in (" ", "-") and _cap(toks[j + 1].group()):
+            j += 1
+        run = toks[i:j + 1]
+        after = toks[j + 1].group() if j + 1 < len(toks) and text[run[-1].end():toks[j + 1].start()] == " " else ""
+        if g.is_designator(run[-1].group()) or (after and g.is_designator(after)):
+            i = j + 1  # "Victoria Station", "Chase Bank", "Bremen Ohlenhof Inc": a place or a firm
+            continue
+        odd = [not g.is_plain(t.group()) for t in run]
+        # an ordinary word counts as a name only if it is a popular one ("Grace", not "Dear") or
+        # stands beside a word that is no ordinary word ("Cleopatra Mordvinova")
+        named = [g.is_name(t.group()) and not g.is_support(t.group())
+                 and (odd[x] or g.is_known(t.group()) or (x > 0 and odd[x - 1]) or (x + 1 < len(run) and odd[x + 1]))
+                 for x, t in enumerate(run)]
+        k = 0
+        while k < len(run):  # sub-runs of odd-or-named words with an odd name, or an odd word beside a name
+            if not (odd[k] or named[k]):
+                k += 1
+                continue
+            m = k
+            while m + 1 < len(run) and (odd[m + 1] or named[m + 1]):
+                m += 1
+            piece = range(k, m + 1)
+            strong = any(odd[x] and named[x] for x in piece)
+            pair = len(piece) > 1 and any(odd[x] for x in piece) and any(named[x] for x in piece)
+            # "Ana Dias", "Catherine Walker": a known first name then a known last name
+            full = len(piece) > 1 and run[k].group().lower() in g.first and _bare_low(run[m].group()) in g.last
+            if strong or pair or full:
+                start, end = run[k].start(), _trim_possessive(text, run[m].end())
+                before, after = text[max(0, start - 3):start], text[end:end + 3]
+                if not (_UI.search(before) or _UI.search(after)):
+                    out.append((start, end, _SCORE_DB))
+            k = m + 1
+        i = j + 1
+    for n, (a, b) in enumerate(zip(toks, toks[1:])):
+        x, y = a.group(), b.group()
+        if n > 0 and toks[n - 1].group().lower() in _PLACE_PREPOSITIONS:
+            continue  # "in san diego", "to hong kong": lower-case places look like names too
+        if (x.islower() and y.islower() and text[a.end():b.start()] == " " and g.is_known(x) and x.lower() in g.first
+                and g.is_name(y) and not g.is_plain(x) and not g.is_plain(y)):
+            out.append((a.start(), _trim_possessive(text, b.end()), 0.55))
+    return out
+
+
+def person_spans(text: str, ents: Iterable[tuple[int, int, str]],
                  extra: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
-    """PERSON spans: the model's (without plain-word ones), ``extra`` (cue-based), coordinated names."""
+    """PERSON spans: the model's (without plain-word ones), ``extra`` (cue-based), the names
+    database rules and names coordinated with any of those."""
+    g = gazetteer()
     found: list[tuple[int, int, float]] = []
     for start, end, label in ents:
         if label != "PERSON":
             continue
         words = list(_WORD.finditer(text, start, end))
-        if not words or all(_plain(w.group(), lexicon) for w in words):
+        if not words or all(_plain(w.group(), g) for w in words):
             continue
-        if all(_plain(w.group(), lexicon, names_win=False) for w in words) and not all(_is_name(w.group()) for w in words):
+        if all(_plain(w.group(), g, names_win=False) for w in words) and not all(g.is_known(w.group()) for w in words):
             continue  # "Edit Profile": ordinary words, one of which happens to be a name somewhere
-        while len(words) > 1 and _plain(words[0].group(), lexicon):  # "Sure Jonas" -> "Jonas"
+        while len(words) > 1 and _plain(words[0].group(), g):  # "Sure Jonas" -> "Jonas"
             words.pop(0)
-        while len(words) > 1 and _plain(words[-1].group(), lexicon):
+        while len(words) > 1 and _plain(words[-1].group(), g):
             words.pop()
         start, end = words[0].start(), words[-1].end()
         before = text[max(0, start - 3):start]
@@ -107,12 +163,13 @@ def person_spans(text: str, ents: Iterable[tuple[int, int, str]], lexicon: froze
         # an ordinary English word when the model did not call it a person
         words = _WORD.findall(text[start:end])
         uncued = score <= 0.65 or score == 0.75  # gazetteer-only scores of find_person_names
-        if uncued and all(_plain(w, lexicon, names_win=False) for w in words) and (
-                score <= 0.65 or not all(_is_name(w) for w in words)):
+        if uncued and all(_plain(w, g, names_win=False) for w in words) and (
+                score <= 0.65 or not all(g.is_known(w) for w in words)):
             continue
         found.append((start, end, score))
+    found.extend(_database_names(text, g))
     m = _VOCATIVE.match(text)
-    if m and not all(_plain(w, lexicon) for w in _WORD.findall(m.group(1))):
+    if m and not all(_plain(w, g) for w in _WORD.findall(m.group(1))):
         found.append((m.start(1), m.end(1), 0.7))
     seen = {(s, e) for s, e, _ in found}
     queue = list(found)
@@ -125,8 +182,13 @@ def person_spans(text: str, ents: Iterable[tuple[int, int, str]], lexicon: froze
             e = s + len(m.group(1))
             if (s, e) in seen or any(s < fe and fs < e for fs, fe, _ in found):
                 continue
-            if all(_plain(w, lexicon) for w in _WORD.findall(m.group(1))):
+            words = _WORD.findall(m.group(1))
+            # an ordinary word is a name here only when it is a known surname ("<PERSON> and Brown")
+            # and not the first word of a sentence
+            if all(_plain(w, g) for w in words) and not (
+                    all(w.lower() in g.last for w in words) and not _sentence_initial(text, s)):
                 continue
+            e = _trim_possessive(text, e)
             seen.add((s, e))
             found.append((s, e, 0.7))
             queue.append((s, e, 0.7))

@@ -1,7 +1,7 @@
 """The project's own Presidio recognizers: what Presidio cannot find without a spaCy NER model.
 
 * ``PersonNameRecognizer`` — person names from context cues ("my name is", "Dear", "Mr.",
-  "call", signature lines), a gazetteer of first and last names (``_names.py``) and
+  "call", signature lines), the names database of ``_names.py`` (names-dataset) and
   capitalisation. Names that are also common words (Will, May, Grace) need a cue or a surname.
 * ``StreetAddressRecognizer`` — "number + street name + suffix", with an optional unit and a
   "City, ST 12345" tail.
@@ -20,7 +20,7 @@ from typing import Any, Iterable
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from ._names import AMBIGUOUS, COMMON_WORDS, FIRST_NAMES, LAST_NAMES
+from ._names import gazetteer
 
 __all__ = [
     "LooseCreditCardRecognizer",
@@ -113,7 +113,9 @@ def _sentence_initial(text: str, start: int) -> bool:
 
 
 def _is_common(low: str) -> bool:
-    return low in _NOT_NAMES or (low in COMMON_WORDS and low not in FIRST_NAMES and low not in LAST_NAMES)
+    """Never a name by itself: a support word, or an ordinary English word that is no known name."""
+    g = gazetteer()
+    return low in _NOT_NAMES or (g.is_plain(low) and not g.is_known(low))
 
 
 class PersonNameRecognizer(EntityRecognizer):
@@ -156,7 +158,7 @@ def find_person_names(text: str) -> list[tuple[int, int, float]]:
         if not cap and cue < _NAME:
             i += 1
             continue
-        if _is_common(low) and not (cue >= _STRONG and low in LAST_NAMES):
+        if _is_common(low) and not (cue >= _STRONG and low in gazetteer().last):
             i += 1
             continue
         j = i  # extend over following name-like tokens separated by one space or hyphen
@@ -165,7 +167,7 @@ def find_person_names(text: str) -> list[tuple[int, int, float]]:
             if text[toks[j][1]:ns] not in (" ", "-"):
                 break
             nlow = nt.lower()
-            if nlow in _NOT_NAMES or (_is_common(nlow) and nlow not in LAST_NAMES):
+            if nlow in _NOT_NAMES or (_is_common(nlow) and nlow not in gazetteer().last):
                 break
             if cap and _is_cap(nt) or not cap:
                 j += 1
@@ -185,24 +187,25 @@ def find_person_names(text: str) -> list[tuple[int, int, float]]:
 
 def _score_name(words: list[str], cap: bool, cue: int, initial: bool) -> float:
     first = words[0]
+    g = gazetteer()
     if cue == _NAME:
         return 0.9
     if not cap:
         return 0.0
     if cue == _STRONG:
         # "I'm Running late", "I'm Locked out": inflected verbs are not in the common-word list
-        if first.endswith(("ing", "ed")) and first not in FIRST_NAMES and first not in LAST_NAMES:
+        if first.endswith(("ing", "ed")) and not g.is_known(first):
             return 0.0
         return 0.85
-    known_first = first in FIRST_NAMES
-    ambiguous = first in AMBIGUOUS
+    known_first = first in g.first
+    ambiguous = g.is_plain(first)  # Will, May, Grace, Brown: alone they are no evidence of a name
     multi = len(words) > 1
-    surname = multi and words[-1] in LAST_NAMES and words[-1] not in AMBIGUOUS
+    surname = multi and words[-1] in g.last and not g.is_plain(words[-1])
     if multi and known_first and (not ambiguous or surname):
         return 0.75
     if cue == _PERSONAL:
         return 0.7
-    if cue == _WEAK and (multi or (known_first and not ambiguous) or first in LAST_NAMES and first not in AMBIGUOUS):
+    if cue == _WEAK and (multi or (known_first and not ambiguous) or first in g.last and not ambiguous):
         return 0.65
     if multi and surname and not initial:
         return 0.6
@@ -375,34 +378,80 @@ def project_recognizers(entities: Iterable[str]) -> list[Any]:
 # national phone formats phonenumbers' matcher misses without the right region, and IBANs in any case
 # ---------------------------------------------------------------------------------------------
 
-_DIGIT_GROUPS = re.compile(r"(?<![\w+\-./])\(?\d{1,5}\)?(?:[ \t.\-/]\(?\d{1,5}\)?){1,5}(?![\w\-]|[./]\d)")
+_DIGIT_GROUPS = re.compile(r"(?<![\w+\-./,])\(?\d{1,8}\)?(?:[ \t.\-/]\(?\d{1,8}\)?){1,5}(?![\w\-]|[.,/]\d)")
 _PHONE_CUE_BEFORE = re.compile(
     r"(?:call|phone|tel|telephone|mobile|cell|cellphone|text|reach|dial|fax|desk|office|number|whatsapp|sms|ring"
     r"|contact|answering|landline|handy|tlf|tel\.)\b[^\n\d]{0,25}$", re.IGNORECASE)
 _PHONE_CUE_AFTER = re.compile(r"^[ \t:(\-]*(?:office|fax|mobile|cell|home|work|desk|landline|direct)\b", re.IGNORECASE)
-_DATE_LIKE = re.compile(r"^\d{1,4}[./\-]\d{1,2}[./\-]\d{1,4}$")
+_DATE_LIKE = re.compile(r"^\d{1,4}[./\-]\d{1,2}[./\-]\d{1,4}$|^\d{1,2}[ \t]\d{1,2}[ \t](?:19|20)\d\d$")
+_MONEY_BEFORE = re.compile(r"[$€£¥₹]\s*$|\b(?:usd|eur|gbp|chf|inr|jpy|sek|nok|dkk|pln|rs|kr)\.?\s*$", re.IGNORECASE)
+_MONEY_AFTER = re.compile(r"^\s*(?:[$€£¥₹]|(?:usd|eur|gbp|chf|inr|jpy|sek|nok|dkk|pln|kr|euros?|dollars?|pounds?"
+                          r"|rupees?|yen|units|items|pcs|km|kg|people|users|rows|records|bytes|mb|gb)\b)", re.IGNORECASE)
+_YEAR_RANGE = re.compile(r"^(?:19|20)\d\d[ \t]*[\-/][ \t]*(?:(?:19|20)\d\d|\d\d)$")
+#: Regions whose numbering plans decide whether an uncued digit-group shape is a phone number.
+_PLAN_REGIONS: tuple[str, ...] = (
+    "US", "GB", "IE", "DE", "AT", "CH", "FR", "BE", "NL", "LU", "IT", "ES", "PT", "DK", "NO", "SE", "FI", "IS",
+    "PL", "CZ", "SK", "HU", "SI", "HR", "RS", "BA", "RO", "BG", "GR", "TR", "RU", "UA", "EE", "LV", "LT",
+    "IN", "PK", "BD", "LK", "CN", "HK", "TW", "JP", "KR", "SG", "MY", "TH", "VN", "PH", "ID", "AU", "NZ",
+    "ZA", "NG", "KE", "EG", "MA", "TN", "AE", "SA", "IL", "BR", "AR", "MX", "CL", "CO", "PE", "CA",
+)
+
+
+def _valid_somewhere(value: str) -> bool:
+    """Whether ``value`` (national format) is a valid number in one of ``_PLAN_REGIONS``
+    (phonenumbers' numbering plans: leading digits and lengths per region)."""
+    import phonenumbers
+
+    for region in _PLAN_REGIONS:
+        try:
+            if phonenumbers.is_valid_number(phonenumbers.parse(value, region)):
+                return True
+        except phonenumbers.NumberParseException:
+            return False
+    return False
 
 
 def find_national_phones(text: str) -> list[tuple[int, int, float]]:
-    """Digit groups that are phone numbers by shape or context, in any national format:
-    "0494 92 82 32", "71-33-52-22" (four or more groups of 2-4 digits), or 7-15 digits in groups
-    right after a phone word ("call me on 9472 7916", "Mobile: 432 03 163") or before a phone
-    label ("28-64-66-98 office"). Dates ("12/03/2024"), decimals and versions are left alone."""
+    """Digit groups that are phone numbers by shape or context, in any national format.
+
+    * after a phone word or before a phone label: 7-15 digits in groups ("call me on 9472 7916",
+      "Mobile: 432 03 163", "mobile: 99 577450", "28-64-66-98 office"), or 8+ digits alone;
+    * by shape alone: four or more groups of 2-4 digits ("0494 92 82 32", "71-33-52-22"); a
+      trunk "0" or a bracketed area code ("079 2718 1155", "(37) 788-063") and a number valid
+      under some region's numbering plan; three groups of 2-4 digits, 8-11 digits, valid
+      somewhere ("432 03 163").
+
+    Left alone: dates ("12/03/2024", "12 03 2024"), year ranges, decimals and versions, money and
+    counts ("1 250 000 EUR", "$ 12 500"), digit groups inside longer tokens."""
     out: list[tuple[int, int, float]] = []
     for m in _DIGIT_GROUPS.finditer(text):
         value = m.group()
         groups = re.findall(r"\d+", value)
         digits = sum(len(g) for g in groups)
-        if not 7 <= digits <= 15 or _DATE_LIKE.match(value):
+        if not 7 <= digits <= 15 or _DATE_LIKE.match(value) or _YEAR_RANGE.match(value):
             continue
         seps = set(re.findall(r"[ \t.\-/]+", value))
         if "." in "".join(seps) and len(groups) <= 3:
             continue  # 3.2.1 versions, 10.0.0 decimals
-        shaped = len(groups) >= 4 and all(2 <= len(g) <= 4 for g in groups[1:]) and len(seps) == 1
-        cued = bool(_PHONE_CUE_BEFORE.search(text[max(0, m.start() - 40):m.start()])
-                    or _PHONE_CUE_AFTER.match(text[m.end():m.end() + 20]))
-        if shaped or (cued and len(groups) >= 2) or (cued and digits >= 8):
-            out.append((m.start(), m.end(), 0.6 if shaped else 0.55))
+        before, after = text[max(0, m.start() - 40):m.start()], text[m.end():m.end() + 20]
+        cued = bool(_PHONE_CUE_BEFORE.search(before) or _PHONE_CUE_AFTER.match(after))
+        if not cued and (_MONEY_BEFORE.search(before) or _MONEY_AFTER.match(after)):
+            continue
+        one_sep = len(seps) == 1
+        if cued and (len(groups) >= 2 or digits >= 8):
+            out.append((m.start(), m.end(), 0.55))
+            continue
+        if len(groups) < 2 or max(len(g) for g in groups) > 5:
+            continue
+        if len(groups) >= 4 and all(2 <= len(g) <= 4 for g in groups[1:]) and one_sep:
+            out.append((m.start(), m.end(), 0.6))
+            continue
+        thousands = all(len(g) == 3 for g in groups[1:]) and len(groups[0]) <= 3
+        trunk = groups[0].startswith("0") and 9 <= digits <= 12
+        bracket = value.startswith("(") and 7 <= digits <= 12
+        three = len(groups) == 3 and 8 <= digits <= 11 and all(2 <= len(g) <= 4 for g in groups) and one_sep
+        if (trunk or bracket or (three and not thousands)) and _valid_somewhere(value):
+            out.append((m.start(), m.end(), 0.5))
     return out
 
 

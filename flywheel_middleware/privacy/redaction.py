@@ -33,11 +33,12 @@ from typing import Any, Literal
 
 from . import _engine
 from ._addresses import find_addresses
-from ._people import load_lexicon, ner_candidate, person_spans
+from ._names import gazetteer
+from ._people import ner_candidate, person_spans
 from .recognizers import (LooseCreditCardRecognizer, NanpPhoneRecognizer, StreetAddressRecognizer, find_ibans,
                           find_national_phones, find_person_names)
 
-_FINGERPRINT_VERSION = 2  # bump when the project's own recognizers change what they find
+_FINGERPRINT_VERSION = 3  # bump when the project's own recognizers change what they find
 
 __all__ = ["DEFAULT_ENTITIES", "RedactionConfig", "Redactor", "Span"]
 
@@ -161,7 +162,6 @@ class Redactor:
         self._pseudonyms = _Pseudonyms(self.config.max_conversations)
         self._bundle: _engine.EngineBundle | None = None
         self._bundle_lock = threading.Lock()
-        self._lexicon: frozenset[str] = frozenset()
         self._cards = LooseCreditCardRecognizer()
         self._phones = NanpPhoneRecognizer()
         self._streets = StreetAddressRecognizer()
@@ -193,8 +193,8 @@ class Redactor:
                     if model == "blank":
                         model = None
                     bundle = _engine.get_engine(self.config.entities, model, use_custom=False)
-                    if bundle.ner is not None:
-                        self._lexicon = _lexicon_of(bundle.ner)
+                    if "PERSON" in self._entities:
+                        gazetteer()  # load the names database now, not on the first text
                     self._bundle = bundle
         return self._bundle
 
@@ -306,7 +306,7 @@ class Redactor:
         threshold = self.config.score_threshold
         if "PERSON" in ents_on:
             cues = [(s, e, sc) for s, e, sc in find_person_names(text) if sc >= threshold]
-            spans.extend(Span(s, e, "PERSON", sc) for s, e, sc in person_spans(text, ents, self._lexicon, cues))
+            spans.extend(Span(s, e, "PERSON", sc) for s, e, sc in person_spans(text, ents, cues))
         if not _HAS_DIGIT.search(text):
             return spans
         if ents_on & {"STREET_ADDRESS", "LOCATION"}:
@@ -393,15 +393,6 @@ class Redactor:
     def forget_conversation(self, conversation: str) -> None:
         """Drop a conversation's pseudonym table (e.g. on erasure)."""
         self._pseudonyms.forget(conversation)
-
-
-def _lexicon_of(nlp: Any) -> frozenset[str]:
-    """The model's WordNet lemma index (ordinary English words), read from its folder."""
-    path = getattr(nlp, "path", None)
-    try:
-        return load_lexicon(path)
-    except Exception:  # noqa: BLE001 - a missing table only costs precision on capitalised words
-        return frozenset()
 
 
 def _pieces(text: str, limit: int, overlap: int) -> list[tuple[int, str]]:

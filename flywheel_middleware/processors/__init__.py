@@ -62,7 +62,7 @@ def build_processors(context: ProcessorContext, extra: Sequence[ProcessorSpec] =
     """The built-ins followed by ``extra`` (instances or ``"module:factory"`` strings), as one composite
     whose ``on_start`` has run."""
     composite = CompositeProcessor(builtin_processors(context, annotate=annotate) + [load_processor(s, context) for s in extra],
-                                   context.counters)
+                                   context.counters, transient=tuple(context.store.transient_errors))
     composite.on_start(context)
     return composite
 

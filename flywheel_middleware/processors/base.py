@@ -63,11 +63,18 @@ class Processor:
 
 
 class CompositeProcessor(Processor):
-    """Several processors as one, called in order; a failure in one is counted and the rest still run."""
+    """Several processors as one, called in order; a failure in one is counted and the rest still run.
 
-    def __init__(self, processors: Sequence[Processor] = (), counters: Counters | None = None) -> None:
+    A ``transient`` error in ``on_ingested`` (the store is locked, the disk is full) is re-raised
+    once every processor has had its turn: the worker then retries the batch's processing later
+    (at-least-once; processors are idempotent: rewards are upserted by interaction, implicit
+    signals and annotations have deterministic ids). Any other failure is counted and skipped."""
+
+    def __init__(self, processors: Sequence[Processor] = (), counters: Counters | None = None,
+                 transient: tuple[type[BaseException], ...] = ()) -> None:
         self.processors: list[Processor] = list(processors)
         self.counters = counters
+        self.transient = transient
 
     def __iter__(self) -> Iterator[Processor]:
         return iter(self.processors)
@@ -93,11 +100,16 @@ class CompositeProcessor(Processor):
                 self._failed(p, "on_start", exc)
 
     def on_ingested(self, interactions: Sequence[Interaction], embeddings: np.ndarray | None, signals: Sequence[Signal]) -> None:
+        retry: BaseException | None = None
         for p in self.processors:
             try:
                 p.on_ingested(interactions, embeddings, signals)
             except Exception as exc:  # noqa: BLE001
                 self._failed(p, "on_ingested", exc)
+                if self.transient and isinstance(exc, self.transient) and retry is None:
+                    retry = exc
+        if retry is not None:
+            raise retry
 
     def on_idle(self) -> None:
         for p in self.processors:

@@ -935,6 +935,12 @@ class SQLiteStore:
             sql += " WHERE " + " AND ".join(where)
         return [ExportInfo(*r) for r in self._rows(sql + " ORDER BY created_at, path", args)]
 
+    def set_thread_busy_timeout(self, seconds: float) -> None:
+        """How long this thread's connection waits for another process's lock before a ``locked``
+        error (the ingest worker waits little and retries with backoff, so a held lock shows in
+        ``stats()`` within a second or two instead of after the default 5 s)."""
+        self._conn().execute(f"PRAGMA busy_timeout={int(seconds * 1000)}")
+
     def checkpoint(self, wait_s: float = 0.2) -> bool:
         """Copy the write-ahead log into the database and truncate it to zero bytes, so rows deleted
         (an erasure) leave no old copy in the WAL. Waits at most ``wait_s`` for other processes'
