@@ -405,13 +405,17 @@ def probe_visibility() -> None:
         report("visible in stats()", fault=fault, seconds=None if seconds is None else round(seconds, 2))
 
 
+_VICTIM = {"app": "app (its worker process drains and exits)", "worker": "worker process (the app restarts it)",
+           "both": "app and its worker process (a new app takes over)"}
+
+
 def _verdict(row: dict[str, Any]) -> tuple[str, str, str, bool | None]:
     """(case, measured, target, met) of one probe row, for the README table."""
     probe = row["probe"]
     if "skipped" in row:
         return "", f"skipped: {row['skipped']}", "", None
     if probe == "kill -9":
-        return (f"kill -9 of the {row['variant']}, {row['stored_at_kill']}/{row['accepted']} stored at the kill",
+        return (f"kill -9 of the {_VICTIM.get(row['variant'], row['variant'])}, {row['stored_at_kill']}/{row['accepted']} stored at the kill",
                 f"lost {row['lost']}, index {row['index']}, rewards {row['rewards_with_signal']}, recovery {row['recovery_s']} s",
                 "0 lost", row["lost"] == 0 and row["index"] == row["accepted"] == row["rewards_with_signal"])
     if probe == "full disk":
