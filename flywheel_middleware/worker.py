@@ -57,6 +57,11 @@ class _Batch:
     nbytes: int = 0
 
 
+def _shape(value: Any) -> str:
+    """What an unreadable input looked like, without its content: its type and its keys."""
+    if isinstance(value, dict):
+        return f"dict with keys {sorted(map(str, value))[:8]}"
+    return type(value).__name__
 
 
 class IngestWorker(threading.Thread):
@@ -357,13 +362,28 @@ class IngestWorker(threading.Thread):
         sessions = {it.id: it.session_id for it in interactions}
         signals = [redact_signal(s, redactor, sessions.get(s.interaction_id)) for s in batch.signals]
         t1 = time.perf_counter()
-        embeddings = self._embed([it.input_text for it in redacted])
+        readable = [i for i, it in enumerate(redacted) if it.fill_text().input.strip()]
+        unreadable = [i for i in range(len(redacted)) if i not in set(readable)]
+        if unreadable:
+            self.counters.warn("empty_turn_text", "flywheel: a turn with no readable input text (input: %s) is stored"
+                               " but neither embedded nor judged by the detectors (counted in stats()['counters']['empty_turn_text'])",
+                               _shape(redacted[unreadable[0]].input))
+            if len(unreadable) > 1:
+                self.counters.inc("empty_turn_text", len(unreadable) - 1)
+        embeddings = self._embed([redacted[i].input_text for i in readable])
+        if embeddings is not None and unreadable:  # rows of unreadable turns stay zero and get no vector
+            full = np.zeros((len(redacted), self.index.dim), np.float32)
+            full[readable] = embeddings
+            embeddings = full
         t2 = time.perf_counter()
-        stored = [StoredInteraction(it, None if embeddings is None else embeddings[i]) for i, it in enumerate(redacted)]
+        has_vector = set(readable) if embeddings is not None else set()
+        stored = [StoredInteraction(it, embeddings[i] if i in has_vector else None) for i, it in enumerate(redacted)]
         keys = self.store.ingest(stored, signals, batch.cursors)
         t3 = time.perf_counter()
         if embeddings is not None and keys:
-            self.index.add(np.asarray(keys, dtype=np.int64), embeddings)
+            pos = [i for i in range(len(keys)) if i in has_vector]
+            if pos:
+                self.index.add(np.asarray([keys[i] for i in pos], dtype=np.int64), embeddings[pos])
         if embeddings is None and stored:
             self.counters.inc("stored_without_embedding", len(stored))  # counted once stored, not per retry
         self.counters.inc("ingested_interactions", len(stored))
