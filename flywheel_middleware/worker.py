@@ -241,6 +241,9 @@ class IngestWorker(threading.Thread):
             raise
         except Exception as exc:  # noqa: BLE001 - maybe one poison record: isolate it
             if len(items) == 1:
+                if not self._redactor_works():  # a batch of one: the same canary as the isolation below
+                    raise SystemicFault(f"the redactor fails on any text ({exc!r:.200}); the record is kept "
+                                        "in the queue, not dead-lettered") from exc
                 self._dead_letter(items[0], exc)
                 return
             first_error = exc
