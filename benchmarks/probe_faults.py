@@ -292,6 +292,13 @@ def probe_poison(n: int) -> None:
            extra_s=round(surrogate - clean40, 2), dead_lettered=counters.get("dead_lettered", 0))
 
 
+def _first_failure(exc: BaseException) -> str:
+    """The first line that names what schemathesis found (a FailureGroup's first failure)."""
+    inner = exc.exceptions[0] if isinstance(exc, BaseExceptionGroup) and exc.exceptions else exc
+    text = " ".join(str(getattr(inner, "title", "") or inner).split())
+    return f"{type(inner).__name__}: {text[:160]}"
+
+
 # -- 5. the HTTP API -----------------------------------------------------------------------------------
 def probe_http(examples: int) -> None:
     import schemathesis
@@ -324,12 +331,12 @@ def probe_http(examples: int) -> None:
                         try:
                             excluded = [schemathesis.checks.positive_data_acceptance] if op.path.endswith("/preference") else []
                             case.validate_response(response, excluded_checks=excluded)
-                        except Exception as exc:  # noqa: BLE001 - counted, the campaign goes on
-                            failures.append(f"{op.label}: {str(exc).splitlines()[0][:120]}")
+                        except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - counted, the campaign goes on
+                            failures.append(f"{op.label}: {_first_failure(exc)}")
 
                     try:
                         run()
-                    except Exception as exc:  # noqa: BLE001 - e.g. nothing to negate
+                    except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - e.g. nothing to negate
                         if "Unsatisfiable" not in type(exc).__name__:
                             failures.append(f"{op.label}: {type(exc).__name__}")
             bad_bodies = [b'{"kind": "comment", "value": "\\ud800"}', b'{"kind": "comment"}', b'{"kind": "rating", "value": NaN}',

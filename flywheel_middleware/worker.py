@@ -109,6 +109,7 @@ class IngestWorker(threading.Thread):
         self.pause = threading.Event()  # set by maintenance (erasure) to hold ingestion
         self._transient: tuple[type[BaseException], ...] = (*store.transient_errors, OSError, ProcessingDeferred)
         self._check_processed = True  # look for committed-but-unprocessed records (a crash) first
+        self._alike: list[str] = []  # the run of records that failed alone with the same error, across batches
         self.died_with: str | None = None  # set if the thread ever ends by an exception
         self.halted: str | None = None  # the store failed its integrity check: stop writing to it
 
@@ -236,21 +237,22 @@ class IngestWorker(threading.Thread):
         self._get_redactor()  # a redactor that cannot load is systemic: raised, never blamed on a record
         try:
             self._ingest(self._decode(items))
+            self._alike.clear()
             return
         except self._transient:
             raise
         except Exception as exc:  # noqa: BLE001 - maybe one poison record: isolate it
-            if len(items) == 1:
-                self._dead_letter(items[0], exc)
+            if len(items) == 1:  # low traffic: a batch of one is judged like a single record of a split
+                self._blame(items[0], exc, exc)
                 return
             first_error = exc
         self.counters.inc("isolated_batches")
         size = max(1, -(-len(items) // _CHUNKS))
-        alike: list[str] = []  # the run of single failures with the same error, ending now
         for start in range(0, len(items), size):
             chunk = items[start : start + size]
             try:
                 self._ingest(self._decode(chunk))
+                self._alike.clear()
                 continue
             except self._transient:
                 raise
@@ -259,19 +261,25 @@ class IngestWorker(threading.Thread):
             for item in chunk:
                 try:
                     self._ingest(self._decode([item]))
-                    alike.clear()
+                    self._alike.clear()
                 except self._transient:
                     raise
                 except Exception as exc:  # noqa: BLE001
-                    if not self._redactor_works():
-                        raise SystemicFault(f"the redactor fails on any text ({exc!r:.200}); records are kept "
-                                            f"in the queue, not dead-lettered (the batch first failed with {first_error!r:.200})") from exc
-                    signature = f"{type(exc).__name__}: {exc}"
-                    alike = alike + [signature] if alike and alike[-1] == signature else [signature]
-                    if len(alike) > _ALIKE_MAX:
-                        raise SystemicFault(f"{len(alike)} records in a row failed alike ({signature[:200]}): a broken "
-                                            "component, not bad records; they wait in the queue") from exc
-                    self._dead_letter(item, exc)
+                    self._blame(item, exc, first_error)
+
+    def _blame(self, item: QueuedItem, exc: Exception, first_error: BaseException) -> None:
+        """A record failed alone: dead-letter it, unless the fault is plainly not in the record (the
+        redactor fails on a canary too, or more than ``_ALIKE_MAX`` records in a row, across batches,
+        failed with the same error); then ``SystemicFault`` is raised and the records wait."""
+        if not self._redactor_works():
+            raise SystemicFault(f"the redactor fails on any text ({exc!r:.200}); records are kept "
+                                f"in the queue, not dead-lettered (the batch first failed with {first_error!r:.200})") from exc
+        signature = f"{type(exc).__name__}: {exc}"
+        self._alike = self._alike + [signature] if self._alike and self._alike[-1] == signature else [signature]
+        if len(self._alike) > _ALIKE_MAX:
+            raise SystemicFault(f"{len(self._alike)} records in a row failed alike ({signature[:200]}): a broken "
+                                "component, not bad records; they wait in the queue") from exc
+        self._dead_letter(item, exc)
 
     def _redactor_works(self) -> bool:
         """Whether the redactor handles a plain canary turn (if not, no record is to blame)."""
