@@ -108,6 +108,7 @@ def test_falling_back_to_the_offline_engine_warns_once(caplog: pytest.LogCapture
         ("Catherine is a very sympathetic person.", "Catherine", "PERSON"),
         ("Walker began writing as a teenager.", "Walker", "PERSON"),
         ("eva kleist lives here now", "eva kleist", "PERSON"),
+        ("Usamov is late again", "Usamov", "PERSON"),
     ],
 )
 def test_international_formats_are_redacted(ner: Redactor, text: str, value: str, entity: str) -> None:
@@ -129,6 +130,7 @@ def test_international_formats_are_redacted(ner: Redactor, text: str, value: str
         "Brown is my favourite colour.",
         "Paris is lovely in spring.",
         "China has a lot of factories.",
+        "We met in Rostov and Saratov, then flew to Moldova.",
     ],
 )
 def test_ui_labels_and_capitalised_words_are_not_people(ner: Redactor, text: str) -> None:
