@@ -105,6 +105,10 @@ def test_falling_back_to_the_offline_engine_warns_once(caplog: pytest.LogCapture
         ("Mr. Okonkwo asked for an update.", "Okonkwo", "PERSON"),
         ("What's your last name? Nakashima", "Nakashima", "PERSON"),
         ("I spoke with Wei Zhang yesterday about it.", "Wei Zhang", "PERSON"),
+        ("Catherine is a very sympathetic person.", "Catherine", "PERSON"),
+        ("Walker began writing as a teenager.", "Walker", "PERSON"),
+        ("eva kleist lives here now", "eva kleist", "PERSON"),
+        ("Usamov is late again", "Usamov", "PERSON"),
     ],
 )
 def test_international_formats_are_redacted(ner: Redactor, text: str, value: str, entity: str) -> None:
@@ -121,6 +125,12 @@ def test_international_formats_are_redacted(ner: Redactor, text: str, value: str
         "Capitalized words like Wisdom and Discipline are not names.",
         "Export your data from Google Sheets or Microsoft Excel.",
         "Tap Edit Profile, then Delete Account.",
+        "Hope is not a strategy.",
+        "Bill is due tomorrow.",
+        "Brown is my favourite colour.",
+        "Paris is lovely in spring.",
+        "China has a lot of factories.",
+        "We met in Rostov and Saratov, then flew to Moldova.",
     ],
 )
 def test_ui_labels_and_capitalised_words_are_not_people(ner: Redactor, text: str) -> None:
@@ -191,8 +201,8 @@ def test_public_tuning_split_stays_within_its_tuned_leak_rates(ner: Redactor) ->
     fn = lambda texts: [[(s.start, s.end, s.entity_type) for s in f] for f in ner.analyze_batch(texts)]  # noqa: E731
     report = evaluate_public(fn, tune)
     assert report["leak"]["structured"] <= 0.01
-    assert report["leak"]["PERSON"] <= 0.06
-    assert report["leak"]["STREET_ADDRESS"] <= 0.10
+    assert report["leak"]["PERSON"] <= 0.04  # 2.6 % when last tuned
+    assert report["leak"]["STREET_ADDRESS"] <= 0.07  # 5.3 %
     assert report["fp_sentence_rate"] == 0.0
 
 
