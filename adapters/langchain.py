@@ -62,7 +62,15 @@ except Exception:  # noqa: BLE001 - no (or an older) LangGraph: plain LangChain 
 
 from flywheel_middleware.adapters._guard import deliver, report_failure, safe_count
 from flywheel_middleware.records import Interaction, RoutingDecision, Signal, Step
-from flywheel_middleware.tracing import SPAN_INDEX, SpanIndex, format_span_id, format_trace_id
+from flywheel_middleware.tracing import (
+    SPAN_INDEX,
+    TURN_INPUT_ATTRIBUTE,
+    TURN_OUTPUT_ATTRIBUTE,
+    SpanIndex,
+    format_span_id,
+    format_trace_id,
+)
+from flywheel_middleware.turn_text import turn_text
 
 __all__ = [
     "DEFAULT_ESCALATION_PATTERN",
@@ -671,6 +679,7 @@ class FlywheelCallbackHandler(_HandlerBase):  # a BaseCallbackHandler
                     d.metadata["next_nodes"] = by_step.get(d.metadata["langgraph_step"] + 1, [])
         if turn.usage:
             it.metadata["token_usage"] = dict(turn.usage)
+        it.text = turn_text(it)  # the turn's text, read while the payload's objects are still objects
         return turn, True
 
     def _record(self, turn: _Turn) -> None:
@@ -700,6 +709,11 @@ class FlywheelCallbackHandler(_HandlerBase):  # a BaseCallbackHandler
             attrs["session.id"] = it.session_id
         if it.user_id:
             attrs["user.id"] = it.user_id
+        if it.text is not None:  # the exporter shows them as input.value / output.value (tracing.with_turn_text)
+            if it.text.input:
+                attrs[TURN_INPUT_ATTRIBUTE] = it.text.input
+            if it.text.output:
+                attrs[TURN_OUTPUT_ATTRIBUTE] = it.text.output
         turn.span.set_attributes(attrs)
 
     def _signal_escalation(self, turn: _Turn, tool: str, how: str) -> None:

@@ -88,7 +88,15 @@ with requires_extra("llamaindex"):
 
 from flywheel_middleware.adapters._guard import deliver, report_failure, safe_count
 from flywheel_middleware.records import Interaction, RoutingDecision, Signal, Step
-from flywheel_middleware.tracing import SPAN_INDEX, SpanIndex, format_span_id, format_trace_id
+from flywheel_middleware.tracing import (
+    SPAN_INDEX,
+    TURN_INPUT_ATTRIBUTE,
+    TURN_OUTPUT_ATTRIBUTE,
+    SpanIndex,
+    format_span_id,
+    format_trace_id,
+)
+from flywheel_middleware.turn_text import turn_text
 
 __all__ = [
     "DEFAULT_FEW_SHOT_PROMPTS",
@@ -523,6 +531,11 @@ class _Turn:
             routes = [str(d.chosen) for d in it.decisions if d.decider == "router"]
             if routes:
                 attrs["flywheel.routes"] = routes
+            if it.text is not None:  # shown as input.value / output.value at export (tracing.with_turn_text)
+                if it.text.input:
+                    attrs[TURN_INPUT_ATTRIBUTE] = it.text.input
+                if it.text.output:
+                    attrs[TURN_OUTPUT_ATTRIBUTE] = it.text.output
             otel.set_attributes(attrs)
         except Exception as exc:  # noqa: BLE001
             self.fail("root_attributes", exc)
@@ -853,6 +866,7 @@ class _Turn:
         it.metadata["duration_s"] = round(time.monotonic() - self.started, 6)
         for s in it.steps:
             s.metadata.pop("_decision", None)
+        it.text = turn_text(it)
         self.root_attributes(status)
 
     def _record(self) -> None:

@@ -1,8 +1,10 @@
 """Few-shot retrieval benchmark: latency and memory at 10k / 100k / 1M stored trajectories, side by
 side with LangChain's SemanticSimilarityExampleSelector over its two local vector stores (the
 pure-Python InMemoryVectorStore, and the FAISS vector store of langchain-community, which is what a
-LangChain user would pick at 100k: ``pip install -c constraints.txt -e ".[bench]"``), and
-selection quality on an intent-labelled support set with wrongly answered (bad) trajectories mixed in.
+LangChain user would pick at 100k: ``pip install -c constraints.txt -e ".[bench]"``), and selection
+quality on CLINC150's held-out domains with 20 % bad trajectories flagged only by thumbs down
+(benchmarks/fewshot_quality.py: label precision@2/4/8 side by side with plain kNN and LangChain's
+SemanticSimilarityExampleSelector and MaxMarginalRelevanceExampleSelector over the same vectors).
 
     python benchmarks/bench_fewshot.py                      # quality + 10k, 100k, 1M (~10 min)
     python benchmarks/bench_fewshot.py --sizes 10000 --quick
@@ -160,49 +162,10 @@ def langchain_selector(model: Any, inputs: list[str], outputs: list[str], vector
 
 # -- quality ----------------------------------------------------------------------------------------
 def quality(work: Path, model: Any) -> dict[str, Any]:
-    from flywheel_middleware import Flywheel, Interaction
+    """Label precision@k on CLINC150's held-out (report) domains: see benchmarks/fewshot_quality.py."""
+    import fewshot_quality
 
-    rows = load_rows()
-    store_rows = [r for r in rows if r["split"] == "store"]
-    queries = [r for r in rows if r["split"] == "query"]
-    folder = work / "quality"
-    by_id: dict[str, dict[str, Any]] = {}
-    with Flywheel(folder, embedder=model, worker_mode="thread", flush_interval_s=0.05) as fw:
-        for r in store_rows:
-            user = f"user-{len(by_id)}"  # one past turn per user/session, as in production traffic
-            it = Interaction(input=r["question"], output=r["answer"], session_id=f"past-{len(by_id)}",
-                             user_id=user, metadata={"category": r["intent"]})
-            fw.record(it)
-            by_id[it.id] = r
-            if r["label"] == "good":
-                fw.feedback(it.id, "thumbs_up", actor=user)
-            else:
-                fw.feedback(it.id, "thumbs_down", actor=user)
-                fw.correct(it.id, ANSWERS[r["intent"]], original=r["answer"], actor=user)
-        fw.flush(600)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and fw.store.counts().rated < len(store_rows):
-            time.sleep(0.1)
-        ours = [fw.few_shot(q["question"], k=K, session_id=None) for q in queries]
-        ours_rows = [[by_id[e.interaction_id] for e in ex] for ex in ours]
-        plain = [fw.few_shot(q["question"], k=K, session_id=None, mmr_lambda=1.0) for q in queries]
-        plain_rows = [[by_id[e.interaction_id] for e in ex] for ex in plain]
-    selector, _ = langchain_selector(model, [r["question"] for r in store_rows], [r["answer"] for r in store_rows], None)
-    key = {(r["question"], r["answer"]): r for r in store_rows}
-    lc_rows = [[key[(e["input"], e["output"])] for e in selector.select_examples({"input": q["question"]})] for q in queries]
-
-    def score(selected: list[list[dict[str, Any]]]) -> dict[str, float]:
-        flat = [(q["intent"], r) for q, rs in zip(queries, selected) for r in rs]
-        n = max(1, len(flat))
-        return {
-            "examples_per_query": len(flat) / len(queries),
-            "same_intent": sum(r["intent"] == qi for qi, r in flat) / n,
-            "correct": sum(r["intent"] == qi and r["label"] == "good" for qi, r in flat) / n,
-            "bad_injected": sum(r["label"] == "bad" for _, r in flat) / n,
-        }
-
-    return {"queries": len(queries), "store": len(store_rows), "bad_in_store": sum(r["label"] == "bad" for r in store_rows),
-            "ours": score(ours_rows), "ours_no_mmr": score(plain_rows), "langchain": score(lc_rows)}
+    return fewshot_quality.run("report")
 
 
 # -- scale ------------------------------------------------------------------------------------------
@@ -344,7 +307,8 @@ def report(quality_res: dict[str, Any] | None, scales: list[dict[str, Any]]) -> 
     lines = ["# Few-shot retrieval benchmark", "",
              "Produced by `python benchmarks/bench_fewshot.py` (see its docstring for how data is made).",
              f"Machine: {os.cpu_count()} CPU cores, one torch/FAISS thread. k = {K}, default settings "
-             "(similarity floor 0.35, MMR 0.7, near-dup 0.95, good label with reward >= 0.3, confidence >= 0.5).", ""]
+             "(similarity floor 0.35, no MMR, near-identical skipped at cosine 0.98, good label with reward >= 0.3, "
+             "confidence >= 0.5).", ""]
     if scales:
         lines += ["## Latency, memory, build time", "",
                   "| stored | index | index build | catalog load | ours: with embedding p50 / p99 | ours: search alone p50 / p99 | FAISS p50 / p99 | RSS (peak) |",
@@ -377,15 +341,9 @@ def report(quality_res: dict[str, Any] | None, scales: list[dict[str, Any]]) -> 
                 lines.append(f"| {s['n']:,} | {s['ours_full_ms'][0]:.2f} ms | {s['lc_full_ms'][0]:.1f} ms | {s['ours_search_ms'][0]:.2f} ms | "
                              f"{s['lc_search_ms'][0]:.1f} ms | {s['lc_search_ms'][0] / s['ours_search_ms'][0]:.0f}x | {s['lc_rss_mb']:,.0f} MB |")
     if quality_res:
-        o, lcq, nm = quality_res["ours"], quality_res["langchain"], quality_res["ours_no_mmr"]
-        lines += ["", "## Selection quality (benchmarks/data/intents.jsonl)", "",
-                  f"{quality_res['store']} past turns in the store over 8 intents, {quality_res['bad_in_store']} of them answered wrongly "
-                  "(thumbs down + correction: label bad) and phrased like the held-out queries; "
-                  f"{quality_res['queries']} held-out queries, k = {K}. \"correct\" = same intent *and* a good answer.", "",
-                  "| selector | examples / query | same intent | correct | bad injected |", "|---|---:|---:|---:|---:|",
-                  f"| flywheel `few_shot` (defaults: MMR 0.7) | {o['examples_per_query']:.2f} | {o['same_intent']:.1%} | {o['correct']:.1%} | {o['bad_injected']:.1%} |",
-                  f"| flywheel `few_shot`, `mmr_lambda=1.0` | {nm['examples_per_query']:.2f} | {nm['same_intent']:.1%} | {nm['correct']:.1%} | {nm['bad_injected']:.1%} |",
-                  f"| LangChain semantic selector | {lcq['examples_per_query']:.2f} | {lcq['same_intent']:.1%} | {lcq['correct']:.1%} | {lcq['bad_injected']:.1%} |"]
+        import fewshot_quality
+
+        lines += ["", "## Selection quality (CLINC150, held-out domains)", "", fewshot_quality.markdown(quality_res)]
     return "\n".join(lines) + "\n"
 
 

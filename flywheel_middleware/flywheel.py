@@ -151,6 +151,7 @@ class Flywheel:
             if interaction.user_id and self.consent.is_opted_out(interaction.user_id):
                 self.counters.inc("dropped_opted_out")
                 return None
+            interaction.fill_text()  # while the payload's objects are still objects (the queue keeps their repr)
             self.queue.append_payload(self._encode("i", interaction))
         except QueueFull as exc:
             self.counters.warn("rejected_queue_full", "flywheel: record rejected: %s", exc)

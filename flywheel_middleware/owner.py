@@ -365,11 +365,11 @@ class Ingestion:
                 self.parts.counters.warn("worker_process_errors", "flywheel: cannot start the worker process (%s); using a thread", exc)
                 self._mode = "thread"
                 self._own()
-                return
-            self._supervisor = threading.Thread(target=self._supervise, name="flywheel-supervisor", daemon=True)
-            self._supervisor.start()
         else:
             self._own()
+        if self.owner is None:  # a worker process to supervise, or another owner to take over from
+            self._supervisor = threading.Thread(target=self._supervise, name="flywheel-supervisor", daemon=True)
+            self._supervisor.start()
 
     def _own(self) -> None:
         owner = IngestOwner.acquire(self.parts)
@@ -391,11 +391,18 @@ class Ingestion:
     def check_process(self) -> None:
         """Supervise the worker process (called every 0.5 s): one that died is restarted with
         backoff (1 s, doubling up to 30 s; back to 1 s after a minute of health), counted and
-        reported; one that found another owner is started again when that owner goes away."""
+        reported; one that found another owner is started again when that owner goes away. In
+        thread mode, a process that found another owner becomes the owner once that one is gone
+        (checked every second), so it never waits for an ingestion nobody does."""
         with self._lock:
-            if self._mode != "process" or self._stopped.is_set() or self.owner is not None:
+            if self._stopped.is_set() or self.owner is not None:
                 return
             now = time.monotonic()
+            if self._mode == "thread":
+                self._take_over(now)
+                return
+            if self._mode != "process":
+                return
             proc = self.process
             if proc is not None:
                 if proc.alive():
@@ -430,6 +437,17 @@ class Ingestion:
                 self.restarts += 1
                 self.parts.counters.inc("worker_restarts")
             self._waiting_for_owner = False
+
+    def _take_over(self, now: float) -> None:
+        if now < self._respawn_at:
+            return
+        self._respawn_at = now + 1.0
+        if someone_ingests(self.parts):
+            return
+        self._own()
+        if self.owner is not None:
+            self.parts.counters.inc("worker_takeovers")
+            _log.info("flywheel: the process that ingested %s is gone; this one ingests now", self.parts.path)
 
     def wakeup(self) -> None:
         if self.owner is not None:

@@ -15,8 +15,11 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from .errors import RecordError  # re-exported: its home before errors.py
+from .turn_text import TurnText, text_of, turn_text  # noqa: F401 - text_of: its home before turn_text.py
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: ``Interaction.text`` (the turn's text, :class:`~flywheel_middleware.turn_text.TurnText`); version-1
+records are read as before and get their text from :func:`~flywheel_middleware.turn_text.turn_text`."""
 
 StepKind = Literal["llm", "tool", "retrieval", "chain", "agent", "embedding", "other"]
 Status = Literal["ok", "error", "aborted"]
@@ -195,6 +198,7 @@ class Interaction:
     decisions: list[RoutingDecision] = field(default_factory=list)
     few_shot_ids: list[str] = field(default_factory=list)
     metadata: dict[str, Any] = field(default_factory=dict)
+    text: TurnText | None = None  # the turn's text; None: derived from input/output/steps when read
     schema_version: int = SCHEMA_VERSION
 
     def validate(self) -> None:
@@ -222,6 +226,8 @@ class Interaction:
             check_timestamp(f"decisions[{i}].at", decision.at, optional=True)
         if not isinstance(self.metadata, dict):
             raise RecordError("metadata must be a dict")
+        if self.text is not None and not isinstance(self.text, TurnText):
+            raise RecordError(f"text must be a TurnText or None, got {type(self.text).__name__}")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -241,6 +247,7 @@ class Interaction:
             "decisions": [d.to_dict() for d in self.decisions],
             "few_shot_ids": list(self.few_shot_ids),
             "metadata": to_jsonable(self.metadata),
+            "text": None if self.text is None else self.text.to_dict(),
         }
 
     @classmethod
@@ -255,16 +262,25 @@ class Interaction:
         values = _known(cls, data)
         values["steps"] = [Step.from_dict(s) for s in data.get("steps") or []]
         values["decisions"] = [RoutingDecision.from_dict(d) for d in data.get("decisions") or []]
+        values["text"] = TurnText.from_dict(data.get("text"))
         values["schema_version"] = SCHEMA_VERSION
         return cls(**values)
 
+    def fill_text(self) -> TurnText:
+        """Set (and return) ``text`` from the input, output and steps unless it is already set."""
+        if self.text is None:
+            self.text = turn_text(self)
+        return self.text
+
     @property
     def input_text(self) -> str:
-        return text_of(self.input)
+        """What the user said in this turn (see :mod:`flywheel_middleware.turn_text`)."""
+        return (self.text if self.text is not None else turn_text(self)).input
 
     @property
     def output_text(self) -> str:
-        return text_of(self.output)
+        """What the agent answered in this turn."""
+        return (self.text if self.text is not None else turn_text(self)).output
 
 
 @dataclass(slots=True)
@@ -314,32 +330,6 @@ class Signal:
         values = _known(cls, data)
         values["schema_version"] = SCHEMA_VERSION
         return cls(**values)
-
-
-def text_of(value: Any) -> str:
-    """The human-readable text of an input/output payload (str, message dicts, LangChain-like objects)."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        for key in ("content", "text", "input", "query", "question", "output", "answer", "response", "result"):
-            if key in value and value[key] is not None:
-                return text_of(value[key])
-        if "messages" in value:
-            return text_of(value["messages"])
-        return ""
-    if isinstance(value, (list, tuple)):
-        # a conversation: the last message is what the turn is about
-        for item in reversed(value):
-            text = text_of(item)
-            if text:
-                return text
-        return ""
-    content = getattr(value, "content", None)
-    if content is not None:
-        return text_of(content)
-    return str(value)
 
 
 def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:

@@ -39,7 +39,7 @@ with requires_extra("serve"):
     from fastapi import Depends, FastAPI, Path as PathParam, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
-    from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, TypeAdapter, ValidationError, WithJsonSchema
+    from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr, TypeAdapter, ValidationError, WithJsonSchema
     from fastapi_offline import FastAPIOffline  # /docs and /redoc from packaged assets, no CDN
     from starlette.exceptions import HTTPException
 
@@ -239,6 +239,15 @@ def _non_blank(value: str) -> str:
     return value
 
 
+def _integral(value: Any) -> Any:
+    # JSON Schema's ``integer`` includes 3.0 (a number with no fraction), and so do JSON clients
+    # that only have floats: take it as 3; "3", true and 3.5 stay refused, as the schema says
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+_JsonInteger = Annotated[StrictInt, BeforeValidator(_integral)]
 _NonBlankText = Annotated[StrictStr, AfterValidator(_non_blank), WithJsonSchema({"type": "string", "minLength": 1, "pattern": "\\S"})]
 
 
@@ -264,7 +273,7 @@ class RatingEvent(_Event):
     """A 1-5 rating (4-5 good, 1-2 bad, 3 neutral)."""
 
     kind: Literal["rating"]
-    value: StrictInt = Field(..., ge=1, le=5)
+    value: _JsonInteger = Field(..., ge=1, le=5)
 
 
 class CopyEvent(_Event):

@@ -38,6 +38,8 @@ from .records import Signal, to_jsonable
 
 __all__ = [
     "CountingBatchSpanProcessor",
+    "TURN_INPUT_ATTRIBUTE",
+    "TURN_OUTPUT_ATTRIBUTE",
     "PhoenixAnnotator",
     "SPAN_INDEX",
     "SpanIndex",
@@ -46,6 +48,7 @@ __all__ = [
     "format_span_id",
     "format_trace_id",
     "setup_tracing",
+    "with_turn_text",
 ]
 
 _log = logging.getLogger("flywheel_middleware.tracing")
@@ -132,6 +135,45 @@ SPAN_INDEX = SpanIndex()
 
 
 # --------------------------------------------------------------------------------------------------
+# root spans show the turn's text
+# --------------------------------------------------------------------------------------------------
+
+TURN_INPUT_ATTRIBUTE = "flywheel.turn.input"
+"""Set by an adapter on a root span: the turn's input text; at export it becomes ``input.value``."""
+TURN_OUTPUT_ATTRIBUTE = "flywheel.turn.output"
+_TURN_SWAPS = (
+    (TURN_INPUT_ATTRIBUTE, "input.value", "input.mime_type", "flywheel.raw_input.value", "flywheel.raw_input.mime_type"),
+    (TURN_OUTPUT_ATTRIBUTE, "output.value", "output.mime_type", "flywheel.raw_output.value", "flywheel.raw_output.mime_type"),
+)
+
+
+def with_turn_text(span: ReadableSpan) -> ReadableSpan:
+    """The span as exported: a root span's ``input.value``/``output.value`` become the turn's text
+    (``text/plain``) and the raw payload (a LangGraph state, a prompt-variable mapping) moves to
+    ``flywheel.raw_input.value``/``flywheel.raw_output.value``. Runs in the export thread, so the
+    agent's thread only sets the two text attributes; other spans pass through untouched."""
+    attrs = span.attributes
+    if not attrs or (TURN_INPUT_ATTRIBUTE not in attrs and TURN_OUTPUT_ATTRIBUTE not in attrs):
+        return span
+    new = dict(attrs)
+    for turn_key, value_key, mime_key, raw_value, raw_mime in _TURN_SWAPS:
+        text = new.pop(turn_key, None)
+        if not isinstance(text, str) or not text:
+            continue
+        if value_key in new and new[value_key] != text:
+            new[raw_value] = new[value_key]
+            if mime_key in new:
+                new[raw_mime] = new[mime_key]
+        new[value_key] = text
+        new[mime_key] = "text/plain"
+    return ReadableSpan(
+        name=span.name, context=span.context, parent=span.parent, resource=span.resource, attributes=new,
+        events=span.events, links=span.links, kind=span.kind, status=span.status, start_time=span.start_time,
+        end_time=span.end_time, instrumentation_scope=span.instrumentation_scope,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
 # a batch span processor that counts drops and export failures
 # --------------------------------------------------------------------------------------------------
 
@@ -148,7 +190,7 @@ class _CountingExporter(SpanExporter):
         n = len(spans)
         self._on_taken(n)
         try:
-            result = self.inner.export(spans)
+            result = self.inner.export([with_turn_text(s) for s in spans])
         except Exception as exc:  # noqa: BLE001
             self._count("tracing.export_failures")
             self._count("tracing.spans_export_failed", n)

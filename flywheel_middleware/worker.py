@@ -57,6 +57,11 @@ class _Batch:
     nbytes: int = 0
 
 
+def _shape(value: Any) -> str:
+    """What an unreadable input looked like, without its content: its type and its keys."""
+    if isinstance(value, dict):
+        return f"dict with keys {sorted(map(str, value))[:8]}"
+    return type(value).__name__
 
 
 class IngestWorker(threading.Thread):
@@ -104,6 +109,7 @@ class IngestWorker(threading.Thread):
         self.pause = threading.Event()  # set by maintenance (erasure) to hold ingestion
         self._transient: tuple[type[BaseException], ...] = (*store.transient_errors, OSError, ProcessingDeferred)
         self._check_processed = True  # look for committed-but-unprocessed records (a crash) first
+        self._alike: list[str] = []  # the run of records that failed alone with the same error, across batches
         self.died_with: str | None = None  # set if the thread ever ends by an exception
         self.halted: str | None = None  # the store failed its integrity check: stop writing to it
 
@@ -231,21 +237,22 @@ class IngestWorker(threading.Thread):
         self._get_redactor()  # a redactor that cannot load is systemic: raised, never blamed on a record
         try:
             self._ingest(self._decode(items))
+            self._alike.clear()
             return
         except self._transient:
             raise
         except Exception as exc:  # noqa: BLE001 - maybe one poison record: isolate it
-            if len(items) == 1:
-                self._dead_letter(items[0], exc)
+            if len(items) == 1:  # low traffic: a batch of one is judged like a single record of a split
+                self._blame(items[0], exc, exc)
                 return
             first_error = exc
         self.counters.inc("isolated_batches")
         size = max(1, -(-len(items) // _CHUNKS))
-        alike: list[str] = []  # the run of single failures with the same error, ending now
         for start in range(0, len(items), size):
             chunk = items[start : start + size]
             try:
                 self._ingest(self._decode(chunk))
+                self._alike.clear()
                 continue
             except self._transient:
                 raise
@@ -254,19 +261,25 @@ class IngestWorker(threading.Thread):
             for item in chunk:
                 try:
                     self._ingest(self._decode([item]))
-                    alike.clear()
+                    self._alike.clear()
                 except self._transient:
                     raise
                 except Exception as exc:  # noqa: BLE001
-                    if not self._redactor_works():
-                        raise SystemicFault(f"the redactor fails on any text ({exc!r:.200}); records are kept "
-                                            f"in the queue, not dead-lettered (the batch first failed with {first_error!r:.200})") from exc
-                    signature = f"{type(exc).__name__}: {exc}"
-                    alike = alike + [signature] if alike and alike[-1] == signature else [signature]
-                    if len(alike) > _ALIKE_MAX:
-                        raise SystemicFault(f"{len(alike)} records in a row failed alike ({signature[:200]}): a broken "
-                                            "component, not bad records; they wait in the queue") from exc
-                    self._dead_letter(item, exc)
+                    self._blame(item, exc, first_error)
+
+    def _blame(self, item: QueuedItem, exc: Exception, first_error: BaseException) -> None:
+        """A record failed alone: dead-letter it, unless the fault is plainly not in the record (the
+        redactor fails on a canary too, or more than ``_ALIKE_MAX`` records in a row, across batches,
+        failed with the same error); then ``SystemicFault`` is raised and the records wait."""
+        if not self._redactor_works():
+            raise SystemicFault(f"the redactor fails on any text ({exc!r:.200}); records are kept "
+                                f"in the queue, not dead-lettered (the batch first failed with {first_error!r:.200})") from exc
+        signature = f"{type(exc).__name__}: {exc}"
+        self._alike = self._alike + [signature] if self._alike and self._alike[-1] == signature else [signature]
+        if len(self._alike) > _ALIKE_MAX:
+            raise SystemicFault(f"{len(self._alike)} records in a row failed alike ({signature[:200]}): a broken "
+                                "component, not bad records; they wait in the queue") from exc
+        self._dead_letter(item, exc)
 
     def _redactor_works(self) -> bool:
         """Whether the redactor handles a plain canary turn (if not, no record is to blame)."""
@@ -357,13 +370,28 @@ class IngestWorker(threading.Thread):
         sessions = {it.id: it.session_id for it in interactions}
         signals = [redact_signal(s, redactor, sessions.get(s.interaction_id)) for s in batch.signals]
         t1 = time.perf_counter()
-        embeddings = self._embed([it.input_text for it in redacted])
+        readable = [i for i, it in enumerate(redacted) if it.fill_text().input.strip()]
+        unreadable = [i for i in range(len(redacted)) if i not in set(readable)]
+        if unreadable:
+            self.counters.warn("empty_turn_text", "flywheel: a turn with no readable input text (input: %s) is stored"
+                               " but neither embedded nor judged by the detectors (counted in stats()['counters']['empty_turn_text'])",
+                               _shape(redacted[unreadable[0]].input))
+            if len(unreadable) > 1:
+                self.counters.inc("empty_turn_text", len(unreadable) - 1)
+        embeddings = self._embed([redacted[i].input_text for i in readable])
+        if embeddings is not None and unreadable:  # rows of unreadable turns stay zero and get no vector
+            full = np.zeros((len(redacted), self.index.dim), np.float32)
+            full[readable] = embeddings
+            embeddings = full
         t2 = time.perf_counter()
-        stored = [StoredInteraction(it, None if embeddings is None else embeddings[i]) for i, it in enumerate(redacted)]
+        has_vector = set(readable) if embeddings is not None else set()
+        stored = [StoredInteraction(it, embeddings[i] if i in has_vector else None) for i, it in enumerate(redacted)]
         keys = self.store.ingest(stored, signals, batch.cursors)
         t3 = time.perf_counter()
         if embeddings is not None and keys:
-            self.index.add(np.asarray(keys, dtype=np.int64), embeddings)
+            pos = [i for i in range(len(keys)) if i in has_vector]
+            if pos:
+                self.index.add(np.asarray([keys[i] for i in pos], dtype=np.int64), embeddings[pos])
         if embeddings is None and stored:
             self.counters.inc("stored_without_embedding", len(stored))  # counted once stored, not per retry
         self.counters.inc("ingested_interactions", len(stored))

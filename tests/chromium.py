@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+from html.parser import HTMLParser
 from pathlib import Path
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -27,3 +28,29 @@ def render(url: str, *, screenshot: Path | None = None, size: tuple[int, int] = 
         return done.stdout
     finally:
         shutil.rmtree(profile, ignore_errors=True)
+
+
+class _Text(HTMLParser):
+    """The text a reader sees: every text node outside script/style, in document order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._hidden += tag in ("script", "style", "template")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._hidden -= tag in ("script", "style", "template") and self._hidden > 0
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden and data.strip():
+            self.parts.append(" ".join(data.split()))
+
+
+def page_text(dom: str) -> str:
+    """A rendered DOM as one line of visible text (words separated by single spaces)."""
+    parser = _Text()
+    parser.feed(dom)
+    return " ".join(parser.parts)

@@ -104,3 +104,40 @@ def test_a_broken_redactor_dead_letters_nothing_and_the_records_wait(store_path:
         broken.broken = False
         assert fw.flush(60)
         assert all(fw.get(i) is not None for i in ids)
+
+
+def test_at_low_traffic_a_broken_redactor_dead_letters_nothing(store_path: Path, embedder) -> None:
+    # one record per batch, as when turns trickle in: each batch of one is judged like a split's single
+    with Flywheel(store_path, embedder=embedder, worker_mode="thread", flush_interval_s=0.05, max_backoff_s=0.5, batch_size=1) as fw:
+        broken = _BrokenRedactor(fw.make_redactor())
+        fw._ingestion.owner.worker._redactor = broken
+        ids = [fw.record(turn(f"question {i}")) for i in range(3)]
+        assert not fw.flush(2)
+        assert fw.stats()["counters"].get("dead_lettered", 0) == 0
+        broken.broken = False
+        assert fw.flush(60) and all(fw.get(i) is not None for i in ids)
+
+
+class _FailsOnQuestions:
+    """A component bug that spares the canary: every real turn fails the same way."""
+
+    def __init__(self, real: Any) -> None:
+        self.real, self.broken = real, True
+
+    def redact_value(self, value: Any, conversation: str | None = None) -> Any:
+        if self.broken and "question" in json.dumps(value, default=str):
+            raise RuntimeError("tokenizer table missing")
+        return self.real.redact_value(value, conversation=conversation)
+
+
+def test_records_failing_alike_batch_after_batch_wait_instead_of_being_dead_lettered(store_path: Path, embedder) -> None:
+    with Flywheel(store_path, embedder=embedder, worker_mode="thread", flush_interval_s=0.05, max_backoff_s=0.5, batch_size=1) as fw:
+        broken = _FailsOnQuestions(fw.make_redactor())
+        fw._ingestion.owner.worker._redactor = broken
+        ids = [fw.record(turn(f"question {i}")) for i in range(8)]
+        assert not fw.flush(3)
+        lettered = fw.stats()["counters"].get("dead_lettered", 0)
+        assert lettered <= 3 and "failed alike" in fw.stats()["worker_last_error"]
+        broken.broken = False
+        assert fw.flush(60)
+        assert sum(fw.get(i) is not None for i in ids) == len(ids) - lettered

@@ -71,7 +71,7 @@ def test_a_phoenix_endpoint_without_an_http_scheme_is_a_config_error(endpoint):
 
 _MISSING_FRAMEWORKS = r"""
 import json, sys
-for blocked in ("langchain_core", "langgraph", "llama_index", "fastapi", "torch", "transformers"):
+for blocked in ("langchain_core", "langgraph", "llama_index", "fastapi", "torch", "transformers", "psycopg"):
     sys.modules[blocked] = None  # what an uninstalled package looks like to `import`
 import flywheel_middleware  # the core imports no framework
 from flywheel_middleware import MissingExtraError
@@ -90,6 +90,10 @@ def tiny():
     from flywheel_middleware.trainers import build_tiny_model
     build_tiny_model("unused")
 attempt("train", tiny)
+def postgres():
+    from flywheel_middleware.store.postgres import PostgresStore
+    PostgresStore("postgresql://nobody@127.0.0.1:1/none")
+attempt("postgres", postgres)
 print(json.dumps(out))
 """
 
@@ -99,7 +103,7 @@ def test_a_missing_framework_is_a_missing_extra_error_with_the_install_command()
     assert proc.returncode == 0, proc.stderr
     seen = json.loads(proc.stdout.strip().splitlines()[-1])
     expected = {"langchain": "langchain", "fewshot_langchain": "langchain", "llamaindex": "llamaindex",
-                "serve": "serve", "train": "train"}
+                "serve": "serve", "train": "train", "postgres": "postgres"}
     for label, extra in expected.items():
         assert seen[label] is not None, f"{label} imported without its framework"
         message, got_extra, module, is_import_error = seen[label]

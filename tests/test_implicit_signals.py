@@ -79,3 +79,35 @@ def test_a_session_idle_after_success_is_not_abandoned(fw: Flywheel) -> None:
     fw.flush(60)
     processor = next(p for p in fw.processors if isinstance(p, SignalDetectionProcessor))
     assert processor.check_abandoned(now) == []
+
+
+def test_restating_the_question_before_last_marks_that_turn(fw: Flywheel) -> None:
+    first = _turn(fw, "How do I cancel my gym membership?", "Our clubs are open from 6 am.", 1000.0)
+    middle = _turn(fw, "What are your opening hours on Sunday?", "We open at 10 on Sundays.", 1030.0)
+    _turn(fw, "I want to stop my subscription at the fitness club, how do I end it?", "Billing > Cancel.", 1060.0)
+    assert "rephrase" in _kinds(fw, first)
+    assert "rephrase" not in _kinds(fw, middle)
+    signal = next(s for s in fw.signals(first.id) if s.kind == "rephrase")
+    assert signal.evidence["turns_back"] == 2
+
+
+def test_stored_signal_evidence_holds_no_user_text(fw: Flywheel) -> None:
+    turns = [_turn(fw, "What is the refund window for order 77812?", "You can return items within 90 days.", 1000.0),
+             _turn(fw, "No, I meant the window for my order from Lisbon", "Sorry, it is 30 days.", 1030.0),
+             _turn(fw, "Please let me talk to a real person about Lisbon", "Transferring you.", 1060.0)]
+    fw.flush(60)
+    signals = [s for it in turns for s in fw.signals(it.id) if s.source == "implicit"]
+    assert {"correction_phrase", "escalate"} <= {s.kind for s in signals}
+    for s in signals:
+        dumped = str(s.evidence).lower()
+        assert "lisbon" not in dumped and "77812" not in dumped and "window" not in dumped, s.evidence
+
+
+def test_erased_turns_leave_the_rephrase_reference(fw: Flywheel) -> None:
+    for i in range(3):
+        _turn(fw, f"Where is parcel number {i}?", "On its way.", 1000.0 + i, session=f"p{i}")
+    processor = next(p for p in fw.processors if isinstance(p, SignalDetectionProcessor))
+    assert processor.reference is not None and len(processor.reference) == 3
+    fw.forget("u1")
+    processor._prune_reference()
+    assert len(processor.reference) == 0

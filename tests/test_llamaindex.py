@@ -300,10 +300,12 @@ def test_query_captures_retrieval_llm_and_usage_and_reaches_the_store(fw: Flywhe
     assert llm.metadata["token_usage"]["output_tokens"] == 6
     assert it.metadata["token_usage"] == llm.metadata["token_usage"]
     assert it.model_version == "v7"
+    assert (it.text.input, it.text.output) == ("Which gate stands in Berlin?", "The Brandenburg gate stands in Berlin.")
 
     assert fw.flush(60)
     stored = fw.get(it.id)
     assert stored is not None and stored.steps[0].kind == "retrieval"
+    assert stored.input_text == "Which gate stands in Berlin?"
     assert [s.kind for s in stored.steps] == ["retrieval", "llm"]
     assert stored.steps[0].outputs[0]["score"] == first["score"]
 
@@ -461,6 +463,7 @@ def test_chat_engine_turns_sync_and_streaming(fw: Flywheel, mode: str) -> None:
     assert second.output == "The Brandenburg gate stands in Berlin." and second.metadata["method"] == "stream_chat"
     for it in (first, second):
         assert steps(it, "retrieval") and steps(it, "llm") and it.status == "ok"
+        assert it.text is not None and it.text.input == it.input and it.text.output == it.output
     assert len(engine.chat_history) == 4
     engine.reset()
     assert engine.chat_history == []

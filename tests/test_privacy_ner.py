@@ -87,6 +87,13 @@ def test_falling_back_to_the_offline_engine_warns_once(caplog: pytest.LogCapture
         ("They're not answering at 71-33-52-22", "71-33-52-22", "PHONE_NUMBER"),
         ("Mobile: 432 03 163", "432 03 163", "PHONE_NUMBER"),
         ("My london number is +44 20 7946 0958.", "+44 20 7946 0958", "PHONE_NUMBER"),
+        ("Call 02.234.5678 today", "02.234.5678", "PHONE_NUMBER"),
+        ("Desk: (010) 123456", "(010) 123456", "PHONE_NUMBER"),
+        ("reach me at 712.3456", "712.3456", "PHONE_NUMBER"),
+        ("Phone 0341 8387176 ext. 12", "0341 8387176 ext. 12", "PHONE_NUMBER"),
+        ("It is 345-899-3560 x 4587", "345-899-3560 x 4587", "PHONE_NUMBER"),
+        ("Details: 923 123 456x3667 (home)", "923 123 456x3667", "PHONE_NUMBER"),
+        ("+32 (0)475 12 34 56 is my cell", "+32 (0)475 12 34 56", "PHONE_NUMBER"),
         ("my iban is gb82west12345698765432", "gb82west12345698765432", "IBAN_CODE"),
         ("Ship it to Hauptstrasse 5, 10115 Berlin please", "Hauptstrasse 5, 10115 Berlin", "STREET_ADDRESS"),
         ("I moved to Rua Augusta 120, Lisboa", "Rua Augusta 120, Lisboa", "STREET_ADDRESS"),
@@ -98,6 +105,10 @@ def test_falling_back_to_the_offline_engine_warns_once(caplog: pytest.LogCapture
         ("Mr. Okonkwo asked for an update.", "Okonkwo", "PERSON"),
         ("What's your last name? Nakashima", "Nakashima", "PERSON"),
         ("I spoke with Wei Zhang yesterday about it.", "Wei Zhang", "PERSON"),
+        ("Catherine is a very sympathetic person.", "Catherine", "PERSON"),
+        ("Walker began writing as a teenager.", "Walker", "PERSON"),
+        ("eva kleist lives here now", "eva kleist", "PERSON"),
+        ("Usamov is late again", "Usamov", "PERSON"),
     ],
 )
 def test_international_formats_are_redacted(ner: Redactor, text: str, value: str, entity: str) -> None:
@@ -114,10 +125,65 @@ def test_international_formats_are_redacted(ner: Redactor, text: str, value: str
         "Capitalized words like Wisdom and Discipline are not names.",
         "Export your data from Google Sheets or Microsoft Excel.",
         "Tap Edit Profile, then Delete Account.",
+        "Hope is not a strategy.",
+        "Bill is due tomorrow.",
+        "Brown is my favourite colour.",
+        "Paris is lovely in spring.",
+        "China has a lot of factories.",
+        "We met in Rostov and Saratov, then flew to Moldova.",
     ],
 )
 def test_ui_labels_and_capitalised_words_are_not_people(ner: Redactor, text: str) -> None:
     assert "<PERSON>" not in ner.redact(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Version 10.0.19041 is out", "Order ORD-2023-000123 shipped", "Build 3.12.4 and 3.11.9", "Released on 12.03.2024",
+     "It costs 1.234.567 euros", "Coordinates 52.5200, 13.4050", "Pay EUR 1 250 000 now", "between 2019-2023",
+     "ISBN 978-3-16-148410-0", "Scores were 12 14 18 21 25 and 30"],
+)
+def test_numbers_that_are_not_phones_are_kept(ner: Redactor, text: str) -> None:
+    assert "<PHONE_NUMBER>" not in ner.redact(text)
+
+
+def test_example_numbers_of_every_region_are_redacted_with_their_extensions(ner: Redactor) -> None:
+    """libphonenumber's own example numbers (its public metadata, not the scored data): every
+    region's fixed-line and mobile example, written internationally (spaces, dots, dashes, "00",
+    "+CC (0)", an extension) and nationally after a phone word. A regression guard, not a figure."""
+    import re
+
+    import phonenumbers as pn
+    from phonenumbers import PhoneNumberFormat as F
+
+    texts = []
+    for region in sorted(pn.SUPPORTED_REGIONS):
+        for kind in (pn.PhoneNumberType.FIXED_LINE, pn.PhoneNumberType.MOBILE):
+            num = pn.example_number_for_type(region, kind)
+            if num is None or len(pn.national_significant_number(num)) < 7:
+                continue  # 5-6 digit numbers of small territories look like any other count
+            intl = pn.format_number(num, F.INTERNATIONAL)
+            nat = pn.format_number(num, F.NATIONAL)
+            rest = intl.split(" ", 1)[1]
+            texts += [f"Text me: {intl}", f"{re.sub(r'(?<=[0-9]) (?=[0-9])', '.', intl)} works", f"00{intl[1:]}",
+                      f"+{num.country_code} (0){rest} ext. 12", f"Call me on {nat} x204"]
+    left = [(t, out) for t, out in zip(texts, ner.redact_batch(texts)) if len(re.findall(r"[0-9]", out)) >= 4]
+    assert len(left) / len(texts) <= 0.03, left[:10]
+
+
+def test_an_answer_that_echoes_the_question_loses_what_the_question_lost(ner: Redactor) -> None:
+    echo = "You wrote: Cora, can I please speak to your boss?"
+    assert "Cora" in ner.redact(echo)  # alone, the echo's wording hides the vocative name
+    out = ner.redact_value({"input": "Cora, can I please speak to your boss?", "output": echo})
+    assert out == {"input": "<PERSON>, can I please speak to your boss?",
+                   "output": "You wrote: <PERSON>, can I please speak to your boss?"}
+    it = redact_interaction(Interaction(input="Cora, can I please speak to your boss?", output=echo), ner)
+    assert "Cora" not in json.dumps(it.to_dict())
+
+
+def test_values_are_not_shared_between_unrelated_records(ner: Redactor) -> None:
+    first, second = ner.redact_values([["Cora, can I please speak to your boss?"], ["You wrote: Cora, can I"]], [None, None])
+    assert first == ["<PERSON>, can I please speak to your boss?"] and second == ["You wrote: Cora, can I"]
 
 
 def test_repeated_texts_are_analysed_once_and_give_the_same_result(ner: Redactor) -> None:
@@ -135,8 +201,8 @@ def test_public_tuning_split_stays_within_its_tuned_leak_rates(ner: Redactor) ->
     fn = lambda texts: [[(s.start, s.end, s.entity_type) for s in f] for f in ner.analyze_batch(texts)]  # noqa: E731
     report = evaluate_public(fn, tune)
     assert report["leak"]["structured"] <= 0.01
-    assert report["leak"]["PERSON"] <= 0.06
-    assert report["leak"]["STREET_ADDRESS"] <= 0.10
+    assert report["leak"]["PERSON"] <= 0.04  # 2.6 % when last tuned
+    assert report["leak"]["STREET_ADDRESS"] <= 0.07  # 5.3 %
     assert report["fp_sentence_rate"] == 0.0
 
 
@@ -198,6 +264,27 @@ def test_spans_are_redacted_on_the_export_thread_and_still_counted(ner: Redactor
     assert attrs["openinference.span.kind"] == "CHAIN"
     assert threads and threads[0] != threading.main_thread().name
     assert counts.get("tracing.spans_exported") == 1
+    tracing.shutdown()
+
+
+def test_the_spans_of_one_trace_share_what_was_found(ner: Redactor) -> None:
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from flywheel_middleware.tracing import setup_tracing
+
+    mem = InMemorySpanExporter()
+    tracing = setup_tracing(exporter=mem, use_env=False, redactor_factory=lambda: ner)
+    tracer = tracing.tracer_provider.get_tracer("t")
+    with tracer.start_as_current_span("turn") as root:
+        root.set_attribute("input.value", "Cora, can I please speak to your boss?")
+        with tracer.start_as_current_span("llm") as llm:
+            llm.set_attribute("output.value", "You wrote: Cora, can I please speak to your boss?")
+    with tracer.start_as_current_span("another turn") as other:
+        other.set_attribute("output.value", "You wrote: Cora, can I please speak to your boss?")
+    tracing.flush()
+    by_name = {s.name: dict(s.attributes) for s in mem.get_finished_spans()}
+    assert by_name["llm"]["output.value"] == "You wrote: <PERSON>, can I please speak to your boss?"
+    assert by_name["another turn"]["output.value"] == "You wrote: Cora, can I please speak to your boss?"  # other trace
     tracing.shutdown()
 
 

@@ -1,5 +1,6 @@
-"""The durable queue under disk faults: a failed or short write leaves nothing behind, so no
-record that ``record()`` accepted is ever lost or merged with a fragment of a rejected one."""
+"""The durable queue and the store under disk faults: a failed or short write leaves nothing behind, so no
+record that ``record()`` accepted is ever lost or merged with a fragment of a rejected one; a store that
+cannot grow shows in stats() within seconds and loses nothing once there is space again."""
 
 from __future__ import annotations
 
@@ -132,3 +133,56 @@ def test_a_full_disk_then_refill_loses_no_accepted_record(store_path: Path, embe
         counters = fw.stats()["counters"]
     assert stored == set(result["accepted"])
     assert counters.get("queue_corrupt_records", 0) == 0 and counters.get("queue_torn_records", 0) == 0
+
+
+_FULL_STORE = textwrap.dedent(
+    """
+    import json, resource, signal, sys, time
+    from pathlib import Path
+    from flywheel_middleware import Flywheel, Interaction
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of death: SQLite sees a full disk
+    path = Path(sys.argv[1])
+    def turn(i, text=""):
+        return Interaction(input=f"question {i} {text}", output="an answer", user_id="u1", session_id=f"s{i % 7}")
+    with Flywheel(path, worker_mode="thread", flush_interval_s=0.05, max_backoff_s=0.5, segment_bytes=32 * 1024,
+                  batch_size=16) as fw:
+        ids = [fw.record(turn(i)) for i in range(3)]
+        assert fw.flush(120)
+        grown = max(p.stat().st_size for p in path.rglob("*") if p.is_file())
+        # the disk fills up: no file may grow past what the biggest one holds now, plus a little
+        resource.setrlimit(resource.RLIMIT_FSIZE, (grown + 16 * 1024, resource.RLIM_INFINITY))
+        t0 = time.monotonic()
+        for i in range(3, 83):
+            iid = fw.record(turn(i, "words " * 100))
+            if iid:
+                ids.append(iid)
+                fw.feedback(iid, "thumbs_up", actor=f"rater-{i}")
+        seen = None
+        while time.monotonic() - t0 < 30 and seen is None:
+            if fw.stats()["worker_last_error"]:  # EFBIG reads "disk I/O error"; ENOSPC "database or disk is full"
+                seen = time.monotonic() - t0
+            time.sleep(0.05)
+        stored_while_full = fw.stats()["interactions"]
+        last_error = fw.stats()["worker_last_error"]
+        resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))  # space again
+        ok = fw.flush(120)
+        stats = fw.stats()
+        rewards = fw.store.rewards_for(ids)
+        print(json.dumps({"accepted": len(ids), "seen_s": seen, "flushed": ok, "stored_while_full": stored_while_full, "last_error": last_error,
+                          "lost": len(set(ids) - {it.id for it in fw.interactions(limit=None)}),
+                          "rewarded": sum(r.n_signals >= 1 for r in rewards.values()), "counters": stats["counters"]}))
+    """
+)
+
+
+@pytest.mark.slow
+def test_a_full_disk_under_the_store_loses_nothing_and_shows_in_stats(store_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-c", _FULL_STORE, str(store_path)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.splitlines()[-1])
+    assert result["stored_while_full"] < result["accepted"], result  # the store really was full
+    assert result["seen_s"] is not None and result["seen_s"] < 5, result
+    assert "OperationalError" in result["last_error"] and result["counters"]["worker_errors"] >= 1
+    assert result["flushed"] and result["lost"] == 0, result
+    assert result["rewarded"] == result["accepted"] - 3, result  # every thumbs up reached its reward
+    assert result["counters"].get("dead_lettered", 0) == 0 and result["counters"].get("queue_corrupt_records", 0) == 0

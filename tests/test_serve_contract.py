@@ -109,6 +109,8 @@ def client(served) -> Iterator[tuple[TestClient, str]]:
         (b'{"kind": "rating", "value": 4.5}', "invalid_request"),
         (b'{"kind": "comment"}', "invalid_request"),
         (b'{"kind": "thumbs_up", "value": true}', "invalid_request"),
+        (b'{"kind": "rating", "value": true}', "invalid_request"),
+        (b'{"kind": "rating", "value": "4"}', "invalid_request"),
         (b'{"kind": "THUMBS_UP"}', "invalid_signal"),
         (b'["thumbs_up"]', "invalid_request"),
         (b'{"kind": 7}', "invalid_request"),
@@ -121,6 +123,13 @@ def test_bad_feedback_bodies_are_422_json(client, body: bytes, code: str) -> Non
     r = c.post(f"/v1/interactions/{iid}/feedback", content=body, headers={"Content-Type": "application/json"})
     assert r.status_code == 422, r.text
     assert r.json()["error"] == code and r.json()["status"] == 422
+
+
+def test_a_rating_of_3_point_0_is_the_integer_3_as_json_schema_says(client) -> None:
+    c, iid = client
+    r = c.post(f"/v1/interactions/{iid}/feedback", content=b'{"kind": "rating", "value": 3.0}', headers={"Content-Type": "application/json"})
+    assert r.status_code == 201, r.text
+    assert r.json()["value"] == 3
 
 
 def test_a_lone_surrogate_in_a_comment_is_kept_normalised(client) -> None:

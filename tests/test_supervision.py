@@ -4,6 +4,7 @@ leaves no raw segment behind."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -82,6 +83,24 @@ def test_feedback_after_a_restart_on_an_id_still_queued(store_path: Path, embedd
     with Flywheel(store_path, embedder=embedder, worker_mode="thread") as owner:
         assert owner.flush(60)
         assert [s.kind for s in owner.signals(iid)] == ["thumbs_up"]
+
+
+def test_a_thread_mode_flywheel_takes_over_when_the_owner_is_gone(store_path: Path, embedder) -> None:
+    Flywheel(store_path, start_worker=False).close()  # the folder exists
+    other_owner = os.open(store_path / "worker.lock", os.O_RDWR)
+    fcntl.flock(other_owner, fcntl.LOCK_EX)  # as a process that ingests (say, one being killed right now) holds it
+    try:
+        with Flywheel(store_path, embedder=embedder, worker_mode="thread", flush_interval_s=0.05) as fw:
+            assert fw.stats()["worker"] == "other process"
+            iid = fw.record(turn("asked while another process owned the folder"))
+            os.close(other_owner)  # that process is gone
+            other_owner = -1
+            assert fw.flush(60) and fw.get(iid) is not None
+            stats = fw.stats()
+            assert stats["worker"] == "thread" and stats["counters"]["worker_takeovers"] == 1
+    finally:
+        if other_owner >= 0:
+            os.close(other_owner)
 
 
 def test_record_never_waits_for_the_store_to_check_consent(fw: Flywheel, monkeypatch: pytest.MonkeyPatch) -> None:

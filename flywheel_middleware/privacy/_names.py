@@ -54,19 +54,33 @@ close crescent terrace hill hills valley river lake mountain island beach bay co
 
 def load_lexicon(model_folder: str | Path | None) -> frozenset[str]:
     """English words from a spaCy model's lemmatizer tables (WordNet lemma index), or an empty set."""
+    words, _ = _lemma_index(model_folder)
+    return words
+
+
+def _lemma_index(model_folder: str | Path | None) -> tuple[frozenset[str], frozenset[str]]:
+    """(every WordNet lemma, the lemmas that are also a verb, adjective or adverb). A name that
+    WordNet lists only as a noun ("catherine", "victoria") is a proper name there far more often
+    than one that is also a verb or adjective ("hope", "bill", "brown")."""
     if model_folder is None:
-        return frozenset()
+        return frozenset(), frozenset()
     path = Path(model_folder) / "lemmatizer" / "lookups" / "lookups.bin"
     if not path.is_file():
-        return frozenset()
+        return frozenset(), frozenset()
     import srsly
+    from spacy.strings import hash_string
 
     tables = srsly.read_msgpack(path)
     words: set[str] = set()
-    for values in (tables.get("lemma_index") or {}).values():
+    not_noun: set[str] = set()
+    noun = hash_string("noun")
+    for pos, values in (tables.get("lemma_index") or {}).items():
         if isinstance(values, list):
-            words.update(w for w in values if isinstance(w, str) and w.isalpha())
-    return frozenset(words)
+            found = {w for w in values if isinstance(w, str) and w.isalpha()}
+            words.update(found)
+            if pos not in (noun, "noun"):
+                not_noun.update(found)
+    return frozenset(words), frozenset(not_noun)
 
 
 @dataclass(frozen=True)
@@ -77,6 +91,12 @@ class Gazetteer:
     first: frozenset[str]  # "known" first names: within rank 1,000 somewhere
     last: frozenset[str]  # "known" last names: within rank 2,000 somewhere
     lexicon: frozenset[str]  # ordinary English words (stop words, WordNet lemmas, support words)
+    not_noun: frozenset[str] = frozenset()  # WordNet lemmas that are also a verb, adjective or adverb
+
+    def is_proper_like(self, word: str) -> bool:
+        """Not an ordinary word, or one WordNet knows only as a noun (where names live)."""
+        low = _bare(word)
+        return not self.is_plain(word) or (low not in self.not_noun and low not in _STOP_AND_SUPPORT)
 
     def is_plain(self, word: str) -> bool:
         """Whether ``word`` is an ordinary English word, or a plural/inflected form of one."""
@@ -102,6 +122,9 @@ class Gazetteer:
     def is_known(self, word: str) -> bool:
         low = _bare(word)
         return low in self.first or low in self.last
+
+
+_STOP_AND_SUPPORT: frozenset[str] = SUPPORT_WORDS
 
 
 def _bare(word: str) -> str:
@@ -148,7 +171,8 @@ def gazetteer() -> Gazetteer:
                 from spacy.lang.en.stop_words import STOP_WORDS
 
                 names, first, last = _read_names(_DATA)
-                lexicon = frozenset(STOP_WORDS) | SUPPORT_WORDS | load_lexicon(_pinned_model_folder())
+                lemmas, not_noun = _lemma_index(_pinned_model_folder())
+                lexicon = frozenset(STOP_WORDS) | SUPPORT_WORDS | lemmas
                 _cached = Gazetteer(frozenset(names - STOP_WORDS), frozenset(first - STOP_WORDS),
-                                    frozenset(last - STOP_WORDS), lexicon)
+                                    frozenset(last - STOP_WORDS), lexicon, not_noun)
     return _cached

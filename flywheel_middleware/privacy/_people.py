@@ -14,6 +14,11 @@ name. Names the model misses are added back by generic rules over the names data
 * a capitalised word coordinated with a found name ("Marrero and <PERSON>", "<PERSON> and
   Brown": a known surname even if it is an ordinary word too);
 * a name opening a message before a request ("Warrane, can I ...");
+* a capitalised word that is no ordinary word and ends like a surname in many languages
+  ("Yefremova", "Usamov", "Papadopoulos", "Jónsdóttir"), unless the model calls it a place;
+* a popular first name as the subject of a clause ("Catherine is ...": WordNet knows "catherine"
+  only as a noun, unlike "Hope is ...", "Bill is due"), or a known surname before a verb only
+  people do ("Walker began writing");
 * the context cues of ``recognizers.find_person_names`` ("my name is", "Dear", "Mr.").
 """
 
@@ -33,6 +38,19 @@ _COORD_BEFORE = re.compile(rf"({_CAP}(?:[ \t]+{_CAP})?)(?:,|,?[ \t]+(?:and|&|or|
 #: "Warrane, can I please speak to your boss?": a name opening the message, then a request
 _VOCATIVE = re.compile(rf"[ \t]*({_CAP}(?:[ \t]+{_CAP})?),[ \t]+(?i:can|could|would|will|please|i|we|do|did|are|is|have"
                        rf"|thanks|thank)\b")
+#: "Catherine is a very sympathetic person", "Walker began writing": a popular first name (or, before a
+#: verb only people do, a surname) as the subject of a clause, even when it is an English word too
+_SUBJECT = re.compile(rf"({_CAP})[ \t]+(is|was|has|had|says|said|tells|told|asks|asked|lives|lived|works|worked"
+                      r"|writes|wrote|began|begins|replied|replies|emailed|called|thinks|thought|wants|wanted|likes"
+                      r"|liked|loves|loved|knows|knew|met|went|came|left)\b")
+_PEOPLE_VERBS = frozenset("says said tells told asks asked writes wrote began begins replied replies emailed".split())
+#: Endings that mark a surname in many languages (Slavic -ov/-ova/-ski/-enko, Romanian -escu,
+#: Greek -opoulos/-akis, Nordic -sson/-dottir, Georgian -shvili/-adze, Turkish -oğlu, Polish -wicz).
+_SURNAME_ENDING = re.compile(r"(?:ova|ová|ov|ev|eva|ski|ska|sky|skaya|skiy|enko|escu|opoulos|poulos|akis|idis|sson"
+                             r"|sdóttir|dottir|ović|ovic|ević|evic|wicz|czyk|shvili|adze|oglu|oğlu)(?:'s|’s)?$")
+_PLACES = frozenset({"GPE", "LOC", "FAC"})
+_NOT_PEOPLE = frozenset({"GPE", "LOC", "ORG", "NORP", "FAC", "PRODUCT", "WORK_OF_ART", "EVENT", "LANGUAGE"})
+_DETERMINERS = frozenset("the a an this that these those my our your his her their its every each no".split())
 _UI = re.compile(r"[>›»|→/]")
 _POSSESSIVE = ("'s", "’s")
 _PLACE_PREPOSITIONS = frozenset("in to from at near via of into around across visit visiting".split())
@@ -68,7 +86,15 @@ def ner_candidate(text: str) -> bool:
             continue
         if not _sentence_initial(text, m.start()) or not g.is_plain(tok):
             return True
-    return False
+    return any(_subject_name(m, g) for m in _SUBJECT.finditer(text))  # "Paris is ...": the model tells places
+
+
+def _subject_name(m: re.Match[str], g: Gazetteer) -> bool:
+    word, verb = m.group(1), m.group(2)
+    low = _bare_low(word)
+    if g.is_support(word) or g.is_designator(word) or not g.is_proper_like(word):
+        return False
+    return low in g.first or (low in g.last and verb in _PEOPLE_VERBS)
 
 
 def _bare_low(word: str) -> str:
@@ -129,7 +155,7 @@ def _database_names(text: str, g: Gazetteer) -> list[tuple[int, int, float]]:
         if n > 0 and toks[n - 1].group().lower() in _PLACE_PREPOSITIONS:
             continue  # "in san diego", "to hong kong": lower-case places look like names too
         if (x.islower() and y.islower() and text[a.end():b.start()] == " " and g.is_known(x) and x.lower() in g.first
-                and g.is_name(y) and not g.is_plain(x) and not g.is_plain(y)):
+                and g.is_name(y) and not g.is_plain(x) and g.is_proper_like(y)):  # "eva kleist": WordNet's "kleist" is a noun only
             out.append((a.start(), _trim_possessive(text, b.end()), 0.55))
     return out
 
@@ -168,6 +194,21 @@ def person_spans(text: str, ents: Iterable[tuple[int, int, str]],
             continue
         found.append((start, end, score))
     found.extend(_database_names(text, g))
+    not_people = [(s, e) for s, e, label in ents if label in _NOT_PEOPLE]
+    places = [(s, e) for s, e, label in ents if label in _PLACES]
+    for m in _WORD.finditer(text):  # "early Yefremova", "Usamov": a surname by its ending
+        word = m.group()
+        if (len(word) >= 5 and _cap(word) and _SURNAME_ENDING.search(word) and not g.is_plain(word)
+                and not g.is_support(word) and not g.is_designator(word)
+                and not any(s < m.end() and m.start() < e for s, e in places)):  # the model tags such names ORG
+            found.append((m.start(), _trim_possessive(text, m.end()), 0.6))
+    for m in _SUBJECT.finditer(text):
+        prev = text[:m.start()].split()[-1:]
+        if (not _subject_name(m, g) or (prev and prev[0].lower() in _DETERMINERS)
+                or _UI.search(text[max(0, m.start() - 3):m.start()])
+                or any(s < m.end(1) and m.start(1) < e for s, e in not_people)):
+            continue  # "the Rose is", "Paris is lovely" (the model says GPE)
+        found.append((m.start(1), _trim_possessive(text, m.end(1)), 0.6))
     m = _VOCATIVE.match(text)
     if m and not all(_plain(w, g) for w in _WORD.findall(m.group(1))):
         found.append((m.start(1), m.end(1), 0.7))

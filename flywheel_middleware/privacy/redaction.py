@@ -36,9 +36,9 @@ from ._addresses import find_addresses
 from ._names import gazetteer
 from ._people import ner_candidate, person_spans
 from .recognizers import (LooseCreditCardRecognizer, NanpPhoneRecognizer, StreetAddressRecognizer, find_ibans,
-                          find_national_phones, find_person_names)
+                          find_national_phones, find_person_names, with_extensions)
 
-_FINGERPRINT_VERSION = 3  # bump when the project's own recognizers change what they find
+_FINGERPRINT_VERSION = 5  # bump when the project's own recognizers change what they find
 
 __all__ = ["DEFAULT_ENTITIES", "RedactionConfig", "Redactor", "Span"]
 
@@ -230,7 +230,7 @@ class Redactor:
         for i, text in enumerate(unique):
             if text:
                 found[i].extend(self._own_spans(text, ents[i]))
-                found[i] = self._resolve(text, found[i])
+                found[i] = self._resolve(text, _phone_extensions(text, found[i]))
         return [list(found[k]) for k in slot]
 
     def _ner_batch(self, nlp: Any, texts: list[str], ents: list[list[tuple[int, int, str]]]) -> None:
@@ -326,18 +326,7 @@ class Redactor:
         """Drop allow-listed values; merge overlaps, keeping the best-scored (then longest) type."""
         if self._allow:
             spans = [s for s in spans if text[s.start:s.end].strip().lower() not in self._allow]
-        if len(spans) < 2:
-            return spans
-        spans.sort()
-        merged: list[Span] = []
-        for s in spans:
-            if merged and s.start < merged[-1].end:
-                prev = merged[-1]
-                best = max((prev, s), key=lambda x: (x.score, x.end - x.start))
-                merged[-1] = Span(prev.start, max(prev.end, s.end), best.entity_type, best.score)
-            else:
-                merged.append(s)
-        return merged
+        return _merged(spans)
 
     # -- replacement --------------------------------------------------------------------------
     def redact(self, text: str, conversation: str | None = None) -> str:
@@ -345,23 +334,25 @@ class Redactor:
         return self.redact_batch([text], conversation)[0]
 
     def redact_batch(self, texts: list[str], conversation: str | None = None) -> list[str]:
-        """Redact many texts at once (the fast path); pseudonyms are shared across the batch."""
+        """Redact many texts at once (the fast path); pseudonyms are shared across the batch.
+
+        With a ``conversation`` the texts belong together: a value found in one of them is also
+        redacted where it recurs in the others (see ``redact_value``)."""
         texts = [t if isinstance(t, str) else str(t) for t in texts]
-        return self._replace_all(list(zip(texts, self.analyze_batch(texts))), conversation)
+        pairs = list(zip(texts, self.analyze_batch(texts)))
+        return self._replace_all(_shared(pairs) if conversation is not None else pairs, conversation)
 
     def redact_value(self, obj: Any, conversation: str | None = None) -> Any:
         """A copy of JSON-like ``obj`` (dicts, lists, tuples, strings) with every string redacted.
 
         Dict keys are redacted too (a key can be an email); numbers, booleans and None are kept;
         any other object (a set, a framework object) becomes its redacted ``str`` — nothing
-        leaves unredacted. All strings go through one ``redact_batch`` call.
+        leaves unredacted. The strings of ``obj`` are one scope: a value found in one of them is
+        redacted wherever it recurs in the others, so an answer that echoes the question ("You
+        wrote: Cora, can I ...") loses what the question lost even where the echo's wording
+        hides it from the recognizers.
         """
-        strings: list[str] = []
-        _collect(obj, strings)
-        if not strings:
-            return obj
-        it = iter(self.redact_batch(strings, conversation))
-        return _rebuild(obj, it)
+        return self.redact_values([obj], [conversation])[0]
 
     def redact_values(self, objs: list[Any], conversations: list[str | None]) -> list[Any]:
         """``redact_value`` for many objects at once: one analysis pass over all their strings
@@ -378,7 +369,7 @@ class Redactor:
             if not group:
                 out.append(obj)
                 continue
-            texts_spans = [(t, next(spans)) for t in group]
+            texts_spans = _shared([(t, next(spans)) for t in group])
             out.append(_rebuild(obj, iter(self._replace_all(texts_spans, conversation))))
         return out
 
@@ -393,6 +384,54 @@ class Redactor:
     def forget_conversation(self, conversation: str) -> None:
         """Drop a conversation's pseudonym table (e.g. on erasure)."""
         self._pseudonyms.forget(conversation)
+
+
+def _phone_extensions(text: str, spans: list[Span]) -> list[Span]:
+    """Phone spans cover the extension written after the number."""
+    if not any(s.entity_type == "PHONE_NUMBER" for s in spans):
+        return spans
+    return [Span(s.start, with_extensions(text, [(s.start, s.end)])[0][1], s.entity_type, s.score)
+            if s.entity_type == "PHONE_NUMBER" else s for s in spans]
+
+
+def _shared(texts_spans: list[tuple[str, list[Span]]]) -> list[tuple[str, list[Span]]]:
+    """Texts that belong together (one record, one conversation's batch): each value detected in
+    one of them is also a span where it recurs, as a whole word, in any of them."""
+    if len(texts_spans) < 2:
+        return texts_spans
+    values: dict[str, Span] = {}
+    for text, spans in texts_spans:
+        for sp in spans:
+            value = text[sp.start:sp.end].strip()
+            if len(value) >= 3 and any(c.isalnum() for c in value):
+                values.setdefault(value, sp)
+    if not values:
+        return texts_spans
+    pattern = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(v) for v in sorted(values, key=len, reverse=True)) + r")(?!\w)")
+    out = []
+    for text, spans in texts_spans:
+        extra = []
+        for m in pattern.finditer(text):
+            if not any(sp.start < m.end() and m.start() < sp.end for sp in spans):
+                found = values[m.group()]
+                extra.append(Span(m.start(), m.end(), found.entity_type, found.score))
+        out.append((text, _merged(spans + extra) if extra else spans))
+    return out
+
+
+def _merged(spans: list[Span]) -> list[Span]:
+    """Overlapping spans merged, keeping the best-scored (then longest) type."""
+    if len(spans) < 2:
+        return spans
+    merged: list[Span] = []
+    for s in sorted(spans):
+        if merged and s.start < merged[-1].end:
+            prev = merged[-1]
+            best = max((prev, s), key=lambda x: (x.score, x.end - x.start))
+            merged[-1] = Span(prev.start, max(prev.end, s.end), best.entity_type, best.score)
+        else:
+            merged.append(s)
+    return merged
 
 
 def _pieces(text: str, limit: int, overlap: int) -> list[tuple[int, str]]:
@@ -423,7 +462,12 @@ def _plausible(text: str, start: int, end: int, entity_type: str) -> bool:
     if entity_type != "PHONE_NUMBER":
         return True
     value = text[start:end]
+    if start > 1 and text[start - 1] == "-" and text[start - 2].isalnum():
+        return False  # the tail of a longer token: "ORD-2023-000123"
     digits = sum(c.isdigit() for c in value)
+    groups = re.findall(r"\d+", value)
+    if not value.startswith(("+", "0", "(")) and len(groups) >= 5 and all(len(g) == 2 for g in groups):
+        return False  # a list of two-digit numbers ("scores 12 14 18 21 25"); "01 23 45 67 89" is kept
     if value.startswith("+") or digits >= 10:
         return True
     return digits >= 7 and bool(re.search(r"\d[\s\-)]\d|\)\s*\d", value)) and not re.fullmatch(r"\d+\.\d+", value)

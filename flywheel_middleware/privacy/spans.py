@@ -100,21 +100,26 @@ class RedactingSpanExporter(SpanExporter):
             payloads.append(slot.payload)
 
     def _redact(self, spans: Sequence[ReadableSpan]) -> list[ReadableSpan]:
-        slots: list[_Slot] = []
-        payloads: list[Any] = []
+        # one scope per trace: a value found in one span of a turn is redacted where the turn's
+        # other spans repeat it (the answer echoing the question, the LLM span's prompt)
+        traces: dict[int, tuple[list[_Slot], list[Any]]] = {}
         plans = []
         for span in spans:
             attrs = dict(span.attributes or {})
             events = [(e.name, dict(e.attributes or {}), e.timestamp) for e in span.events]
             status = {"d": span.status.description} if span.status.description else {}
+            trace_slots, trace_payloads = traces.setdefault(span.context.trace_id if span.context else 0, ([], []))
             for target in (attrs, status, *(ev[1] for ev in events)):
-                self._collect(target, slots, payloads)
+                self._collect(target, trace_slots, trace_payloads)
             plans.append((span, attrs, events, status))
-        if payloads:
+        groups = [group for group in traces.values() if group[1]]
+        if groups:
             redactor = self._get()
-            session = None
             many = getattr(redactor, "redact_values", None)
-            cleaned = many(payloads, [session] * len(payloads)) if many else redactor.redact_value(payloads)
+            objs = [payloads for _, payloads in groups]
+            cleaned_groups = many(objs, [None] * len(objs)) if many else [redactor.redact_value(o) for o in objs]
+            slots = [slot for trace_slots, _ in groups for slot in trace_slots]
+            cleaned = [clean for group in cleaned_groups for clean in group]
             for slot, clean in zip(slots, cleaned):
                 if slot.kind == "json":
                     slot.target[slot.key] = json.dumps(clean, ensure_ascii=False)

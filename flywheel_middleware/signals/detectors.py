@@ -1,8 +1,12 @@
-"""Implicit feedback detectors: small, pure rules over two consecutive user turns.
+"""Implicit feedback detectors: small, pure rules over a session's user turns.
 
-Each detector is a plain class configured by a dataclass of thresholds. None of them loads a
-model, touches a store or imports a framework: the caller passes the embeddings it already has
-(normalised 384-d MiniLM vectors), so the rules run in microseconds and are easy to test.
+Each detector is a plain class configured by a dataclass of thresholds. None of them runs a
+neural model, touches a store or imports a framework: the caller passes the embeddings it already
+has (normalised 384-d MiniLM vectors); the rephrase detector's learned part is a logistic model
+read from a small JSON file shipped in the package, so every rule runs in microseconds.
+
+Evidence holds scores, flags and the *names* of the cues and patterns that matched, never the
+user's text: signals end up in Phoenix annotations and exports.
 
 Precision comes before recall everywhere: a signal that fires wrongly turns a good answer into
 a negative training example, which is worse than missing a signal.
@@ -12,17 +16,21 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from .pair_model import _WORD, PAIR_FEATURES, PairModel, ReferenceSample, load_pair_model, pair_features
+from .pair_model import content_tokens as _content_tokens
 
 __all__ = [
     "REPHRASE_FEATURES",
     "RephraseConfig",
     "RephraseResult",
     "RephraseDetector",
+    "EarlierTurn",
     "CorrectionConfig",
     "CorrectionResult",
     "CorrectionDetector",
@@ -38,25 +46,12 @@ __all__ = [
 
 # --------------------------------------------------------------------------- text helpers
 
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-
-_STOPWORDS = frozenset(
-    """a an the and or but if so of to in on at by for with from into onto about as is are was were be
-    been being am do does did doing have has had having i me my mine we us our you your yours he she it
-    its they them their this that these those there here what which who whom whose when where why how
-    can could would should will shall may might must not no yes please thanks thank hi hello hey just
-    also too very really any some all each every more most other such own same than then now still
-    get got let i'm i've i'd i'll it's that's what's don't doesn't didn't can't won't isn't aren't
-    there's you're we're they're one again ok okay s t""".split()
-)
-
 # Words that start a follow-up: the user builds on the answer instead of restating the question.
 _FOLLOW_UP_START = re.compile(
     r"^(?:and|also|plus|besides|additionally|then|what about|how about|what if|and what|and how|"
     r"and is|and can|and does|and do|and will|one more|another question|follow[- ]up|in that case|"
     r"if so|same for|what else)\b"
 )
-_FOLLOW_UP_ANYWHERE = re.compile(r"\b(?:as well|too|also|instead|either|the same way|in addition)\b")
 
 # Words that say "I am asking the same thing again".
 _REPHRASE_CUES = re.compile(
@@ -76,18 +71,6 @@ _ACK_START = re.compile(
 
 def _norm(text: str) -> str:
     return " ".join(_WORD.findall(text.lower().replace("\u2019", "'")))
-
-
-def _stem(word: str) -> str:
-    """A crude suffix strip: enough to match 'fees'/'fee', 'cancelled'/'cancel'."""
-    for suffix in ("ing", "ed", "es", "s"):
-        if len(word) > len(suffix) + 2 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
-
-
-def _content_tokens(text: str) -> set[str]:
-    return {_stem(w) for w in _WORD.findall(text.lower().replace("\u2019", "'")) if w not in _STOPWORDS}
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:
@@ -120,46 +103,36 @@ def _strip_ack(norm: str) -> tuple[str, bool]:
 # --------------------------------------------------------------------------- rephrase
 
 
-REPHRASE_FEATURES: tuple[str, ...] = (
-    "similarity",
-    "overlap",
-    "follow_up_cue",
-    "rephrase_cue",
-    "has_answer",
-    "answer_covers_question",
-    "next_from_answer",
-)
+REPHRASE_FEATURES: tuple[str, ...] = PAIR_FEATURES
+"""The pair model's scalar features (after its ``u*v`` and ``|u-v|`` embedding features)."""
+
+def _unit_vector(x: np.ndarray) -> np.ndarray:
+    n = float(np.linalg.norm(x))
+    return x / n if n > 0 else x
+
+
+def _cue_id(matched: str) -> str:
+    """A matched cue phrase as a stable identifier (the phrases are this module's, not the user's)."""
+    return re.sub(r"[^a-z0-9]+", "_", matched.lower()).strip("_")
 
 
 @dataclass(slots=True)
 class RephraseConfig:
     """Settings of :class:`RephraseDetector`.
 
-    The weights were fitted (L2 logistic regression) on the *dev* half of
-    ``benchmarks/data/turn_pairs.jsonl`` and the threshold chosen there for precision >= 0.95;
-    ``python benchmarks/bench_detectors.py --fit`` refits them. Their signs are the rule:
-    meaning that stays while the words change says "rephrase" (``w_similarity`` > 0,
-    ``w_overlap`` < 0: a follow-up shares the topic's words but asks something new); "and ...",
-    "what about ..." say follow-up; "I mean", "in other words" say rephrase; an answer that used
-    the question's words, or whose words the user now picks up, probably worked.
+    ``threshold``: the pair model's probability at which a pair is a rephrase; ``None`` takes the
+    one shipped with the model (chosen for precision 0.95 on CLINC150 domains never used to train
+    it; see benchmarks/README.md). ``lookback``: how many earlier user turns of the session a new
+    message is compared with (the user may restate the question before last).
     """
 
     window_s: float = 900.0  # a restatement comes soon after the failed answer
     verbatim_overlap: float = 0.9  # token overlap above which the next message is a repeat ...
     verbatim_similarity: float = 0.95  # ... when the meaning is this close too
     retry_window_s: float = 120.0  # a repeat this soon, without a good mark, is a retry (failure)
-    threshold: float = 0.55  # probability above which the pair is called a rephrase
-    bias: float = -3.3
-    w_similarity: float = 10.5
-    w_overlap: float = -9.73
-    w_follow_up_cue: float = -3.35
-    w_rephrase_cue: float = 2.64
-    w_has_answer: float = 0.02
-    w_answer_covers_question: float = -4.94
-    w_next_from_answer: float = -4.06
-
-    def weights(self) -> dict[str, float]:
-        return {name: getattr(self, f"w_{name}") for name in REPHRASE_FEATURES}
+    threshold: float | None = None
+    cue_threshold: float = 0.2  # with an explicit "let me rephrase"-like cue, this probability suffices
+    lookback: int = 2
 
 
 @dataclass(slots=True)
@@ -167,30 +140,45 @@ class RephraseResult:
     is_rephrase: bool
     confidence: float
     evidence: dict[str, Any] = field(default_factory=dict)
+    turns_back: int = 1  # which earlier user turn the message restates (1 = the previous one)
+
+
+@dataclass(frozen=True, slots=True)
+class EarlierTurn:
+    """What the detector needs of an earlier user turn of the session."""
+
+    text: str
+    embedding: Any
+    answer: str | None = None
+    answer_good: bool | None = None
+    ended_at: float | None = None
+    id: str | None = None
 
 
 class RephraseDetector:
-    """Does the next user message restate the previous one (so the previous answer failed)?
+    """Does the next user message restate an earlier one (so that answer failed)?
 
-    Rule, in order:
+    Rules, in order, for one pair (an earlier message, the new one):
 
     1. gap > ``window_s``: not a rephrase (a later return is a new visit).
     2. near-verbatim repeat (token overlap >= ``verbatim_overlap`` and similarity >=
        ``verbatim_similarity``, or the same words): a rephrase (a retry) only when it comes within
-       ``retry_window_s`` and the previous answer was not marked good; asking the same thing again
+       ``retry_window_s`` and the earlier answer was not marked good; asking the same thing again
        after a good answer or a long pause is a re-visit, not a complaint.
-    3. the message opens by acknowledging the answer ("thanks", "that's right", "got it") and
-       has no rephrase cue: not a rephrase.
-    4. otherwise a weighted score of the features in ``REPHRASE_FEATURES`` (cosine similarity,
-       content-token Jaccard overlap, follow-up cue, rephrase cue, and, when the previous answer
-       is given, how much of the question it covered and how much of the new message comes from
-       it), squashed by a logistic, must reach ``threshold``.
+    3. the message opens by acknowledging the answer ("thanks", "got it") or opens a follow-up
+       ("and what about ...", "also ...") and has no rephrase cue: not a rephrase.
+    4. otherwise the learned pair model (:mod:`.pair_model`: MiniLM features of both messages,
+       word overlap, and how much of each question the answer in between used) gives a
+       probability, which must reach ``threshold`` (``cue_threshold`` when the message says "let
+       me rephrase", "in other words", "what I'm asking is" ...).
 
-    ``confidence`` is that probability (or its complement when the verdict is "no").
+    ``confidence`` is that probability (or its complement when the verdict is "no"). Evidence
+    holds scores and cue names only, never the messages' text.
     """
 
-    def __init__(self, config: RephraseConfig | None = None) -> None:
+    def __init__(self, config: RephraseConfig | None = None, model: PairModel | None = None) -> None:
         self.config = config or RephraseConfig()
+        self.model = model or load_pair_model()
 
     def detect(
         self,
@@ -201,11 +189,17 @@ class RephraseDetector:
         gap_s: float | None,
         prev_answer: str | None = None,
         prev_answer_good: bool | None = None,
+        *,
+        reference: ReferenceSample | None = None,
+        exclude_ids: Sequence[str] = (),
     ) -> RephraseResult:
-        """Judge one pair of consecutive user messages.
+        """Judge one pair: an earlier user message, and the new one.
 
         ``prev_embedding``/``next_embedding``: the caller's normalised sentence embeddings of the two
-        messages. ``prev_answer_good``: True when the previous answer got a success signal.
+        messages (the packaged MiniLM's). ``prev_answer_good``: True when that answer got a success
+        signal. ``reference``: a sample of the app's past turns (the worker keeps one); with at least
+        ``model.min_reference`` of them the pair is judged against that traffic. ``exclude_ids``:
+        the two turns' own ids, so they are not their own reference.
         """
         cfg = self.config
         similarity = _cosine(prev_embedding, next_embedding)
@@ -214,29 +208,15 @@ class RephraseDetector:
         overlap = _jaccard(prev_tokens, next_tokens)
         norm_next = _norm(next_text)
         body, acknowledged = _strip_ack(norm_next)
-        rephrase_cues = [m.group(0) for m in _REPHRASE_CUES.finditer(norm_next)]
-        follow_cues = [m.group(0) for m in _FOLLOW_UP_START.finditer(body)]
-        follow_cues += [m.group(0) for m in _FOLLOW_UP_ANYWHERE.finditer(body)]
-        answer_tokens = _content_tokens(prev_answer) if prev_answer else set()
-        features = {
-            "similarity": similarity,
-            "overlap": overlap,
-            "follow_up_cue": 1.0 if follow_cues and not rephrase_cues else 0.0,
-            "rephrase_cue": 1.0 if rephrase_cues else 0.0,
-            "has_answer": 1.0 if prev_answer else 0.0,
-            "answer_covers_question": len(prev_tokens & answer_tokens) / len(prev_tokens)
-            if answer_tokens and prev_tokens else 0.0,
-            "next_from_answer": len(next_tokens & answer_tokens) / len(next_tokens)
-            if answer_tokens and next_tokens else 0.0,
-        }
+        rephrase_cues = [_cue_id(m.group(0)) for m in _REPHRASE_CUES.finditer(norm_next)]
+        follow_cues = [_cue_id(m.group(0)) for m in _FOLLOW_UP_START.finditer(body)]
         evidence: dict[str, Any] = {
             "similarity": round(similarity, 4),
             "overlap": round(overlap, 4),
-            "gap_s": gap_s,
+            "gap_s": None if gap_s is None else round(float(gap_s), 3),
             "rephrase_cues": rephrase_cues,
             "follow_up_cues": follow_cues,
             "acknowledged": acknowledged,
-            "features": {k: round(v, 4) for k, v in features.items()},
         }
 
         def verdict(is_rephrase: bool, confidence: float, reason: str) -> RephraseResult:
@@ -255,20 +235,54 @@ class RephraseDetector:
             return verdict(True, 0.8, "immediate_retry")
         if acknowledged and not rephrase_cues:
             return verdict(False, 0.85, "acknowledged_answer")
-        weights = cfg.weights()
-        score = cfg.bias + sum(weights[name] * value for name, value in features.items())
-        probability = _sigmoid(score)
+        if follow_cues and not rephrase_cues:
+            return verdict(False, 0.8, "follow_up_cue")
+        u = np.asarray(prev_embedding, dtype=np.float32).ravel()
+        v = np.asarray(next_embedding, dtype=np.float32).ravel()
+        pair = pair_features(prev_text, next_text, u, v)
+        ref = None
+        if reference is not None and len(reference) >= self.model.min_reference:
+            ref = reference.features(_unit_vector(u), _unit_vector(v), float(pair[0]), exclude_ids)
+        probability, threshold, used = self.model.score(pair, ref)
+        if self.config.threshold is not None:
+            threshold = float(self.config.threshold)
         evidence["probability"] = round(probability, 4)
-        if probability >= cfg.threshold:
+        evidence["threshold"] = round(threshold, 4)
+        evidence["reference"] = len(reference) if used and reference is not None else 0
+        if ref is not None:
+            evidence["rank_next"] = round(math.exp(float(ref[1])), 5)
+        if probability >= threshold:
             return verdict(True, probability, "similar_meaning")
+        if rephrase_cues and probability >= cfg.cue_threshold:
+            return verdict(True, max(probability, 0.6), "rephrase_cue")
         return verdict(False, 1.0 - probability, "below_threshold")
 
+    def detect_in_session(self, earlier: Sequence[EarlierTurn], next_text: str, next_embedding: Any,
+                          started_at: float | None, *, reference: ReferenceSample | None = None,
+                          next_id: str | None = None) -> RephraseResult | None:
+        """Judge the new message against the session's last ``lookback`` user turns (newest first).
 
-def _sigmoid(x: float) -> float:
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)
-    return e / (1.0 + e)
+        The newest earlier turn it restates wins (``turns_back`` says which): restating the question
+        before last, after an unrelated one in between, means *that* answer failed. Returns the
+        verdict for the newest turn when none matches, ``None`` when there is nothing to compare.
+        """
+        first: RephraseResult | None = None
+        for back, turn in enumerate(list(earlier)[: max(1, self.config.lookback)], start=1):
+            if turn.embedding is None or not turn.text.strip():
+                continue
+            gap = None if started_at is None or turn.ended_at is None else max(0.0, started_at - turn.ended_at)
+            result = self.detect(turn.text, next_text, turn.embedding, next_embedding, gap,
+                                 prev_answer=turn.answer, prev_answer_good=turn.answer_good, reference=reference,
+                                 exclude_ids=[i for i in (turn.id, next_id) if i])
+            result.turns_back = back
+            result.evidence["turns_back"] = back
+            if result.is_rephrase:
+                return result
+            if first is None:
+                first = result
+            if result.evidence["reason"] in ("gap_beyond_window", "acknowledged_answer"):
+                break  # older turns are further away still / the user moved on
+        return first
 
 
 # --------------------------------------------------------------------------- correction
@@ -358,9 +372,9 @@ class CorrectionDetector:
                 if any(s <= m.start() < e or m.start() <= s < m.end() for s, e in neg_spans):
                     continue
                 confidence = 0.9 if start_word <= 2 else 0.75
-                return CorrectionResult(True, confidence, {"matched": m.group(0), "pattern": name,
-                                                           "negations": negated})
-        return CorrectionResult(False, 0.8 if negated else 0.7, {"matched": None, "negations": negated})
+                return CorrectionResult(True, confidence, {"pattern": name, "start_word": start_word,
+                                                           "negated": bool(negated)})
+        return CorrectionResult(False, 0.8 if negated else 0.7, {"pattern": None, "negated": bool(negated)})
 
 
 # --------------------------------------------------------------------------- escalation
@@ -433,8 +447,8 @@ class EscalationDetector:
             for m in pattern.finditer(norm):
                 if any(s <= m.start() < e or m.start() <= s < m.end() for s, e in neg_spans):
                     continue
-                return EscalationResult(True, 0.9, {"matched": m.group(0), "pattern": name})
-        return EscalationResult(False, 0.8, {"matched": None, "negated": bool(neg_spans)})
+                return EscalationResult(True, 0.9, {"pattern": name})
+        return EscalationResult(False, 0.8, {"pattern": None, "negated": bool(neg_spans)})
 
     def is_handoff_tool(self, tool_name: str | None) -> bool:
         """Whether a tool the agent called hands the conversation to a person."""

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
+from .._extras import requires_extra
 from ..errors import StoreError, StoreUnavailableError
 from ..records import Interaction, Signal
 from . import base as _base
@@ -37,7 +38,6 @@ APP_ID = "flywheel-middleware"
 URL_SCHEMES = ("postgresql://", "postgres://")
 # state that belongs to one replica's queue, not to the shared store
 REPLICA_META_KEYS = frozenset({"processed_cursors", "worker_counters"})
-_INSTALL_HINT = "PostgreSQL support needs psycopg 3 and pgvector: pip install 'flywheel-middleware[postgres]'"
 
 _UPSERT_SQL = (
     "INSERT INTO interactions(id, session_id, user_id, started_at, ended_at, status, model_version,"
@@ -129,11 +129,9 @@ class PostgresStore:
                  on_unavailable: Callable[[], None] | None = None, read_only: bool = False) -> None:
         if not is_postgres_url(url):
             raise StoreError(f"{url!r} is not a postgresql:// URL")
-        try:
+        with requires_extra("postgres"):  # MissingExtraError with the install command
             import psycopg  # noqa: F401
             import pgvector.psycopg  # noqa: F401
-        except ImportError as exc:
-            raise StoreError(f"{_INSTALL_HINT} ({exc})") from exc
         self.url = url
         self.replica = str(replica)
         self._asked_dim = dim  # None: the database's dimension (384, MiniLM's, for a new one)
