@@ -99,6 +99,50 @@ def test_recording_without_a_framework_runs_as_written(in_tmp: Path, capsys: pyt
     assert "Where is my parcel?" in capsys.readouterr().out
 
 
+
+@pytest.mark.phoenix
+def test_the_langchain_section_runs_as_written_into_phoenix(in_tmp: Path, phoenix_server: str) -> None:
+    pytest.importorskip("langchain.agents")
+    import uuid
+
+    from phoenix_server import get_span_annotations, get_spans, span_attribute, wait_for
+    from test_fewshot_langchain import ToolCallingFake, track_order
+
+    block = python_blocks("LangChain and LangGraph, traced to Phoenix")[0]
+    assert 'phoenix_endpoint="http://127.0.0.1:6006"' in block
+    my_uuid = uuid.uuid4()
+    namespace: dict[str, Any] = {"model": ToolCallingFake(), "tools": [track_order], "my_uuid": my_uuid}
+    # the one change: this test's own Phoenix instead of the README's port 6006
+    exec(compile(block.replace("http://127.0.0.1:6006", phoenix_server), "README.md#langchain", "exec"), namespace)  # noqa: S102
+    fw = namespace["fw"]
+    try:
+        assert namespace["iid"] == str(my_uuid)  # "== str(my_uuid): the root run id"
+        assert fw.flush(60)
+        assert [s.kind for s in fw.signals(namespace["iid"])] == ["thumbs_up"]
+        span_id = fw.get(namespace["iid"]).metadata["span_id"]
+        (root,) = wait_for(lambda: [r for r in get_spans(phoenix_server, parent_id="null") if r["context"]["span_id"] == span_id])
+        assert span_attribute(root, "input.value") == "Where is my parcel?"  # the turn's text on the root span
+        (note,) = wait_for(lambda: get_span_annotations(phoenix_server, [span_id]))
+        assert (note["name"], note["annotator_kind"]) == ("thumbs_up", "HUMAN")  # "a HUMAN annotation on the root span"
+    finally:
+        fw.close()
+
+
+def test_the_processor_example_runs_as_written(in_tmp: Path) -> None:
+    (block,) = python_blocks("Processors: your own code in the ingest worker")
+    *lines, string_factory = block.rstrip().splitlines()
+    assert '"my_app.hooks:make"' in string_factory  # a module of the reader's app: not importable here
+    namespace: dict[str, Any] = {}
+    exec(compile("\n".join(lines), "README.md#processors", "exec"), namespace)  # noqa: S102 - the doc-test
+    from flywheel_middleware import Interaction
+
+    with namespace["fw"] as fw:
+        assert fw.record(Interaction(input="Where is my refund?", output="On its way.")) is not None
+        assert fw.record(Interaction(input="Where is my parcel?", output="Tomorrow.")) is not None
+        assert fw.flush(60)
+        assert fw.stats()["counters"].get("refund_turns") == 1
+
+
 @pytest.mark.parametrize("script", ["examples/langchain_phoenix.py", "examples/langgraph_few_shot.py",
                                     "examples/llamaindex_router_phoenix.py"])
 def test_each_example_runs_as_the_readme_invokes_it(script: str, capsys, monkeypatch, in_tmp: Path, embedder) -> None:
