@@ -206,6 +206,14 @@ def test_public_tuning_split_stays_within_its_tuned_leak_rates(ner: Redactor) ->
     assert report["fp_sentence_rate"] == 0.0
 
 
+def test_the_leak_measure_does_not_find_a_street_number_inside_a_timestamp() -> None:
+    from bench_pii import present
+
+    assert present("846", "Ann lives at 846 <STREET_ADDRESS>")
+    assert not present("846", '{"started_at": 1796145461.846123, "run_id": "01a2-8460"}')
+    assert present("Main St", "at 12 Main Street")  # a value that ends in a letter: plain substring
+
+
 def test_every_free_text_field_of_an_interaction_is_redacted(ner: Redactor) -> None:
     it = Interaction(
         input="hi", output="ok", session_id="chat of ann@example.com", user_id="u1",
