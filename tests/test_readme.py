@@ -184,6 +184,9 @@ def test_the_few_shot_export_curation_and_consent_snippets_run_as_written(in_tmp
         exec(compile(export, "README.md#curation-and-export", "exec"), namespace)  # noqa: S102
         assert namespace["result"].rows >= 2
         assert [e.kind for e in namespace["exports_containing_user"](fw, "user-42")] == ["sft", "dpo", "kto"]
+        (monitoring,) = python_blocks("Monitoring and the report (the MAPE loop)")
+        exec(compile(monitoring, "README.md#monitoring", "exec"), namespace)  # noqa: S102
+        assert (in_tmp / "report.html").stat().st_size > 10_000 and namespace["analysis"].plan is not None
         (consent,) = python_blocks("Consent, erasure, retention")
         exec(compile(consent, "README.md#consent", "exec"), namespace)  # noqa: S102
         assert namespace["report"] is not None
