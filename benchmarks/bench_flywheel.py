@@ -14,10 +14,12 @@ cycles, on CLINC150 from ``benchmarks/data/public/clinc150`` (public, CC BY 3.0)
   McNemar statistic, and the precision of the SFT, DPO and KTO exports against the truth the
   simulator knows (20 % wrong clicks, 5 % wrong corrections by default).
 
-By hand, not in CI (about 30 minutes on two idle cores with the defaults)::
+By hand, not in CI (about 15 minutes on two busy cores with the defaults: 3 cycles x 60 sessions
+over banking + travel, 30 intents, 1 held-out question per intent; the other settings are
+``flywheel demo``'s, ``DemoConfig``)::
 
-    flock /work/bench.lock .venv/bin/python benchmarks/bench_flywheel.py [--cycles 3] [--sessions 150]
-        [--domains banking travel home] [--split test] [--out benchmarks/results/flywheel]
+    flock /work/bench.lock .venv/bin/python benchmarks/bench_flywheel.py [--cycles 3] [--sessions 60]
+        [--domains banking travel] [--heldout-per-intent 1] [--split test] [--out benchmarks/results/flywheel]
 
 It writes ``summary.json`` and ``report.html`` under ``--out`` and prints the markdown table that
 goes into ``benchmarks/README.md`` (with the load average it ran under).
@@ -73,10 +75,10 @@ def markdown(summary: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cycles", type=int, default=3)
-    parser.add_argument("--sessions", type=int, default=150)
-    parser.add_argument("--domains", nargs="+", default=["banking", "travel", "home"])
+    parser.add_argument("--sessions", type=int, default=60)
+    parser.add_argument("--domains", nargs="+", default=["banking", "travel"])
     parser.add_argument("--split", choices=("val", "test"), default="test")
-    parser.add_argument("--heldout-per-intent", type=int, default=4)
+    parser.add_argument("--heldout-per-intent", type=int, default=1)
     parser.add_argument("--wrong-feedback", type=float, default=0.2)
     parser.add_argument("--base-model", default="smollm2")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "flywheel")

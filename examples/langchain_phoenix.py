@@ -75,8 +75,9 @@ def main(argv: list[str] | None = None) -> None:
         print("decisions:", [(d.decider, d.chosen) for d in it.decisions])
         print("reward:", fw.reward(it.id))
         if args.phoenix:
-            print(f"open {args.phoenix}: project 'default', session 'example-session'; the root span "
-                  f"{it.metadata.get('span_id')} carries a thumbs_up annotation")
+            # Phoenix's own link to a span's trace page (its UI resolves the project and trace)
+            print(f"open {args.phoenix.rstrip('/')}/redirects/spans/{it.metadata.get('span_id')}: the turn's question "
+                  "and answer, and its thumbs_up annotation (session 'example-session' under Sessions)")
 
 
 if __name__ == "__main__":

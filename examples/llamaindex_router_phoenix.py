@@ -146,8 +146,8 @@ def run(phoenix_url: str | None, folder: str) -> None:
         for s in stored.steps:
             if s.kind == "retrieval":
                 print(f"retrieval ({s.metadata.get('tool')}):", [(n["text"], round(n["score"], 3)) for n in s.outputs])
-        if "trace_id" in stored.metadata:
-            print(f"trace {stored.metadata['trace_id']} / root span {stored.metadata['span_id']} in {phoenix_url}")
+        if phoenix_url and "span_id" in stored.metadata:
+            print(f"trace page: {phoenix_url.rstrip('/')}/redirects/spans/{stored.metadata['span_id']}")
 
         time.sleep(0.5)  # let the reward settle
         with fw.session("another-session", "someone-else"):

@@ -127,9 +127,9 @@ def render_stats(data: dict[str, Any]) -> None:
 def demo(
     path: Path = typer.Option(Path(".flywheel-demo"), "--path", "-p", help="Where the demo goes (a new or empty folder, or a previous demo's, which is replaced)."),
     phoenix: Optional[str] = typer.Option(None, "--phoenix", help="Send traces to a running Phoenix at this URL."),
-    quick: bool = typer.Option(False, "--quick", help="A smaller, faster run (fewer sessions and held-out questions)."),
+    quick: bool = typer.Option(False, "--quick", help="A smaller, faster run: one cycle of 30 sessions (mechanics, not learning)."),
     cycles: Optional[int] = typer.Option(None, "--cycles", help="Flywheel cycles (default 2)."),
-    sessions: Optional[int] = typer.Option(None, "--sessions", help="Simulated conversations per cycle (default 120)."),
+    sessions: Optional[int] = typer.Option(None, "--sessions", help="Simulated conversations per cycle (default 60)."),
     base_model: str = typer.Option("smollm2", "--base-model", help="'smollm2' (packaged SmolLM2-135M-Instruct), a local HF folder or a hub id."),
     wrong_feedback: Optional[float] = typer.Option(None, "--wrong-feedback", help="Share of the users' explicit feedback that is wrong (default 0.2)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show the logs of transformers, TRL and datasets."),
@@ -139,7 +139,7 @@ def demo(
 
     cfg = DemoConfig(base_model=base_model)
     if quick:
-        cfg.sessions, cfg.heldout_per_intent, cfg.min_cases = 60, 2, 30
+        cfg.cycles, cfg.sessions = 1, 30
     if cycles is not None:
         cfg.cycles = cycles
     if sessions is not None:

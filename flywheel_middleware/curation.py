@@ -20,6 +20,19 @@ Active learning (``review_queue``)
 Error attribution (``attribute``): see ``attribute``'s docstring; returns
 ``Attribution(category, confidence, evidence)``.
 
+Label agreement (``label_agreement``)
+    Noisy users click thumbs-up on wrong answers and now and then correct towards a wrong answer.
+    A label is a *claim*: "answer y is right (or wrong) for input x", weighted by its evidence
+    (reward confidence; a correction counts 1). Each claim is checked against the claims other
+    users made about near-identical inputs (cosine >= ``similarity``, the ``k`` nearest
+    informative ones): the same answer with the same verdict agrees; the same answer with the
+    opposite verdict disagrees; where answers are mutually exclusive labels (routing,
+    classification: the export's ``short_words`` marks answers of at most that many words, off by
+    default) another label approved for a near-identical input disagrees with an approval and
+    agrees with a rejection. Free-text answers that differ say nothing about each other (two
+    short answers to similar questions may both be right). ``agreement = (w_self + agree) / (w_self + agree + disagree)`` (similarity- and
+    evidence-weighted); the export keeps a claim at ``min_agreement`` or above.
+
 Splits (``assign_splits``)
     Stratum = ``metadata.category``, else the first routing decision's choice, else
     ``"default"``; strata with one group are pooled into ``"other"``. Every stratum sends
@@ -83,6 +96,7 @@ __all__ = [
     "content_tokens",
     "dedup",
     "find_duplicates",
+    "label_agreement",
     "normalize_text",
     "retrieved_docs",
     "review_queue",
@@ -308,6 +322,63 @@ def find_duplicates(
                             removed += 1
                 info["near_removed"] = removed
     return keep, kept_by, similarity, reason, info
+
+
+def label_agreement(
+    vectors: np.ndarray,
+    answer: np.ndarray,
+    polarity: np.ndarray,
+    weight: np.ndarray,
+    group: np.ndarray,
+    short: np.ndarray,
+    *,
+    similarity: float = 0.6,
+    k: int = 10,
+    self_weight: float = 1.0,
+    block: int = 1024,
+) -> tuple[np.ndarray, np.ndarray]:
+    """How well each label claim agrees with other users' claims on near-identical inputs.
+
+    Arrays are aligned, one entry per claim: ``vectors`` (normalised input embeddings; a zero row
+    has no neighbours), ``answer`` (hash of the normalised answer), ``polarity`` (+1 "right",
+    -1 "wrong"), ``weight`` (evidence in [0, 1]), ``group`` (claims of one group, e.g. one user,
+    never vote for each other), ``short`` (the answer is label-like). Returns ``(agreement,
+    informed)``: the agreement score in [0, 1] (see the module docstring; 1.0 without informative
+    neighbours) and how many neighbours informed it. Exact search in blocks: O(n^2 * dim).
+    """
+    vecs = np.ascontiguousarray(vectors, dtype=np.float32)
+    n = len(vecs)
+    ans, pol = np.asarray(answer), np.asarray(polarity, dtype=np.int8)
+    w = np.asarray(weight, dtype=np.float32)
+    grp, brief = np.asarray(group), np.asarray(short, dtype=bool)
+    agreement = np.ones(n, dtype=np.float32)
+    informed = np.zeros(n, dtype=np.int32)
+    if n < 2:
+        return agreement, informed
+    for start in range(0, n, block):
+        rows = np.arange(start, min(n, start + block))
+        sims = vecs[rows] @ vecs.T
+        same = ans[rows, None] == ans[None, :]
+        both_short = brief[rows, None] & brief[None, :]
+        same_verdict = pol[rows, None] == pol[None, :]
+        agree = (same & same_verdict) | (~same & both_short & (pol[rows, None] < 0) & (pol[None, :] > 0))
+        disagree = (same & ~same_verdict) | (~same & both_short & (pol[rows, None] > 0) & (pol[None, :] > 0))
+        useful = (agree | disagree) & (sims >= similarity) & (grp[rows, None] != grp[None, :])
+        sims = np.where(useful, sims, -np.inf)
+        if k < n:
+            top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        else:
+            top = np.broadcast_to(np.arange(n), (len(rows), n))
+        s = np.take_along_axis(sims, top, axis=1)
+        live = np.isfinite(s)
+        contrib = np.where(live, s * w[top], 0.0)
+        pro = (contrib * np.take_along_axis(agree, top, axis=1)).sum(axis=1)
+        con = (contrib * np.take_along_axis(disagree, top, axis=1)).sum(axis=1)
+        own = self_weight * w[rows]
+        total = own + pro + con
+        agreement[rows] = np.where(total > 0, (own + pro) / np.maximum(total, 1e-9), 1.0)
+        informed[rows] = live.sum(axis=1)
+    return agreement, informed
 
 
 def _near_pairs(vecs: np.ndarray, threshold: float, block: int = 512) -> list[tuple[int, int, float]]:

@@ -47,7 +47,7 @@ import numpy as np
 
 from . import _export_registry as registry
 from ._export_rows import RedactionStats, materialize
-from .curation import assign_splits, category_from_hint, find_duplicates, split_hash
+from .curation import assign_splits, category_from_hint, find_duplicates, label_agreement, split_hash
 from .errors import ExportError  # re-exported: ExportError's home before errors.py
 from .store.base import HasStore, SimilarityIndex, TrajectoryStore, TurnQuery, store_of
 
@@ -81,6 +81,9 @@ class ExportOptions:
 
     # filters
     min_confidence: float | None = None  # label-derived rows need reward confidence >= this
+    # categories whose turns are never a *good* target (a router's fallback route: its reply was no valid
+    # route, so a thumbs-up on it is no label); their corrections, pairs and bad labels still qualify
+    no_good_categories: str | Sequence[str] | None = None
     min_reward: float | None = None  # good rows need reward >= this, bad rows <= -this
     since: float | None = None  # started_at >= since (unix time)
     until: float | None = None  # started_at < until
@@ -97,6 +100,17 @@ class ExportOptions:
     near_max: int = 50_000  # near-dup search is exact and O(n^2): skipped above this many candidates (manifest says so)
     near_pairs_max: int = 50_000  # dpo: good-vs-bad pairs from near-identical prompts need a search per bad answer
     pair_threshold: float = 0.92  # dpo: input cosine for near-identical prompts / regenerations
+    # label agreement (curation.label_agreement): a label that other users' labels on near-identical
+    # inputs contradict is not exported (careless thumbs-ups, corrections towards a wrong answer)
+    agreement: bool = True
+    min_agreement: float = 0.5
+    agreement_similarity: float = 0.6
+    agreement_k: int = 10
+    # answers of at most this many words are mutually exclusive labels (routing, classification: two
+    # different labels approved for near-identical inputs contradict each other); None: free text, only
+    # claims about the same answer are compared (two different short answers may both be right)
+    short_words: int | None = None
+    agreement_max: int = 50_000  # exact O(n^2) search: skipped above this many labelled candidates
     eval_fraction: float = 0.1
     seed: int = 0
     min_rows: int | None = None  # fewer qualifying interactions is an error (default: 2 with an eval split, else 1)
@@ -110,7 +124,7 @@ class ExportOptions:
     batch_size: int = 256  # interactions per worker task
     inline_ids_max: int = 100_000  # more interaction ids than this go to interaction_ids.txt
 
-    FILTERS = ("min_confidence", "min_reward", "since", "until", "category", "users", "exclude_users",
+    FILTERS = ("min_confidence", "no_good_categories", "min_reward", "since", "until", "category", "users", "exclude_users",
                "model_version", "sources", "limit")
 
     @classmethod
@@ -124,6 +138,13 @@ class ExportOptions:
             raise ExportError(f"dedup must be 'near', 'exact' or 'none', got {opts.dedup!r}")
         if not 0.0 <= opts.eval_fraction < 1.0:
             raise ExportError(f"eval_fraction must be in [0, 1), got {opts.eval_fraction!r}")
+        if not 0.0 <= opts.min_agreement <= 1.0 or not -1.0 <= opts.agreement_similarity <= 1.0 or opts.agreement_k < 1:
+            raise ExportError("label agreement needs min_agreement in [0, 1], agreement_similarity in [-1, 1] and "
+                              f"agreement_k >= 1, got {opts.min_agreement!r}, {opts.agreement_similarity!r}, "
+                              f"{opts.agreement_k!r}")
+        if opts.short_words is not None and (isinstance(opts.short_words, bool) or not isinstance(opts.short_words, int)
+                                             or opts.short_words < 1):
+            raise ExportError(f"short_words must be None (free-text answers) or a word count >= 1, got {opts.short_words!r}")
         return opts
 
     def filters(self) -> dict[str, Any]:
@@ -142,6 +163,9 @@ class ExportOptions:
     def settings(self) -> dict[str, Any]:
         return {"dedup": self.dedup, "near_threshold": self.near_threshold, "output_threshold": self.output_threshold,
                 "pair_threshold": self.pair_threshold, "eval_fraction": self.eval_fraction, "seed": self.seed,
+                "agreement": self.agreement, "min_agreement": self.min_agreement,
+                "agreement_similarity": self.agreement_similarity, "agreement_k": self.agreement_k,
+                "short_words": self.short_words,
                 "include_system": self.include_system, "redaction_recheck": self.redact}
 
 
@@ -231,6 +255,8 @@ class _Candidates:
         self.in_hash = array("q")
         self.out_hash = array("q")  # of the corrected answer when there is one
         self.own_out_hash = array("q")
+        self.own_short = array("b")  # the agent's answer is label-like (<= short_words words)
+        self.out_short = array("b")  # the same for the corrected answer when there is one
         self.split = array("Q")
         self.cat_names: dict[str, int] = {}
         self.user_ids: dict[str, int] = {}
@@ -238,7 +264,7 @@ class _Candidates:
 
     def finish(self) -> None:
         for name in ("key", "started", "reward", "conf", "label", "eligible", "cat", "user", "in_hash", "out_hash",
-                     "own_out_hash", "split"):
+                     "own_out_hash", "own_short", "out_short", "split"):
             setattr(self, name, np.frombuffer(getattr(self, name), dtype=getattr(self, name).typecode).copy()
                     if len(getattr(self, name)) else np.zeros(0, dtype=getattr(self, name).typecode))
         self.categories = sorted(self.cat_names, key=self.cat_names.get)  # type: ignore[arg-type]
@@ -259,6 +285,10 @@ def _scan(store: TrajectoryStore, kind: str, opts: ExportOptions, fb: _Feedback,
     wanted = None
     if opts.category is not None:
         wanted = {opts.category} if isinstance(opts.category, str) else {str(c) for c in opts.category}
+    no_good: set[str] = set()
+    if opts.no_good_categories is not None:
+        no_good = ({opts.no_good_categories} if isinstance(opts.no_good_categories, str)
+                   else {str(c) for c in opts.no_good_categories})
     c = _Candidates()
     category_cache: dict[Any, str] = {}
     total = store.counts().interactions
@@ -283,6 +313,8 @@ def _scan(store: TrajectoryStore, kind: str, opts: ExportOptions, fb: _Feedback,
             ok = code != 0
             if ok and opts.min_confidence is not None and conf < opts.min_confidence:
                 ok = False
+            if ok and code == _GOOD and cat in no_good:
+                ok = False
             if ok and opts.min_reward is not None and (reward < opts.min_reward if code == _GOOD else reward > -opts.min_reward):
                 ok = False
             edited = fb.corrections.get(key)
@@ -300,6 +332,9 @@ def _scan(store: TrajectoryStore, kind: str, opts: ExportOptions, fb: _Feedback,
             own = _h(row.output_text or "")
             c.own_out_hash.append(own)
             c.out_hash.append(_h(edited) if edited is not None else own)
+            own_short = _label_like(row.output_text or "", opts.short_words)
+            c.own_short.append(int(own_short))
+            c.out_short.append(int(_label_like(edited, opts.short_words)) if edited is not None else int(own_short))
             c.split.append(split_hash(iid, opts.seed))
             if session and session in fb.regen_sessions:
                 c.sessions[session].append((float(started or 0.0), len(c.key) - 1))
@@ -328,6 +363,47 @@ class _Plan:
     pairs: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # dpo: position -> pair specs
     dedup: dict[str, Any] = field(default_factory=dict)
     secondary: dict[int, tuple[str, str, str | None]] = field(default_factory=dict)  # dpo: chosen interactions
+    agreement: dict[str, Any] = field(default_factory=dict)
+
+
+def _label_like(answer: str, short_words: int | None) -> bool:
+    """A non-empty answer of at most ``short_words`` words (never, with ``short_words`` None)."""
+    return short_words is not None and 0 < len(answer.split()) <= short_words
+
+
+def _agreement(store: TrajectoryStore, c: _Candidates, corrected: np.ndarray, opts: ExportOptions
+               ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """(right_ok, wrong_ok, info) per candidate: does its "right" claim (the good answer, or the
+    corrected one) and its "wrong" claim (a bad answer, or the one a user corrected) hold up
+    against other users' claims on near-identical inputs (``curation.label_agreement``)?"""
+    n = len(c)
+    right_ok, wrong_ok = np.ones(n, dtype=bool), np.ones(n, dtype=bool)
+    if not opts.agreement or n < 2:
+        return right_ok, wrong_ok, {"agreement": "off"}
+    good, bad = c.label == _GOOD, c.label == _BAD
+    has_right, has_wrong = corrected | (good & ~corrected), corrected | (bad & ~corrected)
+    pos_r, pos_w = np.flatnonzero(has_right), np.flatnonzero(has_wrong)
+    n_claims = len(pos_r) + len(pos_w)
+    if n_claims > opts.agreement_max:
+        return right_ok, wrong_ok, {"agreement": f"skipped: {n_claims} label claims > agreement_max {opts.agreement_max}"}
+    found, vecs = store.embeddings_for(c.key)
+    vecs = np.where(found[:, None], vecs, 0.0).astype(np.float32)
+    positions = np.concatenate([pos_r, pos_w])
+    answer = np.concatenate([c.out_hash[pos_r], c.own_out_hash[pos_w]])
+    polarity = np.concatenate([np.ones(len(pos_r), np.int8), -np.ones(len(pos_w), np.int8)])
+    weight = np.where(corrected[positions], 1.0, c.conf[positions]).astype(np.float32)
+    group = np.where(c.user[positions] >= 0, c.user[positions], -1 - positions).astype(np.int64)
+    short = np.concatenate([c.out_short[pos_r], c.own_short[pos_w]]).astype(bool)
+    score, informed = label_agreement(vecs[positions], answer, polarity, weight, group, short,
+                                      similarity=opts.agreement_similarity, k=opts.agreement_k)
+    ok = score >= opts.min_agreement
+    right_ok[pos_r] = ok[: len(pos_r)]
+    wrong_ok[pos_w] = ok[len(pos_r):]
+    info = {"agreement": f"on: {n_claims} label claims, cosine >= {opts.agreement_similarity}, "
+                         f"k {opts.agreement_k}, min_agreement {opts.min_agreement}",
+            "right_claims_dropped": int((~ok[: len(pos_r)]).sum()), "wrong_claims_dropped": int((~ok[len(pos_r):]).sum()),
+            "claims_with_neighbours": int((informed > 0).sum())}
+    return right_ok, wrong_ok, info
 
 
 def _dedup(store: TrajectoryStore, c: _Candidates, positions: np.ndarray, out_hash: np.ndarray, rank_reward: np.ndarray,
@@ -358,10 +434,11 @@ def _plan(source: ExportSource, kind: str, c: _Candidates, fb: _Feedback, opts: 
     if unknown:
         raise ExportError(f"unknown {kind} source(s) {sorted(unknown)}; {kind} rows come from {list(SOURCES[kind])}")
     corrected = np.fromiter((int(k) in fb.corrections for k in c.key), dtype=bool, count=n)
-    good = (c.label == _GOOD) & (c.eligible == 1)
-    bad = (c.label == _BAD) & (c.eligible == 1)
+    right_ok, wrong_ok, agreement_info = _agreement(source.store, c, corrected, opts)
+    good = (c.label == _GOOD) & (c.eligible == 1) & right_ok
+    bad = (c.label == _BAD) & (c.eligible == 1) & wrong_ok
     emit = np.zeros(n, dtype=np.int8)
-    plan = _Plan(emit=emit)
+    plan = _Plan(emit=emit, agreement=agreement_info)
     text_cache: dict[int, str] = {}
     store = source.store
 
@@ -376,7 +453,7 @@ def _plan(source: ExportSource, kind: str, c: _Candidates, fb: _Feedback, opts: 
     if kind in ("sft", "kto"):
         positive = np.zeros(n, dtype=bool)
         if "correction" in sources:
-            positive |= corrected
+            positive |= corrected & right_ok
         if "good" in sources:
             positive |= good & ~corrected
         pos = np.flatnonzero(positive)
@@ -395,7 +472,7 @@ def _plan(source: ExportSource, kind: str, c: _Candidates, fb: _Feedback, opts: 
     # dpo
     pairs: dict[int, list[dict[str, Any]]] = defaultdict(list)
     if "correction" in sources:
-        for p in np.flatnonzero(corrected):
+        for p in np.flatnonzero(corrected & right_ok & wrong_ok):
             if c.out_hash[p] != c.own_out_hash[p]:
                 pairs[int(p)].append({"source": "correction", "chosen": fb.corrections[int(c.key[p])], "rejected": None})
     if "preference" in sources:
@@ -719,6 +796,7 @@ def export(fw: ExportSource, kind: str, out_dir: str | os.PathLike[str], *, prog
             "per_label": dict(sorted(per_label.items())),
         },
         "dedup": plan.dedup,
+        "agreement": plan.agreement,
         "split": {"eval_fraction": opts.eval_fraction, "seed": opts.seed, "strata": split.counts,
                   "rule": "stratified by category (singletons pooled into 'other'); per stratum the groups with the "
                           "smallest seeded blake2b hash of the interaction id go to eval"},

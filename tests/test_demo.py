@@ -98,10 +98,10 @@ def test_the_demo_runs_the_loop_on_the_real_model_and_writes_its_figures(tmp_pat
     from flywheel_middleware.demo import run_demo
 
     console = Console(record=True, width=100)
-    cfg = DemoConfig(cycles=1, sessions=30, domains=("banking",), heldout_per_intent=2, concurrency=2, min_train_rows=4)
+    cfg = DemoConfig(cycles=1, sessions=24, domains=("banking",), heldout_per_intent=2, concurrency=2, min_train_rows=4)
     results = run_demo(tmp_path / "demo", config=cfg, console=console)
     (r,) = results
-    assert r.sessions == 30 and r.turns >= 30 and r.exports["sft"]["rows"] >= 4
+    assert r.sessions == 24 and r.turns >= 24 and r.exports["sft"]["rows"] >= 4
     assert r.training["sft"]["steps"] > 0 and r.training["sft"]["loss_curve"][-1] < r.training["sft"]["loss_curve"][0]
     assert set(r.heldout) >= {"base", "few_shot", "adapter", "adapter_few_shot"}
     assert r.heldout["base"]["n"] == 30 and r.gate["decision"] in ("promote", "reject")

@@ -261,6 +261,71 @@ def test_export_deduplicates_repeated_training_targets(fw: Flywheel, tmp_path: P
     assert export(fw, "sft", tmp_path / "all", dedup="none", eval_fraction=0).rows == 4
 
 
+# -- label agreement -----------------------------------------------------------------------------------------------------
+PIN_QUESTIONS = ["How do I change my PIN?", "I want to change my card PIN", "How can I change the PIN of my card?",
+                 "Change my PIN please", "Can I change my PIN number?", "What do I do to change my PIN?"]
+
+
+def sft_ids(path: Path) -> set[str]:
+    return {r["metadata"]["interaction_id"] for r in all_rows(path)}
+
+
+def test_a_careless_thumbs_up_that_other_users_contradict_is_not_exported(fw: Flywheel, tmp_path: Path) -> None:
+    rejected = [add(fw, q, "card_lost", user=f"u{n}") for n, q in enumerate(PIN_QUESTIONS[:3])]
+    careless = add(fw, PIN_QUESTIONS[3], "card_lost", user="u-careless")  # the same wrong answer, thumbs up
+    right = [add(fw, q, "pin_change", user=f"v{n}") for n, q in enumerate(PIN_QUESTIONS[4:])]
+    unrelated = add(fw, "Do you ship to Canada?", "Yes.", user="w")
+    rate(fw, *[(i, "thumbs_down") for i in rejected], (careless, "thumbs_up"), *[(i, "thumbs_up") for i in right],
+         (unrelated, "thumbs_up"))
+    result = export(fw, "sft", tmp_path / "sft", eval_fraction=0)
+    assert sft_ids(tmp_path / "sft") == {*right, unrelated}  # the consistent labels stay
+    assert result.manifest["agreement"]["right_claims_dropped"] == 1
+    export(fw, "sft", tmp_path / "off", eval_fraction=0, agreement=False)
+    assert careless in sft_ids(tmp_path / "off")  # without the filter it would have been a training target
+
+
+def test_a_correction_towards_another_label_than_everyone_elses_is_not_exported(fw: Flywheel, tmp_path: Path) -> None:
+    turns = [add(fw, q, "balance", user=f"u{n}") for n, q in enumerate(PIN_QUESTIONS[:5])]
+    wrong = add(fw, PIN_QUESTIONS[5], "balance", user="u-wrong")
+    assert fw.flush(60)
+    for n, iid in enumerate(turns):
+        fw.correct(iid, "pin_change", actor=f"u{n}")
+    fw.correct(wrong, "card_lost", actor="u-wrong")  # a correction that names a wrong label
+    assert fw.flush(60)
+    labels = dict(short_words=8)  # answers of up to 8 words are mutually exclusive labels (a routing task)
+    export(fw, "dpo", tmp_path / "dpo", eval_fraction=0, **labels)
+    export(fw, "sft", tmp_path / "sft", eval_fraction=0, dedup="none", **labels)
+    assert sft_ids(tmp_path / "dpo") == sft_ids(tmp_path / "sft") == set(turns)
+    assert {r["chosen"][-1]["content"] for r in all_rows(tmp_path / "dpo")} == {"pin_change"}
+    # free text (the default): two different answers may both be right, so the lone correction stays
+    export(fw, "sft", tmp_path / "free", eval_fraction=0, dedup="none")
+    assert wrong in sft_ids(tmp_path / "free")
+
+
+def test_a_category_can_be_barred_from_good_labels_but_keeps_its_corrections(fw: Flywheel, tmp_path: Path) -> None:
+    liked = add(fw, "Where is my parcel?", "im_sorry_for_your_loss", category="fallback")  # no valid route, yet a thumbs-up
+    fixed = add(fw, "Freeze my account", "you_can_use_the_inbox", category="fallback")
+    disliked = add(fw, "Pay my bill", "the_bill_is", category="fallback")
+    routed = add(fw, "Change my PIN", "pin_change", category="pin_change")
+    rate(fw, (liked, "thumbs_up"), (disliked, "thumbs_down"), (routed, "thumbs_up"))
+    fw.correct(fixed, "freeze_account")
+    assert fw.flush(60)
+    export(fw, "sft", tmp_path / "sft", eval_fraction=0, no_good_categories="fallback")
+    assert sft_ids(tmp_path / "sft") == {fixed, routed}
+    result = export(fw, "kto", tmp_path / "kto", eval_fraction=0, no_good_categories=["fallback"])
+    assert sft_ids(tmp_path / "kto") == {fixed, disliked, routed}  # a bad label on a fallback answer stays
+    assert result.manifest["filters"]["no_good_categories"] == ["fallback"]
+    export(fw, "sft", tmp_path / "all", eval_fraction=0)
+    assert liked in sft_ids(tmp_path / "all")
+
+
+def test_label_agreement_options_are_checked(fw: Flywheel, tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="short_words"):
+        export(fw, "sft", tmp_path / "x", short_words=0)
+    with pytest.raises(ExportError, match="min_agreement"):
+        export(fw, "sft", tmp_path / "x", min_agreement=2.0)
+
+
 # -- privacy -------------------------------------------------------------------------------------------------------------
 def test_redaction_recheck_catches_pii_left_in_the_store(fw: Flywheel, tmp_path: Path) -> None:
     from flywheel_middleware.feedback import make_signal

@@ -108,6 +108,7 @@ def test_falling_back_to_the_offline_engine_warns_once(caplog: pytest.LogCapture
         ("Catherine is a very sympathetic person.", "Catherine", "PERSON"),
         ("Walker began writing as a teenager.", "Walker", "PERSON"),
         ("eva kleist lives here now", "eva kleist", "PERSON"),
+        ("Usamov is late again", "Usamov", "PERSON"),
     ],
 )
 def test_international_formats_are_redacted(ner: Redactor, text: str, value: str, entity: str) -> None:
@@ -129,6 +130,7 @@ def test_international_formats_are_redacted(ner: Redactor, text: str, value: str
         "Brown is my favourite colour.",
         "Paris is lovely in spring.",
         "China has a lot of factories.",
+        "We met in Rostov and Saratov, then flew to Moldova.",
     ],
 )
 def test_ui_labels_and_capitalised_words_are_not_people(ner: Redactor, text: str) -> None:
@@ -202,6 +204,14 @@ def test_public_tuning_split_stays_within_its_tuned_leak_rates(ner: Redactor) ->
     assert report["leak"]["PERSON"] <= 0.04  # 2.6 % when last tuned
     assert report["leak"]["STREET_ADDRESS"] <= 0.07  # 5.3 %
     assert report["fp_sentence_rate"] == 0.0
+
+
+def test_the_leak_measure_does_not_find_a_street_number_inside_a_timestamp() -> None:
+    from bench_pii import present
+
+    assert present("846", "Ann lives at 846 <STREET_ADDRESS>")
+    assert not present("846", '{"started_at": 1796145461.846123, "run_id": "01a2-8460"}')
+    assert present("Main St", "at 12 Main Street")  # a value that ends in a letter: plain substring
 
 
 def test_every_free_text_field_of_an_interaction_is_redacted(ner: Redactor) -> None:

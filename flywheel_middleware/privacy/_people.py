@@ -14,6 +14,8 @@ name. Names the model misses are added back by generic rules over the names data
 * a capitalised word coordinated with a found name ("Marrero and <PERSON>", "<PERSON> and
   Brown": a known surname even if it is an ordinary word too);
 * a name opening a message before a request ("Warrane, can I ...");
+* a capitalised word that is no ordinary word and ends like a surname in many languages
+  ("Yefremova", "Usamov", "Papadopoulos", "Jónsdóttir"), unless the model calls it a place;
 * a popular first name as the subject of a clause ("Catherine is ...": WordNet knows "catherine"
   only as a noun, unlike "Hope is ...", "Bill is due"), or a known surname before a verb only
   people do ("Walker began writing");
@@ -42,6 +44,11 @@ _SUBJECT = re.compile(rf"({_CAP})[ \t]+(is|was|has|had|says|said|tells|told|asks
                       r"|writes|wrote|began|begins|replied|replies|emailed|called|thinks|thought|wants|wanted|likes"
                       r"|liked|loves|loved|knows|knew|met|went|came|left)\b")
 _PEOPLE_VERBS = frozenset("says said tells told asks asked writes wrote began begins replied replies emailed".split())
+#: Endings that mark a surname in many languages (Slavic -ov/-ova/-ski/-enko, Romanian -escu,
+#: Greek -opoulos/-akis, Nordic -sson/-dottir, Georgian -shvili/-adze, Turkish -oğlu, Polish -wicz).
+_SURNAME_ENDING = re.compile(r"(?:ova|ová|ov|ev|eva|ski|ska|sky|skaya|skiy|enko|escu|opoulos|poulos|akis|idis|sson"
+                             r"|sdóttir|dottir|ović|ovic|ević|evic|wicz|czyk|shvili|adze|oglu|oğlu)(?:'s|’s)?$")
+_PLACES = frozenset({"GPE", "LOC", "FAC"})
 _NOT_PEOPLE = frozenset({"GPE", "LOC", "ORG", "NORP", "FAC", "PRODUCT", "WORK_OF_ART", "EVENT", "LANGUAGE"})
 _DETERMINERS = frozenset("the a an this that these those my our your his her their its every each no".split())
 _UI = re.compile(r"[>›»|→/]")
@@ -188,6 +195,13 @@ def person_spans(text: str, ents: Iterable[tuple[int, int, str]],
         found.append((start, end, score))
     found.extend(_database_names(text, g))
     not_people = [(s, e) for s, e, label in ents if label in _NOT_PEOPLE]
+    places = [(s, e) for s, e, label in ents if label in _PLACES]
+    for m in _WORD.finditer(text):  # "early Yefremova", "Usamov": a surname by its ending
+        word = m.group()
+        if (len(word) >= 5 and _cap(word) and _SURNAME_ENDING.search(word) and not g.is_plain(word)
+                and not g.is_support(word) and not g.is_designator(word)
+                and not any(s < m.end() and m.start() < e for s, e in places)):  # the model tags such names ORG
+            found.append((m.start(), _trim_possessive(text, m.end()), 0.6))
     for m in _SUBJECT.finditer(text):
         prev = text[:m.start()].split()[-1:]
         if (not _subject_name(m, g) or (prev and prev[0].lower() in _DETERMINERS)
