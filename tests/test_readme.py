@@ -192,6 +192,28 @@ def test_the_few_shot_export_curation_and_consent_snippets_run_as_written(in_tmp
         assert namespace["report"] is not None
 
 
+
+def test_the_llamaindex_snippet_runs_as_written(in_tmp: Path, embedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("llama_index.core")
+    from llama_index.core import Document, Settings, VectorStoreIndex
+
+    from test_llamaindex import GEOGRAPHY, HashEmbedding, RuleLLM
+
+    # the reader's index and models: a real VectorStoreIndex over local models (LlamaIndex's Settings)
+    monkeypatch.setattr(Settings, "_llm", RuleLLM())
+    monkeypatch.setattr(Settings, "_embed_model", HashEmbedding())
+    index = VectorStoreIndex.from_documents([Document(text=t) for t in GEOGRAPHY])
+    (block, *_rest) = python_blocks("LlamaIndex")
+    with Flywheel(in_tmp / ".flywheel", embedder=embedder, flush_interval_s=0.05) as fw:
+        namespace: dict[str, Any] = {"fw": fw, "index": index}
+        exec(compile(block, "README.md#llamaindex", "exec"), namespace)  # noqa: S102 - the doc-test
+        iid = namespace["response"].metadata["flywheel_interaction_id"]
+        assert fw.flush(60)
+        turn = fw.get(iid)
+        assert (turn.session_id, turn.user_id, turn.input_text) == ("s1", "u1", "What is the refund policy?")
+        assert [s.kind for s in fw.signals(iid)] == ["thumbs_up"]
+
+
 @pytest.mark.parametrize("script", ["examples/langchain_phoenix.py", "examples/langgraph_few_shot.py",
                                     "examples/llamaindex_router_phoenix.py"])
 def test_each_example_runs_as_the_readme_invokes_it(script: str, capsys, monkeypatch, in_tmp: Path, embedder) -> None:
