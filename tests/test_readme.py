@@ -214,6 +214,30 @@ def test_the_llamaindex_snippet_runs_as_written(in_tmp: Path, embedder, monkeypa
         assert [s.kind for s in fw.signals(iid)] == ["thumbs_up"]
 
 
+
+def test_the_feedback_api_from_python_runs_as_written(in_tmp: Path) -> None:
+    pytest.importorskip("fastapi")
+    import json
+
+    import httpx
+
+    from test_serve import running
+
+    (block,) = python_blocks("From Python")
+    *lines, serve_forever = block.rstrip().splitlines()
+    assert serve_forever.startswith("run_server(fw, tokens,")  # blocks: the test serves `app` itself instead
+    (in_tmp / "tokens.json").write_text(json.dumps({"alice-token-0123456789abcdef": "alice"}))
+    namespace: dict[str, Any] = {"OPS_TOKEN": "ops-token-0123456789abcdef"}
+    exec(compile("\n".join(lines), "README.md#from-python", "exec"), namespace)  # noqa: S102 - the doc-test
+    try:
+        with running(namespace["app"]) as url:
+            for token, user in (("alice-token-0123456789abcdef", "alice"), ("ops-token-0123456789abcdef", "admin")):
+                who = httpx.get(f"{url}/v1/whoami", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+                assert who.status_code == 200 and who.json()["user_id"] == user
+    finally:
+        namespace["fw"].close()
+
+
 @pytest.mark.parametrize("script", ["examples/langchain_phoenix.py", "examples/langgraph_few_shot.py",
                                     "examples/llamaindex_router_phoenix.py"])
 def test_each_example_runs_as_the_readme_invokes_it(script: str, capsys, monkeypatch, in_tmp: Path, embedder) -> None:
