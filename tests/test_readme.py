@@ -1,7 +1,11 @@
-"""README doc-tests: the Quick start runs as written, and each example runs as the README invokes it.
+"""README doc-tests: its Python snippets run as written, and each example runs as the README invokes it.
 
-The Quick start's `agent`, `inputs` and `query_engine` are the user's own; here they are a real
-`create_agent` agent over a deterministic chat model and the LlamaIndex example's router.
+What a snippet leaves to the reader (`agent`, `model`, `tools`, `index`, `query_engine`, a store
+with some traffic) is provided here by real parts: `create_agent` over a deterministic chat model,
+a LlamaIndex `VectorStoreIndex` over local models, a small store the test fills. Not run: the
+PostgreSQL one-liner (a placeholder host), the custom-event line (it needs a running chain), the
+trainers' Python block (real training: tests/test_real_model.py and the export_and_train example
+cover that API).
 """
 
 from __future__ import annotations
