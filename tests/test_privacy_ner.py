@@ -141,7 +141,7 @@ def test_ui_labels_and_capitalised_words_are_not_people(ner: Redactor, text: str
     "text",
     ["Version 10.0.19041 is out", "Order ORD-2023-000123 shipped", "Build 3.12.4 and 3.11.9", "Released on 12.03.2024",
      "It costs 1.234.567 euros", "Coordinates 52.5200, 13.4050", "Pay EUR 1 250 000 now", "between 2019-2023",
-     "ISBN 978-3-16-148410-0", "Scores were 12 14 18 21 25 and 30"],
+     "ISBN 978-3-16-148410-0", "Scores were 12 14 18 21 25 and 30", "Meeting on 2019 10 15 at noon"],
 )
 def test_numbers_that_are_not_phones_are_kept(ner: Redactor, text: str) -> None:
     assert "<PHONE_NUMBER>" not in ner.redact(text)
