@@ -3,10 +3,11 @@ file of bounded size, and leaves with its user on erasure; the rest of the queue
 
 from __future__ import annotations
 
+import contextlib
 import json
 import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 from flywheel_middleware import Flywheel
 from flywheel_middleware.dead_letters import DeadLetters, mentions
@@ -106,11 +107,18 @@ def test_a_broken_redactor_dead_letters_nothing_and_the_records_wait(store_path:
         assert all(fw.get(i) is not None for i in ids)
 
 
-def test_at_low_traffic_a_broken_redactor_dead_letters_nothing(store_path: Path, embedder) -> None:
-    # one record per batch, as when turns trickle in: each batch of one is judged like a split's single
+@contextlib.contextmanager
+def _trickle(store_path: Path, embedder, wrap: Callable[[Any], Any]) -> Iterator[tuple[Flywheel, Any]]:
+    """A flywheel that ingests one record per batch (as when turns trickle in), its redactor wrapped."""
     with Flywheel(store_path, embedder=embedder, worker_mode="thread", flush_interval_s=0.05, max_backoff_s=0.5, batch_size=1) as fw:
-        broken = _BrokenRedactor(fw.make_redactor())
+        broken = wrap(fw.make_redactor())
         fw._ingestion.owner.worker._redactor = broken
+        yield fw, broken
+
+
+def test_at_low_traffic_a_broken_redactor_dead_letters_nothing(store_path: Path, embedder) -> None:
+    # each batch of one is judged like a split's single record: the canary fails too, nothing is blamed
+    with _trickle(store_path, embedder, _BrokenRedactor) as (fw, broken):
         ids = [fw.record(turn(f"question {i}")) for i in range(3)]
         assert not fw.flush(2)
         assert fw.stats()["counters"].get("dead_lettered", 0) == 0
@@ -131,9 +139,7 @@ class _FailsOnQuestions:
 
 
 def test_records_failing_alike_batch_after_batch_wait_instead_of_being_dead_lettered(store_path: Path, embedder) -> None:
-    with Flywheel(store_path, embedder=embedder, worker_mode="thread", flush_interval_s=0.05, max_backoff_s=0.5, batch_size=1) as fw:
-        broken = _FailsOnQuestions(fw.make_redactor())
-        fw._ingestion.owner.worker._redactor = broken
+    with _trickle(store_path, embedder, _FailsOnQuestions) as (fw, broken):
         ids = [fw.record(turn(f"question {i}")) for i in range(8)]
         assert not fw.flush(3)
         lettered = fw.stats()["counters"].get("dead_lettered", 0)

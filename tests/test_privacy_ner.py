@@ -141,7 +141,7 @@ def test_ui_labels_and_capitalised_words_are_not_people(ner: Redactor, text: str
     "text",
     ["Version 10.0.19041 is out", "Order ORD-2023-000123 shipped", "Build 3.12.4 and 3.11.9", "Released on 12.03.2024",
      "It costs 1.234.567 euros", "Coordinates 52.5200, 13.4050", "Pay EUR 1 250 000 now", "between 2019-2023",
-     "ISBN 978-3-16-148410-0", "Scores were 12 14 18 21 25 and 30"],
+     "ISBN 978-3-16-148410-0", "Scores were 12 14 18 21 25 and 30", "Meeting on 2019 10 15 at noon"],
 )
 def test_numbers_that_are_not_phones_are_kept(ner: Redactor, text: str) -> None:
     assert "<PHONE_NUMBER>" not in ner.redact(text)
@@ -204,6 +204,14 @@ def test_public_tuning_split_stays_within_its_tuned_leak_rates(ner: Redactor) ->
     assert report["leak"]["PERSON"] <= 0.04  # 2.6 % when last tuned
     assert report["leak"]["STREET_ADDRESS"] <= 0.07  # 5.3 %
     assert report["fp_sentence_rate"] == 0.0
+
+
+def test_the_leak_measure_does_not_find_a_street_number_inside_a_timestamp() -> None:
+    from bench_pii import present
+
+    assert present("846", "Ann lives at 846 <STREET_ADDRESS>")
+    assert not present("846", '{"started_at": 1796145461.846123, "run_id": "01a2-8460"}')
+    assert present("Main St", "at 12 Main Street")  # a value that ends in a letter: plain substring
 
 
 def test_every_free_text_field_of_an_interaction_is_redacted(ner: Redactor) -> None:

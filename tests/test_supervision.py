@@ -1,6 +1,6 @@
-"""The ingest owner under faults: a dead worker (process or thread) is restarted and loses nothing,
-derived processing is at least once, faults show in stats() within seconds, and a clean close
-leaves no raw segment behind."""
+"""The ingest owner under faults: a dead worker (process or thread) is restarted and loses nothing, and
+so does an app killed together with its worker (the next flywheel takes over); derived processing
+is at least once, faults show in stats() within seconds, and a clean close leaves no raw segment."""
 
 from __future__ import annotations
 
@@ -152,3 +152,39 @@ def test_killing_the_worker_process_mid_batch_loses_nothing_and_shows_within_sec
     report = json.loads(subprocess.run([sys.executable, "-m", "flywheel_middleware.cli", "stats", "--path", str(store_path), "--json"],
                                        capture_output=True, text=True, timeout=120, check=True).stdout)
     assert report["interactions"] == n and report["worker_health"]["alive"] is False
+
+
+_APP_AND_WORKER_KILLED = textwrap.dedent(
+    """
+    import json, os, signal, sys, time
+    from flywheel_middleware import Flywheel, Interaction
+    fw = Flywheel(sys.argv[1], batch_size=8)  # the default: a worker process
+    ids = []
+    for i in range(48):
+        iid = fw.record(Interaction(input=f"question {i}, mail {sys.argv[2]}", output="an answer", user_id=f"u{i % 5}"))
+        fw.feedback(iid, "thumbs_up", actor=f"rater-{i}")
+        ids.append(iid)
+    print(json.dumps(ids), flush=True)
+    deadline = time.monotonic() + 180
+    while fw.stats()["interactions"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.kill(int(fw.stats()["worker"].split()[1]), signal.SIGKILL)  # mid-ingest: the worker, then the app
+    os.kill(os.getpid(), signal.SIGKILL)
+    """
+)
+
+
+@pytest.mark.slow
+def test_killing_the_app_and_its_worker_mid_batch_loses_nothing(store_path: Path, embedder) -> None:
+    proc = subprocess.run([sys.executable, "-c", _APP_AND_WORKER_KILLED, str(store_path), EMAIL], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    ids = json.loads(proc.stdout.splitlines()[0])
+    # the killed worker may still be exiting: this flywheel becomes the owner as soon as it is gone
+    with Flywheel(store_path, embedder=embedder, worker_mode="thread", flush_interval_s=0.05) as fw:
+        assert fw.flush(120)
+        assert {it.id for it in fw.interactions(limit=None)} == set(ids)
+        rewards = fw.store.rewards_for(ids)  # the batch the worker stored but never processed included
+        assert len(rewards) == len(ids) and all(r.n_signals >= 1 for r in rewards.values())
+        assert len(fw.index) == len(ids)
+    assert traces(store_path, EMAIL) == {}

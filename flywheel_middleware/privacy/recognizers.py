@@ -14,6 +14,7 @@ All patterns are precompiled at import; each recognizer is a single pass over th
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Iterable
 
@@ -385,7 +386,8 @@ _PHONE_CUE_BEFORE = re.compile(
     r"(?:call|phone|tel|telephone|mobile|cell|cellphone|text|reach|dial|fax|desk|office|number|whatsapp|sms|ring"
     r"|contact|answering|landline|handy|tlf|tel\.)\b[^\n\d]{0,25}$", re.IGNORECASE)
 _PHONE_CUE_AFTER = re.compile(r"^[ \t:(\-]*(?:office|fax|mobile|cell|home|work|desk|landline|direct)\b", re.IGNORECASE)
-_DATE_LIKE = re.compile(r"^\d{1,4}[./\-]\d{1,2}[./\-]\d{1,4}$|^\d{1,2}[ \t]\d{1,2}[ \t](?:19|20)\d\d$")
+_DATE_LIKE = re.compile(r"^\d{1,4}[./\-]\d{1,2}[./\-]\d{1,4}$|^\d{1,2}[ \t]\d{1,2}[ \t](?:19|20)\d\d$"
+                        r"|^(?:19|20)\d\d[ \t](?:0?[1-9]|1[0-2])[ \t](?:0?[1-9]|[12]\d|3[01])$")  # "2019 10 15"
 _MONEY_BEFORE = re.compile(r"[$€£¥₹]\s*$|\b(?:usd|eur|gbp|chf|inr|jpy|sek|nok|dkk|pln|rs|kr)\.?\s*$", re.IGNORECASE)
 _MONEY_AFTER = re.compile(r"^\s*(?:[$€£¥₹]|(?:usd|eur|gbp|chf|inr|jpy|sek|nok|dkk|pln|kr|euros?|dollars?|pounds?"
                           r"|rupees?|yen|units|items|pcs|km|kg|people|users|rows|records|bytes|mb|gb)\b)", re.IGNORECASE)
@@ -409,6 +411,7 @@ def _regions() -> list[str]:
     return _ALL_REGIONS
 
 
+@functools.lru_cache(maxsize=4096)
 def _valid_somewhere(value: str) -> bool:
     """Whether ``value`` (national format) is a valid number in some region (phonenumbers'
     numbering plans: leading digits and lengths per region)."""
