@@ -5,7 +5,9 @@ Two runs: the worker as a thread (per-stage time split from the worker's counter
 default worker process (end to end, as users run it). Texts are support-chat turns, a third of
 them with PII (emails, phones, card numbers, names), 20-60 words each.
 
-Run: .venv/bin/python benchmarks/bench_ingest.py [N] [--ner-only | --redaction-only]
+Run: .venv/bin/python benchmarks/bench_ingest.py [N] [--ner-only | --redaction-only] [--threads T]
+(``--threads T``: the embedder's torch threads, ``Flywheel(torch_threads=T)``; default one, the
+pessimistic case of a worker that shares its core with the agent.)
 (``--ner-only``/``--redaction-only`` add stock Presidio + spaCy, what a user would otherwise run, as
 the worker's redactor: same records, same worker, ``StockPresidio`` below.)
 """
@@ -93,13 +95,15 @@ class StockPresidio:
         return _rebuild(value, iter([self._one(t) for t in strings])) if strings else value
 
 
-def run(mode: str, n: int, long: bool, quantize: bool = False, spacy_model: str | None = None) -> dict[str, float]:
+def run(mode: str, n: int, long: bool, quantize: bool = False, spacy_model: str | None = None,
+        threads: int | None = None) -> dict[str, float]:
     rng = random.Random(0)
     items = [make(i, rng, long) for i in range(n)]
     words = sum(len(it.input.split()) for it in items) / n
     with tempfile.TemporaryDirectory() as tmp:
         stock = spacy_model == "stock"
         fw = Flywheel(Path(tmp) / "s", worker_mode=mode, batch_size=128, embedding_quantize=quantize,
+                      torch_threads=threads,
                       redaction={"spacy_model": spacy_model} if spacy_model and not stock else {})
         if stock:  # swapped into the worker thread (no public seam for a foreign redactor)
             fw._ingestion.owner.worker._redactor = StockPresidio()
@@ -169,11 +173,12 @@ def main() -> None:
     if "--ner-only" in sys.argv:
         runs = [("thread", False, False, "blank"), ("thread", False, False, None), ("thread", False, False, "stock"),
                 ("process", False, False, "blank"), ("process", False, False, None)]
+    threads = int(sys.argv[sys.argv.index("--threads") + 1]) if "--threads" in sys.argv else None
     rows = []
-    print(f"load before: {open('/proc/loadavg').read().split()[:3]}")
+    print(f"load before: {open('/proc/loadavg').read().split()[:3]}; embedder torch threads: {threads or 1}")
     for mode, long, quantize, model in runs:
         # stock Presidio redacts a few interactions/s: a tenth of the records gives the same rate
-        r = run(mode, max(50, n // 10) if model == "stock" else n, long, quantize, model)
+        r = run(mode, max(50, n // 10) if model == "stock" else n, long, quantize, model, threads)
         total = r["time_redact_us"] + r["time_embed_us"] + r["time_store_us"] or 1.0
         engine = {"blank": "offline engine", "stock": "stock Presidio + en_core_web_sm"}.get(
             model or "", "NER engine (default: en_core_web_md)")
