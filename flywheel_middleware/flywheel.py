@@ -26,7 +26,7 @@ from .records import Interaction, RecordError, Signal
 from .store.base import InteractionQuery
 from .store.postgres import is_postgres_url, safe_url
 from .store.replica import normalise_store_config
-from .store.sqlite import APP_ID
+from .store.sqlite import APP_ID, read_folder_marker
 
 if TYPE_CHECKING:
     from .processors import CompositeProcessor
@@ -110,12 +110,7 @@ class Flywheel:
                     "choose an empty or new folder"
                 )
         if marker.exists():
-            try:
-                meta = json.loads(marker.read_text())
-            except (OSError, ValueError) as exc:
-                raise StoreError(f"{marker} is unreadable ({exc}); the store may be corrupt") from exc
-            if meta.get("app") != APP_ID:
-                raise StoreError(f"{self.path} belongs to another application ({meta.get('app')!r})")
+            meta = read_folder_marker(marker, self.path, "store")
             if int(meta.get("layout", 0)) > _LAYOUT_VERSION:
                 raise StoreError(f"{self.path} was written by a newer flywheel-middleware (layout {meta.get('layout')})")
             if meta.get("store"):

@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import StoreError
-from .sqlite import APP_ID
+from .sqlite import APP_ID, read_folder_marker
 
 MARKER = "flywheel.json"
 LAYOUT_VERSION = 1
@@ -78,12 +78,7 @@ def prepare_queue_dir(path: Path, url: str) -> str:
     marker = path / MARKER
     identity = database_identity(url)
     if marker.exists():
-        try:
-            meta = json.loads(marker.read_text())
-        except (OSError, ValueError) as exc:
-            raise StoreError(f"{marker} is unreadable ({exc}); the queue folder may be corrupt") from exc
-        if meta.get("app") != APP_ID:
-            raise StoreError(f"{path} belongs to another application ({meta.get('app')!r})")
+        meta = read_folder_marker(marker, path, "queue folder")
         if not meta.get("store"):
             raise StoreError(f"{path} is an embedded flywheel store, not a queue folder for {identity}; "
                              "copy it into the database with `flywheel migrate` and use another queue_dir")

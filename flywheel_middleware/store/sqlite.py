@@ -40,6 +40,18 @@ from .base import (
 )
 
 APP_ID = "flywheel-middleware"
+
+
+def read_folder_marker(marker: Path, folder: Path, what: str) -> dict[str, Any]:
+    """The JSON marker of a flywheel folder (a store or a replica's queue folder), checked to be ours;
+    ``what`` names the folder kind in the error ("store", "queue folder")."""
+    try:
+        meta = json.loads(marker.read_text())
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"{marker} is unreadable ({exc}); the {what} may be corrupt") from exc
+    if meta.get("app") != APP_ID:
+        raise StoreError(f"{folder} belongs to another application ({meta.get('app')!r})")
+    return meta
 STORE_FORMAT = 1
 SCHEME = "sqlite://"
 _CHUNK = 500
