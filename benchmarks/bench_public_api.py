@@ -43,7 +43,8 @@ KEY = "customer_message"  # a prompt variable the library has no rule for
 
 
 def scripted_chain(replies: dict[str, str]) -> Any:
-    """``prompt | model``: the model replies with ``replies[question]`` (the session's answer)."""
+    """``prompt | model``: the model replies with ``replies[question]`` (the caller sets the session's
+    answer in the dict before each turn; one chain serves the whole run)."""
     from langchain_core.language_models import BaseChatModel
     from langchain_core.messages import AIMessage, HumanMessage
     from langchain_core.outputs import ChatGeneration, ChatResult
@@ -74,15 +75,17 @@ def rephrase_part(folder: Path, per_intent: int) -> dict[str, Any]:
     sessions = cs.sessions("report", per_intent=per_intent)
     fw = Flywheel(folder / "rephrase")
     handler = fw.langchain()
+    replies: dict[str, str] = {}
+    chain = scripted_chain(replies)
     firsts: list[str] = []
     t0 = time.perf_counter()
     for n, s in enumerate(sessions):  # each first question is asked once per session, with that session's answer
-        chain = scripted_chain({s.turns[0]: s.answers[0]})
+        replies[s.turns[0]] = s.answers[0]
         firsts.append(_turn(chain, handler, s.turns[0], f"s{n}", f"u{n}"))
         if s.label == "repeat_after_good":
             fw.feedback(firsts[-1], "thumbs_up", actor=f"u{n}")
     fw.flush(1800)
-    chain = scripted_chain({})  # the second answers do not matter
+    replies.clear()  # the second answers do not matter ("Okay.")
     for n, s in enumerate(sessions):
         _turn(chain, handler, s.turns[1], f"s{n}", f"u{n}")
     fw.flush(1800)
@@ -117,12 +120,15 @@ def fewshot_part(folder: Path, k: int = 4, bad_share: float = 0.2) -> dict[str, 
     rng = random.Random("public-api-fewshot")
     fw = Flywheel(folder / "fewshot")
     handler = fw.langchain()
+    replies: dict[str, str] = {}
+    chain = scripted_chain(replies)
     bad_ids: set[str] = set()
     t0 = time.perf_counter()
     for n, (text, intent) in enumerate(rows["train"]):
         bad = rng.random() < bad_share
         answer = rng.choice([i for i in by_domain[domain_of[intent]] if i != intent]) if bad else intent
-        iid = _turn(scripted_chain({text: answer}), handler, text, f"past-{n}", f"user-{n}")
+        replies[text] = answer
+        iid = _turn(chain, handler, text, f"past-{n}", f"user-{n}")
         fw.feedback(iid, "thumbs_down" if bad else "thumbs_up", actor=f"user-{n}")
         if bad:
             bad_ids.add(iid)
