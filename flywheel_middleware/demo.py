@@ -262,17 +262,15 @@ def arm_figures(report: Any) -> dict[str, Any]:
 
 # -- the run -----------------------------------------------------------------------------------------
 def _threads(n: int) -> int:
-    """Every core on an idle machine; one thread when other work competes for the cores (OpenMP
-    threads spin-wait for each other, so two threads on a loaded machine run many times slower)."""
+    """Every core nobody else uses (``_cpu.idle_cores``: the machine's busy time minus the demo's
+    own); one thread when other work competes (OpenMP threads spin-wait for each other, so two
+    threads sharing a core with another program run many times slower)."""
     import torch
 
+    from ._cpu import idle_cores
+
     if n <= 0:
-        cores = max(1, os.cpu_count() or 1)
-        try:
-            busy = os.getloadavg()[0]
-        except OSError:
-            busy = 0.0
-        n = cores if busy < 0.75 * cores else 1
+        n = idle_cores()
     torch.set_num_threads(n)
     return n
 
@@ -399,9 +397,8 @@ def _run(root: Path, cfg: DemoConfig, phoenix: str | None, console: Any) -> list
         progress.advance(setup)
         fw = Flywheel(root / "store", **overrides)
         progress.advance(setup)
-        # few-shot examples: good turns at the labels' confidence whose route was a real intent (a
-        # thumbs-up on a fallback reply is no example, as it is no export row)
-        examples = {"min_confidence": cfg.min_confidence, "route": list(data.intents)}
+        # few-shot examples: good turns and corrected ones (the user's answer) at the labels' confidence
+        examples = {"min_confidence": cfg.min_confidence}
         agent = build_agent(fw, local.chat_model(), data.intents, few_shot_k=cfg.few_shot_k, **examples)
         handler = fw.langchain()
         traffic = _Traffic(fw, agent, handler, data, cfg)
@@ -431,8 +428,10 @@ def _run(root: Path, cfg: DemoConfig, phoenix: str | None, console: Any) -> list
                         bars[name] = progress.add_task(f"cycle {cycle}: {name}", total=total or None)
                     progress.update(bars[name], completed=done, total=total or None)
 
-                _threads(cfg.threads)
+                threads = _threads(cfg.threads)
                 candidate = _train(fw, root, cycle, cfg, local.base_model, result, bar)
+                for stage in result.training.values():
+                    stage["threads"] = threads
                 result.seconds["train"] = time.perf_counter() - t1
                 t1 = time.perf_counter()
                 provider = store_few_shot(fw, cfg.few_shot_k, **examples)
