@@ -1,13 +1,17 @@
 """PII redaction on public data: leak rate per entity type on the held-out split, side by side with
 stock Presidio + spaCy, false positives, speed, and the end-to-end leak through a LangGraph agent.
 
-    PYTHONPATH=. python benchmarks/bench_pii.py                    # report split, every engine
+    PYTHONPATH=. python benchmarks/bench_pii.py                    # fresh set, report part, every engine
     PYTHONPATH=. python benchmarks/bench_pii.py --e2e --phoenix    # + fw.langchain() -> store / export / Phoenix
     PYTHONPATH=. python benchmarks/bench_pii.py --split tune --show 20   # tuning: prints the misses
+    PYTHONPATH=. python benchmarks/bench_pii.py --data dev         # the older dev set's report split
 
-Data: presidio-research's synthetic set (half, MIT; ``benchmarks/data/public``), split by template
-(``pii_public.py``); figures are on the ``report`` split, which was never read while tuning
-(misses are only ever printed for the ``tune`` split). A value *leaks* when it is still present
+Data (``benchmarks/data/public``, both MIT, split by template in ``pii_public.py``): ``fresh``
+(default) is 8,000 sentences of presidio-research's own generator (presidio-evaluator 0.3.2, seed
+8731; ``data/make_presidio_fresh.py``): its ``report`` part holds the templates of the dev set's
+report split (new values) and 6 templates the dev set lacks (``report-unseen``, also shown alone);
+``dev`` is half of presidio-research's synthetic set v2, whose report split was read at the end of
+earlier shifts. Misses are only ever printed for a ``tune`` split. A value *leaks* when it is still present
 verbatim in the redacted text (the issue's measure); *uncovered* when any non-space character of
 it is not redacted (stricter: "Rua do Arenque <STREET_ADDRESS>" leaks no value but is uncovered).
 False positives: sentences of the split with no labelled entity at all that get anything
@@ -261,9 +265,12 @@ def end_to_end(records: list[dict[str, Any]], phoenix: bool) -> dict[str, dict[s
         for i, rec in enumerate(records):
             blob = "\n".join(texts.get(str(i), [])) + "\n" + unowned
             for _, _, etype, value in P.gold_spans(rec):
-                total[GROUPS[etype]] += 1
-                leaked[GROUPS[etype]] += present(value, blob)
-        result[place] = {k: leaked[k] / total[k] for k in total} | {"n": sum(total.values()), "unowned": len(texts.get("*", []))}
+                is_leak = present(value, blob)
+                for key in dict.fromkeys((etype, GROUPS[etype])):
+                    total[key] += 1
+                    leaked[key] += is_leak
+        n = sum(total[g] for g in ("structured", "PERSON", "STREET_ADDRESS"))
+        result[place] = {k: leaked[k] / total[k] for k in total} | {"n": n, "unowned": len(texts.get("*", []))}
     return result
 
 
@@ -341,6 +348,7 @@ def _engines(names: list[str]) -> list[tuple[str, SpanFn]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", default="fresh", choices=["fresh", "dev"])
     ap.add_argument("--split", default="report", choices=["report", "tune"])
     ap.add_argument("--engines", default="flywheel,flywheel-sm,flywheel-blank,stock")
     ap.add_argument("--e2e", action="store_true", help="also run fw.langchain() -> store -> export")
@@ -348,14 +356,20 @@ def main() -> None:
     ap.add_argument("--show", type=int, default=0, help="misses / FPs to print (tune split only)")
     args = ap.parse_args()
 
-    tune, report = P.load_split()
+    tune, report = P.load_fresh_split() if args.data == "fresh" else P.load_split()
     records = report if args.split == "report" else tune
-    print(f"data: presidio-research synth (dev half), split '{args.split}': {len(records)} sentences, "
+    name = ("presidio-evaluator 0.3.2 generator, fresh set (seed 8731)" if args.data == "fresh"
+            else "presidio-research synth v2 (dev half)")
+    print(f"data: {name}, split '{args.split}': {len(records)} sentences, "
           f"{len({r['template_id'] for r in records})} templates; load {open('/proc/loadavg').read().split()[:3]}")
     results = []
+    unseen = [r for r in records if r.get("part") == "report-unseen"]
+    subsets = []
     for label, fn in _engines(args.engines.split(",")):
         fn(["warm up: Ann Lee, ann@example.com"])
         results.append((label, evaluate_public(fn, records)))
+        if unseen:
+            subsets.append((label, evaluate_public(fn, unseen)))
     types = list(P.TARGET_TYPES) + ["structured"]
     head = ["type", "n"] + [label.split(" (")[0] for label, _ in results]
     print("\nleaked verbatim / uncovered (share of values)")
@@ -372,6 +386,14 @@ def main() -> None:
     print("| texts/s (one thread, this batch) | | " + " | ".join(f"{r['texts_per_s']:.0f}" for _, r in results) + " |")
     for label, _ in results:
         print(f"  {label}")
+    if subsets:
+        print(f"\nof which report-unseen (templates absent from the dev set: {len(unseen)} sentences, "
+              f"{len({r['template_id'] for r in unseen})} templates), leaked verbatim")
+        print("| type | n | " + " | ".join(label.split(" (")[0] for label, _ in subsets) + " |\n|" + "---|" * (2 + len(subsets)))
+        for t in types:
+            n = subsets[0][1]["support"].get(t)
+            if n:
+                print(f"| {t} | {n} | " + " | ".join(f"{r['leak'][t]:.1%}" for _, r in subsets) + " |")
     if args.show and args.split == "tune":
         for label, r in results[:1]:
             for t, ms in r["misses"].items():
@@ -383,9 +405,10 @@ def main() -> None:
         e2e = end_to_end(records, args.phoenix)
         print("\nend to end (fw.langchain() LangGraph agent echoing each sentence -> worker process -> store -> "
               "`flywheel export sft`), leaked verbatim")
-        print("| where | structured | PERSON | STREET_ADDRESS | values | rows of no turn |\n|---|---|---|---|---|---|")
+        print("| where | structured | of which phones | PERSON | STREET_ADDRESS | values | rows of no turn |\n"
+              "|---|---|---|---|---|---|---|")
         for place, r in e2e.items():
-            print(f"| {place} | {r.get('structured', 0):.1%} | {r.get('PERSON', 0):.1%} | "
+            print(f"| {place} | {r.get('structured', 0):.1%} | {r.get('PHONE_NUMBER', 0):.1%} | {r.get('PERSON', 0):.1%} | "
                   f"{r.get('STREET_ADDRESS', 0):.1%} | {r['n']:.0f} | {r['unowned']:.0f} |")
     print(f"\nload after: {open('/proc/loadavg').read().split()[:3]}")
 
