@@ -57,14 +57,18 @@ GROUPS = {**{t: "structured" for t in P.STRUCTURED}, "PERSON": "PERSON", "STREET
 # engines
 # ---------------------------------------------------------------------------------------------
 
+def spans_of(redactor: Redactor) -> SpanFn:
+    """The redactor's (start, end, type) spans for each text, as ``evaluate_public`` takes them."""
+    def spans(texts: list[str]) -> list[list[tuple[int, int, str]]]:
+        return [[(s.start, s.end, s.entity_type) for s in found] for found in redactor.analyze_batch(texts)]
+
+    return spans
+
+
 def flywheel_engine(model: str | None) -> tuple[str, SpanFn, Callable[[list[str]], list[str]]]:
     r = Redactor(RedactionConfig(spacy_model=model))
     r.warmup()
-
-    def spans(texts: list[str]) -> list[list[tuple[int, int, str]]]:
-        return [[(s.start, s.end, s.entity_type) for s in found] for found in r.analyze_batch(texts)]
-
-    return r.engine_kind, spans, r.redact_batch
+    return r.engine_kind, spans_of(r), r.redact_batch
 
 
 def stock_engine() -> tuple[str, SpanFn, Callable[[list[str]], list[str]]]:

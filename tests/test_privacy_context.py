@@ -4,24 +4,10 @@ places and ordinary words those rules must leave alone. Real Presidio + the pinn
 
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
-
 import pytest
+from privacy_fixtures import leak_report
 
-os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
-
-from flywheel_middleware.privacy import Redactor  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-
-
-@pytest.fixture(scope="module")
-def ner() -> Redactor:
-    r = Redactor()
-    r.warmup()
-    return r
+from flywheel_middleware.privacy import Redactor
 
 
 def _assert_redacted(ner: Redactor, text: str, value: str, entity: str) -> None:
@@ -109,11 +95,8 @@ def test_fresh_tuning_part_stays_within_its_tuned_leak_rates(ner: Redactor) -> N
     """A regression guard on the fresh set's tuning part (presidio-evaluator's generator; the
     reported figures are on its report part: benchmarks/bench_pii.py)."""
     import pii_public
-    from bench_pii import evaluate_public
 
-    tune, _ = pii_public.load_fresh_split()
-    fn = lambda texts: [[(s.start, s.end, s.entity_type) for s in f] for f in ner.analyze_batch(texts)]  # noqa: E731
-    report = evaluate_public(fn, tune)
+    report = leak_report(ner, pii_public.load_fresh_split()[0])
     assert report["leak"]["structured"] <= 0.01  # 0 of 1,039 when last tuned
     assert report["leak"]["PERSON"] <= 0.02  # 1.0 %
     assert report["leak"]["STREET_ADDRESS"] <= 0.07  # 4.7 %
