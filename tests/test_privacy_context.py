@@ -35,8 +35,9 @@ def test_numbers_without_separators_next_to_a_phone_word_are_phones(ner: Redacto
 @pytest.mark.parametrize(("text", "value"), [
     ("I would like to stop receiving messages to 327 6915", "327 6915"),
     ("She keeps calling 9472 7916 at night", "9472 7916"),
+    ("my direct line is 98 91 97", "98 91 97"),
 ])
-def test_messaging_and_inflected_call_words_are_phone_cues(ner: Redactor, text: str, value: str) -> None:
+def test_messaging_words_line_names_and_inflected_call_words_are_phone_cues(ner: Redactor, text: str, value: str) -> None:
     _assert_redacted(ner, text, value, "PHONE_NUMBER")
 
 
@@ -45,6 +46,7 @@ def test_messaging_and_inflected_call_words_are_phone_cues(ner: Redactor, text: 
     "Order 12345678 was shipped",
     "Account number 12345678 is closed",
     "The hotel 12 34 56 has no rooms",
+    "See line 12 34 56 of the file",
 ])
 def test_short_or_unseparated_numbers_without_a_phone_word_are_kept(ner: Redactor, text: str) -> None:
     assert "<PHONE_NUMBER>" not in ner.redact(text)

@@ -19,7 +19,8 @@ _DIGIT_GROUPS = re.compile(r"(?<![\w+\-./,])\(?\d{1,8}\)?(?:[ \t.\-/]\(?\d{1,8}\
 #: Words for a phone line or a way of using one ("messages to", "answering at", "Mobile:").
 _PHONE_WORD = (r"\b(?:call(?:s|ed|ing)?|phon(?:e|es|ed|ing)|tel|telephone|mobile|cell|cellphone|text(?:s|ed|ing)?"
                r"|messag(?:e|es|ed|ing)|sms|dial(?:l?ed|l?ing)?|fax|whatsapp|viber|ring|answer(?:s|ed|ing)?|voicemail"
-               r"|hotline|helpline|landline|handy|tlf|tel\.)")
+               r"|hotline|helpline|landline|pager|cellular|callback|(?:direct|phone|support|help|land)[ \t-]?line"
+               r"|handy|tlf|tel\.)")
 _PHONE_CUE_BEFORE = re.compile(rf"(?:{_PHONE_WORD}|\b(?:reach(?:ed)?|desk|office|number|contact))\b[^\n\d]{{0,25}}$",
                                re.IGNORECASE)
 #: Only the phone words (not "number", "contact", "office"): enough for a short or unseparated number.
