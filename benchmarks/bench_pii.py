@@ -204,7 +204,9 @@ def end_to_end(records: list[dict[str, Any]], phoenix: bool) -> dict[str, dict[s
             from phoenix_server import get_spans, running_phoenix, span_attribute
 
             base = stack.enter_context(running_phoenix())
-        fw = Flywheel(Path(tmp) / "fw", phoenix_endpoint=base, project_name="bench-pii", worker_mode="process")
+        # the span queue holds every span of the run, so none is dropped before Phoenix gets it
+        fw = Flywheel(Path(tmp) / "fw", phoenix_endpoint=base, project_name="bench-pii", worker_mode="process",
+                      span_queue_size=8 * len(records) + 1024)
         handler = fw.langchain()
         for i, rec in enumerate(records):
             text = rec["full_text"]
@@ -218,6 +220,8 @@ def end_to_end(records: list[dict[str, Any]], phoenix: bool) -> dict[str, dict[s
             fw.feedback(it.id, "thumbs_up")
         assert fw.flush(3600)
         fw.close()
+        counts = fw.counters.snapshot()
+        exported, dropped = counts.get("tracing.spans_exported", 0), counts.get("tracing.spans_dropped", 0)
         import subprocess
 
         db = sqlite3.connect(Path(tmp) / "fw" / "store.sqlite")
@@ -243,8 +247,8 @@ def end_to_end(records: list[dict[str, Any]], phoenix: bool) -> dict[str, dict[s
                 export[key].extend((line, twin_line))
         places["`flywheel export sft`"] = export
         if base is not None:
-            want = 2 * len(records)
-            deadline = time.monotonic() + 600
+            want = exported  # wait until Phoenix holds every span the processor exported
+            deadline = time.monotonic() + 900
             spans: list[Any] = []
             while time.monotonic() < deadline:
                 spans = get_spans(base, project="bench-pii")
@@ -260,7 +264,7 @@ def end_to_end(records: list[dict[str, Any]], phoenix: bool) -> dict[str, dict[s
             for sp in spans:
                 by_trace[_owner_key(trace_of.get((sp.get("context") or {}).get("trace_id")))].append(
                     json.dumps(sp, ensure_ascii=False))
-            places[f"Phoenix spans ({len(spans)})"] = by_trace
+            places[f"Phoenix spans ({len(spans)} of {exported} exported, {dropped} dropped)"] = by_trace
     result: dict[str, dict[str, float]] = {}
     for place, texts in places.items():
         unowned = "\n".join(texts.get("*", []))  # rows no record could be matched to count against every record
