@@ -1,13 +1,17 @@
 """PII redaction on public data: leak rate per entity type on the held-out split, side by side with
 stock Presidio + spaCy, false positives, speed, and the end-to-end leak through a LangGraph agent.
 
-    PYTHONPATH=. python benchmarks/bench_pii.py                    # report split, every engine
+    PYTHONPATH=. python benchmarks/bench_pii.py                    # fresh set, report part, every engine
     PYTHONPATH=. python benchmarks/bench_pii.py --e2e --phoenix    # + fw.langchain() -> store / export / Phoenix
     PYTHONPATH=. python benchmarks/bench_pii.py --split tune --show 20   # tuning: prints the misses
+    PYTHONPATH=. python benchmarks/bench_pii.py --data dev         # the older dev set's report split
 
-Data: presidio-research's synthetic set (half, MIT; ``benchmarks/data/public``), split by template
-(``pii_public.py``); figures are on the ``report`` split, which was never read while tuning
-(misses are only ever printed for the ``tune`` split). A value *leaks* when it is still present
+Data (``benchmarks/data/public``, both MIT, split by template in ``pii_public.py``): ``fresh``
+(default) is 8,000 sentences of presidio-research's own generator (presidio-evaluator 0.3.2, seed
+8731; ``data/make_presidio_fresh.py``): its ``report`` part holds the templates of the dev set's
+report split (new values) and 6 templates the dev set lacks (``report-unseen``, also shown alone);
+``dev`` is half of presidio-research's synthetic set v2, whose report split was read at the end of
+earlier shifts. Misses are only ever printed for a ``tune`` split. A value *leaks* when it is still present
 verbatim in the redacted text (the issue's measure); *uncovered* when any non-space character of
 it is not redacted (stricter: "Rua do Arenque <STREET_ADDRESS>" leaks no value but is uncovered).
 False positives: sentences of the split with no labelled entity at all that get anything
@@ -53,14 +57,18 @@ GROUPS = {**{t: "structured" for t in P.STRUCTURED}, "PERSON": "PERSON", "STREET
 # engines
 # ---------------------------------------------------------------------------------------------
 
+def spans_of(redactor: Redactor) -> SpanFn:
+    """The redactor's (start, end, type) spans for each text, as ``evaluate_public`` takes them."""
+    def spans(texts: list[str]) -> list[list[tuple[int, int, str]]]:
+        return [[(s.start, s.end, s.entity_type) for s in found] for found in redactor.analyze_batch(texts)]
+
+    return spans
+
+
 def flywheel_engine(model: str | None) -> tuple[str, SpanFn, Callable[[list[str]], list[str]]]:
     r = Redactor(RedactionConfig(spacy_model=model))
     r.warmup()
-
-    def spans(texts: list[str]) -> list[list[tuple[int, int, str]]]:
-        return [[(s.start, s.end, s.entity_type) for s in found] for found in r.analyze_batch(texts)]
-
-    return r.engine_kind, spans, r.redact_batch
+    return r.engine_kind, spans_of(r), r.redact_batch
 
 
 def stock_engine() -> tuple[str, SpanFn, Callable[[list[str]], list[str]]]:
@@ -196,7 +204,9 @@ def end_to_end(records: list[dict[str, Any]], phoenix: bool) -> dict[str, dict[s
             from phoenix_server import get_spans, running_phoenix, span_attribute
 
             base = stack.enter_context(running_phoenix())
-        fw = Flywheel(Path(tmp) / "fw", phoenix_endpoint=base, project_name="bench-pii", worker_mode="process")
+        # the span queue holds every span of the run, so none is dropped before Phoenix gets it
+        fw = Flywheel(Path(tmp) / "fw", phoenix_endpoint=base, project_name="bench-pii", worker_mode="process",
+                      span_queue_size=8 * len(records) + 1024)
         handler = fw.langchain()
         for i, rec in enumerate(records):
             text = rec["full_text"]
@@ -210,6 +220,8 @@ def end_to_end(records: list[dict[str, Any]], phoenix: bool) -> dict[str, dict[s
             fw.feedback(it.id, "thumbs_up")
         assert fw.flush(3600)
         fw.close()
+        counts = fw.counters.snapshot()
+        exported, dropped = counts.get("tracing.spans_exported", 0), counts.get("tracing.spans_dropped", 0)
         import subprocess
 
         db = sqlite3.connect(Path(tmp) / "fw" / "store.sqlite")
@@ -235,8 +247,8 @@ def end_to_end(records: list[dict[str, Any]], phoenix: bool) -> dict[str, dict[s
                 export[key].extend((line, twin_line))
         places["`flywheel export sft`"] = export
         if base is not None:
-            want = 2 * len(records)
-            deadline = time.monotonic() + 600
+            want = exported  # wait until Phoenix holds every span the processor exported
+            deadline = time.monotonic() + 900
             spans: list[Any] = []
             while time.monotonic() < deadline:
                 spans = get_spans(base, project="bench-pii")
@@ -252,7 +264,7 @@ def end_to_end(records: list[dict[str, Any]], phoenix: bool) -> dict[str, dict[s
             for sp in spans:
                 by_trace[_owner_key(trace_of.get((sp.get("context") or {}).get("trace_id")))].append(
                     json.dumps(sp, ensure_ascii=False))
-            places[f"Phoenix spans ({len(spans)})"] = by_trace
+            places[f"Phoenix spans ({len(spans)} of {exported} exported, {dropped} dropped)"] = by_trace
     result: dict[str, dict[str, float]] = {}
     for place, texts in places.items():
         unowned = "\n".join(texts.get("*", []))  # rows no record could be matched to count against every record
@@ -261,9 +273,12 @@ def end_to_end(records: list[dict[str, Any]], phoenix: bool) -> dict[str, dict[s
         for i, rec in enumerate(records):
             blob = "\n".join(texts.get(str(i), [])) + "\n" + unowned
             for _, _, etype, value in P.gold_spans(rec):
-                total[GROUPS[etype]] += 1
-                leaked[GROUPS[etype]] += present(value, blob)
-        result[place] = {k: leaked[k] / total[k] for k in total} | {"n": sum(total.values()), "unowned": len(texts.get("*", []))}
+                is_leak = present(value, blob)
+                for key in dict.fromkeys((etype, GROUPS[etype])):
+                    total[key] += 1
+                    leaked[key] += is_leak
+        n = sum(total[g] for g in ("structured", "PERSON", "STREET_ADDRESS"))
+        result[place] = {k: leaked[k] / total[k] for k in total} | {"n": n, "unowned": len(texts.get("*", []))}
     return result
 
 
@@ -341,6 +356,7 @@ def _engines(names: list[str]) -> list[tuple[str, SpanFn]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", default="fresh", choices=["fresh", "dev"])
     ap.add_argument("--split", default="report", choices=["report", "tune"])
     ap.add_argument("--engines", default="flywheel,flywheel-sm,flywheel-blank,stock")
     ap.add_argument("--e2e", action="store_true", help="also run fw.langchain() -> store -> export")
@@ -348,14 +364,20 @@ def main() -> None:
     ap.add_argument("--show", type=int, default=0, help="misses / FPs to print (tune split only)")
     args = ap.parse_args()
 
-    tune, report = P.load_split()
+    tune, report = P.load_fresh_split() if args.data == "fresh" else P.load_split()
     records = report if args.split == "report" else tune
-    print(f"data: presidio-research synth (dev half), split '{args.split}': {len(records)} sentences, "
+    name = ("presidio-evaluator 0.3.2 generator, fresh set (seed 8731)" if args.data == "fresh"
+            else "presidio-research synth v2 (dev half)")
+    print(f"data: {name}, split '{args.split}': {len(records)} sentences, "
           f"{len({r['template_id'] for r in records})} templates; load {open('/proc/loadavg').read().split()[:3]}")
     results = []
+    unseen = [r for r in records if r.get("part") == "report-unseen"]
+    subsets = []
     for label, fn in _engines(args.engines.split(",")):
         fn(["warm up: Ann Lee, ann@example.com"])
         results.append((label, evaluate_public(fn, records)))
+        if unseen:
+            subsets.append((label, evaluate_public(fn, unseen)))
     types = list(P.TARGET_TYPES) + ["structured"]
     head = ["type", "n"] + [label.split(" (")[0] for label, _ in results]
     print("\nleaked verbatim / uncovered (share of values)")
@@ -372,6 +394,14 @@ def main() -> None:
     print("| texts/s (one thread, this batch) | | " + " | ".join(f"{r['texts_per_s']:.0f}" for _, r in results) + " |")
     for label, _ in results:
         print(f"  {label}")
+    if subsets:
+        print(f"\nof which report-unseen (templates absent from the dev set: {len(unseen)} sentences, "
+              f"{len({r['template_id'] for r in unseen})} templates), leaked verbatim")
+        print("| type | n | " + " | ".join(label.split(" (")[0] for label, _ in subsets) + " |\n|" + "---|" * (2 + len(subsets)))
+        for t in types:
+            n = subsets[0][1]["support"].get(t)
+            if n:
+                print(f"| {t} | {n} | " + " | ".join(f"{r['leak'][t]:.1%}" for _, r in subsets) + " |")
     if args.show and args.split == "tune":
         for label, r in results[:1]:
             for t, ms in r["misses"].items():
@@ -383,9 +413,10 @@ def main() -> None:
         e2e = end_to_end(records, args.phoenix)
         print("\nend to end (fw.langchain() LangGraph agent echoing each sentence -> worker process -> store -> "
               "`flywheel export sft`), leaked verbatim")
-        print("| where | structured | PERSON | STREET_ADDRESS | values | rows of no turn |\n|---|---|---|---|---|---|")
+        print("| where | structured | of which phones | PERSON | STREET_ADDRESS | values | rows of no turn |\n"
+              "|---|---|---|---|---|---|---|")
         for place, r in e2e.items():
-            print(f"| {place} | {r.get('structured', 0):.1%} | {r.get('PERSON', 0):.1%} | "
+            print(f"| {place} | {r.get('structured', 0):.1%} | {r.get('PHONE_NUMBER', 0):.1%} | {r.get('PERSON', 0):.1%} | "
                   f"{r.get('STREET_ADDRESS', 0):.1%} | {r['n']:.0f} | {r['unowned']:.0f} |")
     print(f"\nload after: {open('/proc/loadavg').read().split()[:3]}")
 

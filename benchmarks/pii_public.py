@@ -51,3 +51,50 @@ def gold_spans(rec: dict[str, Any], types: tuple[str, ...] = TARGET_TYPES) -> li
     """(start, end, type, value) of the record's labelled entities of ``types``."""
     return [(s["start_position"], s["end_position"], s["entity_type"], s["entity_value"])
             for s in rec["spans"] if s["entity_type"] in types]
+
+
+# ---------------------------------------------------------------------------------------------
+# the fresh set (presidio-evaluator 0.3.2's own generator, seeded; data/make_presidio_fresh.py)
+# ---------------------------------------------------------------------------------------------
+
+FRESH = Path(__file__).resolve().parent / "data" / "public" / "presidio_fresh" / "fresh.json"
+
+
+def fresh_template_parts(fresh: list[dict[str, Any]], dev: list[dict[str, Any]] | None = None) -> dict[Any, str]:
+    """Which part each fresh template is in, fixed before any figure on the fresh set was read.
+
+    The fresh sentences come from the same template file as the dev set (presidio-evaluator's
+    ``templates.txt``; its line number is ``template_id``, the same numbering the dev set uses
+    wherever both have the template's masked text). A fresh template is ``"tune"`` when the dev
+    set's *tune* split holds it (by id, or a sentence with the same masked text); every other
+    template is ``"report"``: either in the dev *report* split (its wording was read at the end
+    of earlier shifts, its values here are new) or absent from the dev set (``"report-unseen"``,
+    a subset of report that nobody on the project has read at all)."""
+    dev = load(DATA) if dev is None else dev
+    tune_ids = {r["template_id"] for r in dev if part_of(r["template_id"]) == "tune"}
+    tune_masked = {r["masked"] for r in dev if part_of(r["template_id"]) == "tune"}
+    dev_ids = {r["template_id"] for r in dev}
+    dev_masked = {r["masked"] for r in dev}
+    parts: dict[Any, str] = {}
+    for tid in sorted({r["template_id"] for r in fresh}):
+        masked = {r["masked"] for r in fresh if r["template_id"] == tid}
+        if tid in tune_ids or masked & tune_masked:
+            parts[tid] = "tune"
+        elif tid in dev_ids or masked & dev_masked:
+            parts[tid] = "report"
+        else:
+            parts[tid] = "report-unseen"
+    return parts
+
+
+def load_fresh_split(path: Path = FRESH) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(tune, report) of the fresh set; report includes the ``report-unseen`` templates (each
+    record's ``part`` key says which)."""
+    fresh = load(path)
+    parts = fresh_template_parts(fresh)
+    tune: list[dict[str, Any]] = []
+    report: list[dict[str, Any]] = []
+    for rec in fresh:
+        part = parts[rec["template_id"]]
+        (tune if part == "tune" else report).append({**rec, "part": part})
+    return tune, report

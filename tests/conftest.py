@@ -19,6 +19,7 @@ import pytest  # noqa: E402
 from flywheel_middleware import Flywheel  # noqa: E402
 from phoenix_server import phoenix_server  # noqa: E402,F401  (the real Phoenix server, session-scoped)
 from postgres_server import postgres_server, postgres_url  # noqa: E402,F401  (a real PostgreSQL + pgvector, session-scoped)
+from privacy_fixtures import ner  # noqa: E402,F401  (the default NER redactor, session-scoped)
 from store_backends import store  # noqa: E402,F401  (one empty store per backend: the contract tests)
 
 

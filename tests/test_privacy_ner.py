@@ -16,15 +16,9 @@ os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 from flywheel_middleware.privacy import RedactionConfig, Redactor, _engine, _models  # noqa: E402
 from flywheel_middleware.privacy.records import redact_interaction, stored_session_id  # noqa: E402
 from flywheel_middleware.records import Interaction, RoutingDecision, Step  # noqa: E402
+from privacy_fixtures import leak_report  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-
-
-@pytest.fixture(scope="module")
-def ner() -> Redactor:
-    r = Redactor()
-    r.warmup()
-    return r
 
 
 def test_the_default_engine_is_the_pinned_medium_spacy_model(ner: Redactor) -> None:
@@ -195,11 +189,8 @@ def test_public_tuning_split_stays_within_its_tuned_leak_rates(ner: Redactor) ->
     """A regression guard on the split the recognizers were tuned on (the reported figures are
     on the held-out split: benchmarks/bench_pii.py)."""
     import pii_public
-    from bench_pii import evaluate_public
 
-    tune, _ = pii_public.load_split()
-    fn = lambda texts: [[(s.start, s.end, s.entity_type) for s in f] for f in ner.analyze_batch(texts)]  # noqa: E731
-    report = evaluate_public(fn, tune)
+    report = leak_report(ner, pii_public.load_split()[0])
     assert report["leak"]["structured"] <= 0.01
     assert report["leak"]["PERSON"] <= 0.04  # 2.6 % when last tuned
     assert report["leak"]["STREET_ADDRESS"] <= 0.07  # 5.3 %

@@ -19,6 +19,11 @@ name. Names the model misses are added back by generic rules over the names data
 * a popular first name as the subject of a clause ("Catherine is ...": WordNet knows "catherine"
   only as a noun, unlike "Hope is ...", "Bill is due"), or a known surname before a verb only
   people do ("Walker began writing");
+* a middle initial between two capitalised words that are names or no ordinary words
+  ("Cirilka S Košutnik", "Ruth R. Montez"); an initial never makes a model entity "plain";
+* a model PERSON made of words WordNet knows only as nouns, with a known first or last name
+  among them ("Maya Langset", "Fern Young");
+* the people-only constructions of ``_person_context`` ("says Ahtisaari.", "X's kid");
 * the context cues of ``recognizers.find_person_names`` ("my name is", "Dear", "Mr.").
 """
 
@@ -28,6 +33,7 @@ import re
 from typing import Iterable
 
 from ._names import Gazetteer, gazetteer
+from ._person_context import context_candidate, context_names
 
 __all__ = ["ner_candidate", "person_spans"]
 
@@ -68,6 +74,22 @@ def _cap(word: str) -> bool:
     return word[0].isupper() and not (len(word) > 1 and word.isupper())
 
 
+def _initial(word: str) -> bool:
+    """A middle initial ("S", "R" of "R."): no evidence either way."""
+    return len(word) == 1 and word.isupper()
+
+
+def _kept_model_person(words: list[str], g: Gazetteer) -> bool:
+    """Whether a model PERSON entity of ordinary words is still a name: every word a known name,
+    or a known first (or last) name with words WordNet knows only as nouns ("Maya Langset")."""
+    if all(g.is_known(w) for w in words):
+        return True
+    if len(words) < 2 or any(g.is_support(w) or g.is_designator(w) for w in words):
+        return False
+    anchored = words[0].lower() in g.first or _bare_low(words[-1]) in g.last
+    return anchored and all(g.is_known(w) or g.is_proper_like(w) for w in words)
+
+
 def _sentence_initial(text: str, start: int) -> bool:
     j = start - 1
     while j >= 0 and text[j] in " \t\"'(“‘*-":
@@ -86,7 +108,8 @@ def ner_candidate(text: str) -> bool:
             continue
         if not _sentence_initial(text, m.start()) or not g.is_plain(tok):
             return True
-    return any(_subject_name(m, g) for m in _SUBJECT.finditer(text))  # "Paris is ...": the model tells places
+    # "Paris is ...", "America's children": the model tells places
+    return any(_subject_name(m, g) for m in _SUBJECT.finditer(text)) or context_candidate(text)
 
 
 def _subject_name(m: re.Match[str], g: Gazetteer) -> bool:
@@ -117,7 +140,9 @@ def _database_names(text: str, g: Gazetteer) -> list[tuple[int, int, float]]:
             i += 1
             continue
         j = i
-        while j + 1 < len(toks) and text[toks[j].end():toks[j + 1].start()] in (" ", "-") and _cap(toks[j + 1].group()):
+        while j + 1 < len(toks) and _cap(toks[j + 1].group()) and (
+                text[toks[j].end():toks[j + 1].start()] in (" ", "-")
+                or (_initial(toks[j].group()) and text[toks[j].end():toks[j + 1].start()] == ". ")):
             j += 1
         run = toks[i:j + 1]
         after = toks[j + 1].group() if j + 1 < len(toks) and text[run[-1].end():toks[j + 1].start()] == " " else ""
@@ -130,6 +155,9 @@ def _database_names(text: str, g: Gazetteer) -> list[tuple[int, int, float]]:
         named = [g.is_name(t.group()) and not g.is_support(t.group())
                  and (odd[x] or g.is_known(t.group()) or (x > 0 and odd[x - 1]) or (x + 1 < len(run) and odd[x + 1]))
                  for x, t in enumerate(run)]
+        for x in range(1, len(run) - 1):  # "Cirilka S Košutnik": a middle initial between two name-like words
+            if _initial(run[x].group()) and all(odd[y] or named[y] for y in (x - 1, x + 1)):
+                odd[x], named[x] = False, True
         k = 0
         while k < len(run):  # sub-runs of odd-or-named words with an odd name, or an odd word beside a name
             if not (odd[k] or named[k]):
@@ -170,13 +198,15 @@ def person_spans(text: str, ents: Iterable[tuple[int, int, str]],
         if label != "PERSON":
             continue
         words = list(_WORD.finditer(text, start, end))
-        if not words or all(_plain(w.group(), g) for w in words):
+        core = [w.group() for w in words if not _initial(w.group())]
+        if not core or all(_plain(w, g) for w in core):
             continue
-        if all(_plain(w.group(), g, names_win=False) for w in words) and not all(g.is_known(w.group()) for w in words):
+        if all(_plain(w, g, names_win=False) for w in core) and not _kept_model_person(core, g):
             continue  # "Edit Profile": ordinary words, one of which happens to be a name somewhere
-        while len(words) > 1 and _plain(words[0].group(), g):  # "Sure Jonas" -> "Jonas"
+        # "Sure Jonas" -> "Jonas"; a word WordNet knows only as a noun stays ("Fern Young", "Maya Langset")
+        while len(words) > 1 and _plain(words[0].group(), g) and not g.is_proper_like(words[0].group()):
             words.pop(0)
-        while len(words) > 1 and _plain(words[-1].group(), g):
+        while len(words) > 1 and _plain(words[-1].group(), g) and not g.is_proper_like(words[-1].group()):
             words.pop()
         start, end = words[0].start(), words[-1].end()
         before = text[max(0, start - 3):start]
@@ -209,6 +239,7 @@ def person_spans(text: str, ents: Iterable[tuple[int, int, str]],
                 or any(s < m.end(1) and m.start(1) < e for s, e in not_people)):
             continue  # "the Rose is", "Paris is lovely" (the model says GPE)
         found.append((m.start(1), _trim_possessive(text, m.end(1)), 0.6))
+    found.extend(context_names(text, g, places))
     m = _VOCATIVE.match(text)
     if m and not all(_plain(w, g) for w in _WORD.findall(m.group(1))):
         found.append((m.start(1), m.end(1), 0.7))

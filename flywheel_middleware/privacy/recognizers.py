@@ -14,7 +14,6 @@ All patterns are precompiled at import; each recognizer is a single pass over th
 
 from __future__ import annotations
 
-import functools
 import re
 from typing import Any, Iterable
 
@@ -22,12 +21,14 @@ from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from ._names import gazetteer
+from ._phones import find_national_phones, with_extensions
 
 __all__ = [
     "LooseCreditCardRecognizer",
     "NanpPhoneRecognizer",
     "PersonNameRecognizer",
     "StreetAddressRecognizer",
+    "find_national_phones",
     "project_recognizers",
     "with_extensions",
 ]
@@ -377,120 +378,8 @@ def project_recognizers(entities: Iterable[str]) -> list[Any]:
 
 
 # ---------------------------------------------------------------------------------------------
-# national phone formats phonenumbers' matcher misses without the right region, and IBANs in any case
+# IBANs in any case (national phone formats: ``_phones.py``)
 # ---------------------------------------------------------------------------------------------
-
-_DIGIT_GROUPS = re.compile(r"(?<![\w+\-./,])\(?\d{1,8}\)?(?:[ \t.\-/]\(?\d{1,8}\)?){1,5}"
-                           r"(?!(?![xX]\d|[eE]xt)[\w\-]|[.,/]\d)")  # "…1234x56" ends before its extension
-_PHONE_CUE_BEFORE = re.compile(
-    r"(?:call|phone|tel|telephone|mobile|cell|cellphone|text|reach|dial|fax|desk|office|number|whatsapp|sms|ring"
-    r"|contact|answering|landline|handy|tlf|tel\.)\b[^\n\d]{0,25}$", re.IGNORECASE)
-_PHONE_CUE_AFTER = re.compile(r"^[ \t:(\-]*(?:office|fax|mobile|cell|home|work|desk|landline|direct)\b", re.IGNORECASE)
-_DATE_LIKE = re.compile(r"^\d{1,4}[./\-]\d{1,2}[./\-]\d{1,4}$|^\d{1,2}[ \t]\d{1,2}[ \t](?:19|20)\d\d$"
-                        r"|^(?:19|20)\d\d[ \t](?:0?[1-9]|1[0-2])[ \t](?:0?[1-9]|[12]\d|3[01])$")  # "2019 10 15"
-_MONEY_BEFORE = re.compile(r"[$€£¥₹]\s*$|\b(?:usd|eur|gbp|chf|inr|jpy|sek|nok|dkk|pln|rs|kr)\.?\s*$", re.IGNORECASE)
-_MONEY_AFTER = re.compile(r"^\s*(?:[$€£¥₹]|(?:usd|eur|gbp|chf|inr|jpy|sek|nok|dkk|pln|kr|euros?|dollars?|pounds?"
-                          r"|rupees?|yen|units|items|pcs|km|kg|people|users|rows|records|bytes|mb|gb)\b)", re.IGNORECASE)
-_YEAR_RANGE = re.compile(r"^(?:19|20)\d\d[ \t]*[\-/][ \t]*(?:(?:19|20)\d\d|\d\d)$")
-#: Regions tried first when deciding whether an uncued digit-group shape is a phone number
-#: (then every other region phonenumbers knows: a shape valid nowhere is not a number).
-_PLAN_REGIONS: tuple[str, ...] = (
-    "US", "GB", "IE", "DE", "AT", "CH", "FR", "BE", "NL", "LU", "IT", "ES", "PT", "DK", "NO", "SE", "FI", "IS",
-    "PL", "CZ", "SK", "HU", "SI", "HR", "RS", "BA", "RO", "BG", "GR", "TR", "RU", "UA", "EE", "LV", "LT",
-    "IN", "PK", "BD", "LK", "CN", "HK", "TW", "JP", "KR", "SG", "MY", "TH", "VN", "PH", "ID", "AU", "NZ",
-    "ZA", "NG", "KE", "EG", "MA", "TN", "AE", "SA", "IL", "BR", "AR", "MX", "CL", "CO", "PE", "CA",
-)
-_ALL_REGIONS: list[str] = []
-
-
-def _regions() -> list[str]:
-    if not _ALL_REGIONS:
-        import phonenumbers
-
-        _ALL_REGIONS.extend(_PLAN_REGIONS + tuple(sorted(set(phonenumbers.SUPPORTED_REGIONS) - set(_PLAN_REGIONS))))
-    return _ALL_REGIONS
-
-
-@functools.lru_cache(maxsize=4096)
-def _valid_somewhere(value: str) -> bool:
-    """Whether ``value`` (national format) is a valid number in some region (phonenumbers'
-    numbering plans: leading digits and lengths per region)."""
-    import phonenumbers
-
-    for region in _regions():
-        try:
-            if phonenumbers.is_valid_number(phonenumbers.parse(value, region)):
-                return True
-        except phonenumbers.NumberParseException:
-            return False
-    return False
-
-
-_EXTENSION = re.compile(r"[ \t]*,?[ \t]*(?:x|ext\.?|extn\.?|extension|#)[ \t]*\d{1,6}(?![\w\-])", re.IGNORECASE)
-
-
-def with_extensions(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Phone spans stretched over the extension written after them ("… 456 x204", "… ext. 12")."""
-    out = []
-    for start, end in spans:
-        m = _EXTENSION.match(text, end)
-        out.append((start, m.end() if m else end))
-    return out
-
-
-def find_national_phones(text: str) -> list[tuple[int, int, float]]:
-    """Digit groups that are phone numbers by shape or context, in any national format.
-
-    * after a phone word or before a phone label: 7-15 digits in groups ("call me on 9472 7916",
-      "Mobile: 432 03 163", "mobile: 99 577450", "28-64-66-98 office"), or 8+ digits alone;
-    * by shape alone: four or more groups of 2-4 digits ("0494 92 82 32", "71-33-52-22"); a
-      trunk "0" or a bracketed area code ("079 2718 1155", "(37) 788-063") and a number valid
-      under some region's numbering plan; three groups of 2-4 digits, 8-11 digits, valid
-      somewhere ("432 03 163").
-
-    Left alone: dates ("12/03/2024", "12 03 2024"), year ranges, decimals and versions, money and
-    counts ("1 250 000 EUR", "$ 12 500"), digit groups inside longer tokens."""
-    out: list[tuple[int, int, float]] = []
-    for m in _DIGIT_GROUPS.finditer(text):
-        value = m.group()
-        groups = re.findall(r"\d+", value)
-        digits = sum(len(g) for g in groups)
-        if not 7 <= digits <= 15 or _DATE_LIKE.match(value) or _YEAR_RANGE.match(value):
-            continue
-        seps = set(re.findall(r"[ \t.\-/]+", value))
-        before, after = text[max(0, m.start() - 40):m.start()], text[m.end():m.end() + 20]
-        cued = bool(_PHONE_CUE_BEFORE.search(before) or _PHONE_CUE_AFTER.match(after) or _EXTENSION.match(text, m.end()))
-        dotted = "." in "".join(seps)
-        if dotted and len(groups) <= 3 and not (
-                (cued and (digits >= 8 or min(map(len, groups)) >= 3)) or (groups[0].startswith("0") and min(map(len, groups)) >= 2 and 9 <= digits <= 12
-                                           and _valid_somewhere(value))):
-            continue  # 3.2.1 versions, 10.0.0 decimals; "02.234.5678" (a trunk 0, valid) is a number
-        if not cued and (_MONEY_BEFORE.search(before) or _MONEY_AFTER.match(after)):
-            continue
-        one_sep = len(seps) == 1
-        if cued and (len(groups) >= 2 or digits >= 8):
-            out.append((m.start(), m.end(), 0.55))
-            continue
-        if len(groups) < 2:
-            continue
-        trunk = groups[0].startswith("0") and 9 <= digits <= 12
-        bracket = value.startswith("(") and len(groups[0]) >= 2 and 7 <= digits <= 12
-        if max(len(g) for g in groups) > 5:
-            # "(010) 123456", "0341 8387176": an area code, then the subscriber number in one group
-            if (trunk or bracket) and len(groups) == 2 and _valid_somewhere(value):
-                out.append((m.start(), m.end(), 0.5))
-            continue
-        pairs_only = len(groups) >= 5 and all(len(g) == 2 for g in groups) and not groups[0].startswith("0")
-        if (len(groups) >= 4 and all(2 <= len(g) <= 4 for g in groups[1:]) and one_sep and not pairs_only
-                and (groups[0].startswith("0") or digits == 8 or _valid_somewhere(value))):  # not "12 14 18 21 25"
-            out.append((m.start(), m.end(), 0.6))
-            continue
-        thousands = all(len(g) == 3 for g in groups[1:]) and len(groups[0]) <= 3
-        three = len(groups) == 3 and 8 <= digits <= 11 and all(2 <= len(g) <= 4 for g in groups) and one_sep
-        if (trunk or bracket or (three and not thousands)) and _valid_somewhere(value):
-            out.append((m.start(), m.end(), 0.5))
-    return out
-
 
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ \t]?[A-Za-z0-9]){11,30}(?![A-Za-z0-9])")
 
