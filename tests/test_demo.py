@@ -118,3 +118,25 @@ def test_the_demo_runs_the_loop_on_the_real_model_and_writes_its_figures(tmp_pat
     assert "held-out accuracy" in text and "gate:" in text
     assert all(len(line) <= 100 for line in text.splitlines())
     assert "Loading weights" not in text and "'loss':" not in text  # library noise stays off
+
+
+def test_training_threads_count_only_other_programs_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo's own traffic threads are no reason to train on one core (the load average counted them)."""
+    from flywheel_middleware import _cpu
+
+    readings = iter([(10.0, 3.0), (11.0, 3.9)])  # (machine busy s, own s): over the window 1.0 s busy, 0.9 s ours
+    now = iter([0.0, 0.5])
+    state: dict[str, float] = {}
+
+    def busy() -> float:
+        state["busy"], state["own"] = next(readings)
+        return state["busy"]
+
+    monkeypatch.setattr(_cpu, "_busy_seconds", busy)
+    monkeypatch.setattr(_cpu, "_own_seconds", lambda: state["own"])
+    monkeypatch.setattr(_cpu.time, "perf_counter", lambda: next(now))
+    monkeypatch.setattr(_cpu.time, "sleep", lambda s: None)
+    monkeypatch.setattr(_cpu.os, "cpu_count", lambda: 2)
+    assert _cpu.cores_used_by_others(0.5) == pytest.approx(0.2)  # (1.0 - 0.9) / 0.5
+    readings, now = iter([(10.0, 3.0), (11.0, 3.0)]), iter([0.0, 0.5])  # another program used two cores
+    assert _cpu.idle_cores(0.5) == 1

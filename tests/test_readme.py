@@ -183,7 +183,9 @@ def test_the_few_shot_export_curation_and_consent_snippets_run_as_written(in_tmp
         namespace: dict[str, Any] = {"fw": fw, "time": time, "interaction_id": ids[0]}
         (few_shot, *_rest) = python_blocks("Dynamic few-shot from the trajectory store")
         exec(compile(few_shot, "README.md#few-shot", "exec"), namespace)  # noqa: S102 - the doc-tests
-        assert namespace["examples"] and {e.interaction_id for e in namespace["examples"]} <= set(ids[1:3])
+        # the approved billing turns, and the corrected one with the user's answer
+        assert namespace["examples"] and {e.interaction_id for e in namespace["examples"]} <= set(ids[0:3])
+        assert all(e.output == "Refunds take 3 business days." for e in namespace["examples"] if e.interaction_id == ids[0])
         (export,) = python_blocks("Curation and export")
         exec(compile(export, "README.md#curation-and-export", "exec"), namespace)  # noqa: S102
         assert namespace["result"].rows >= 2
