@@ -307,15 +307,15 @@ def build_rows(kind: str, it: Interaction, specs: Sequence[Mapping[str, Any]], i
     trajectory: list[dict[str, Any]] | None = None
     for spec in specs:
         source = spec["source"]
-        own_answer = source in ("good", "bad", "correction")
+        own_answer = source in ("good", "bad", "correction", "rephrase")
         if own_answer and trajectory is None:
             trajectory = trajectory_messages(it)
         context = prompt + (trajectory or []) if own_answer else prompt
         if kind == "sft":
-            answer = spec.get("edited") if source == "correction" else it.output_text
+            answer = spec.get("edited") if source in ("correction", "rephrase") else it.output_text
             row = {"messages": context + [{"role": "assistant", "content": answer or ""}]}
         elif kind == "kto":
-            answer = spec.get("edited") if source == "correction" else it.output_text
+            answer = spec.get("edited") if source in ("correction", "rephrase") else it.output_text
             row = {"prompt": context, "completion": [{"role": "assistant", "content": answer or ""}], "label": bool(spec["desirable"])}
         elif kind == "dpo":
             chosen = spec["chosen"]

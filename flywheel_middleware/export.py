@@ -21,6 +21,11 @@ Where rows come from:
   session with a near-identical input and a *good* label is chosen); and near-identical prompts
   (input cosine >= ``pair_threshold``) answered well (chosen) and badly (rejected).
 * **kto**: good answers (label true), bad answers (false) and corrected answers (true).
+* **rephrase** (sft, kto, dpo; ``rephrases=True``): a turn the user rephrased (the worker's
+  implicit ``rephrase`` signal) takes the answer that resolved it: the rephrased turn's good
+  answer or its correction, following rephrases of rephrases up to ``rephrase_hops`` turns. It is
+  an SFT target and a KTO desirable answer for the *first* wording, and the chosen side of a DPO
+  pair against the answer the user rephrased away from. A turn with its own correction keeps it.
 
 The pipeline streams: a first pass over a few columns picks the rows, deduplicates and splits
 them (numpy arrays, no interaction held), a second pass reads the stored interactions in key order
@@ -100,6 +105,9 @@ class ExportOptions:
     near_max: int = 50_000  # near-dup search is exact and O(n^2): skipped above this many candidates (manifest says so)
     near_pairs_max: int = 50_000  # dpo: good-vs-bad pairs from near-identical prompts need a search per bad answer
     pair_threshold: float = 0.92  # dpo: input cosine for near-identical prompts / regenerations
+    # a rephrased turn takes the answer that resolved the rephrase (source "rephrase"; module docstring)
+    rephrases: bool = True
+    rephrase_hops: int = 3
     # label agreement (curation.label_agreement): a label that other users' labels on near-identical
     # inputs contradict is not exported (careless thumbs-ups, corrections towards a wrong answer)
     agreement: bool = True
@@ -145,6 +153,8 @@ class ExportOptions:
         if opts.short_words is not None and (isinstance(opts.short_words, bool) or not isinstance(opts.short_words, int)
                                              or opts.short_words < 1):
             raise ExportError(f"short_words must be None (free-text answers) or a word count >= 1, got {opts.short_words!r}")
+        if isinstance(opts.rephrase_hops, bool) or not isinstance(opts.rephrase_hops, int) or opts.rephrase_hops < 1:
+            raise ExportError(f"rephrase_hops must be a turn count >= 1, got {opts.rephrase_hops!r}")
         return opts
 
     def filters(self) -> dict[str, Any]:
@@ -165,7 +175,7 @@ class ExportOptions:
                 "pair_threshold": self.pair_threshold, "eval_fraction": self.eval_fraction, "seed": self.seed,
                 "agreement": self.agreement, "min_agreement": self.min_agreement,
                 "agreement_similarity": self.agreement_similarity, "agreement_k": self.agreement_k,
-                "short_words": self.short_words,
+                "short_words": self.short_words, "rephrases": self.rephrases, "rephrase_hops": self.rephrase_hops,
                 "include_system": self.include_system, "redaction_recheck": self.redact}
 
 
@@ -192,8 +202,8 @@ def _h(text: Any) -> int:
     return hash(" ".join(text.lower().split())) if isinstance(text, str) else hash("")
 
 
-SOURCES = {"sft": ("good", "correction"), "kto": ("good", "bad", "correction"),
-           "dpo": ("correction", "preference", "regenerate", "near")}
+SOURCES = {"sft": ("good", "correction", "rephrase"), "kto": ("good", "bad", "correction", "rephrase"),
+           "dpo": ("correction", "rephrase", "preference", "regenerate", "near")}
 _GOOD, _BAD = 1, -1
 
 
@@ -217,7 +227,8 @@ class ExportSource(Protocol):
 # -- pass 0: the explicit feedback that makes rows --------------------------------------------------
 @dataclass
 class _Feedback:
-    corrections: dict[int, str] = field(default_factory=dict)  # key -> edited answer (latest)
+    corrections: dict[int, str] = field(default_factory=dict)  # key -> edited answer (latest), or a rephrase's resolution
+    rephrased: set[int] = field(default_factory=set)  # keys whose entry in corrections came from a rephrase
     preferences: dict[int, list[tuple[str, str]]] = field(default_factory=lambda: defaultdict(list))
     regenerated: set[int] = field(default_factory=set)
     regen_sessions: set[str] = field(default_factory=set)
@@ -237,6 +248,59 @@ def _load_feedback(store: TrajectoryStore, kinds: Sequence[str]) -> _Feedback:
             if session:
                 fb.regen_sessions.add(session)
     return fb
+
+
+def _category_set(value: str | Sequence[str] | None) -> set[str]:
+    if value is None:
+        return set()
+    return {value} if isinstance(value, str) else {str(c) for c in value}
+
+
+def _add_rephrase_resolutions(store: TrajectoryStore, fb: _Feedback, opts: ExportOptions) -> None:
+    """Give each rephrased turn without a correction of its own the answer that resolved the rephrase."""
+    keys = store.keys_with_signals(["rephrase"]).get("rephrase")
+    if keys is None or not len(keys):
+        return
+    ids = store.ids_for_keys([int(k) for k in keys])
+    trigger: dict[str, str] = {}  # interaction id -> the turn that rephrased it (the latest detection)
+    for iid, signals in store.signals_for(list(ids.values())).items():
+        for sig in sorted((s for s in signals if s.kind == "rephrase"), key=lambda s: s.at):
+            nxt = (sig.evidence or {}).get("trigger_interaction_id")
+            if isinstance(nxt, str) and nxt and nxt != iid:
+                trigger[iid] = nxt
+    cache: dict[str, tuple[int | None, str | None]] = {}  # id -> (key, resolved answer or None)
+    no_good = _category_set(opts.no_good_categories)
+
+    def resolve(iid: str, hops: int) -> str | None:
+        nxt = trigger.get(iid)
+        for _ in range(max(1, hops)):
+            if nxt is None:
+                return None
+            if nxt not in cache:
+                key = store.key_of(nxt)
+                answer = fb.corrections.get(key) if key is not None and key not in fb.rephrased else None
+                if answer is None and key is not None:
+                    reward = store.rewards_for([nxt]).get(nxt)
+                    good = reward is not None and reward.label == "good" and (
+                        opts.min_confidence is None or reward.confidence >= opts.min_confidence)
+                    if good:
+                        rows = store.turns(TurnQuery(keys=[int(key)]))
+                        if rows and category_from_hint(rows[0].category_hint) not in no_good:
+                            answer = rows[0].output_text or None
+                cache[nxt] = (key, answer)
+            answer = cache[nxt][1]
+            if answer is not None:
+                return answer
+            nxt = trigger.get(nxt)
+        return None
+
+    for key, iid in ids.items():
+        if int(key) in fb.corrections:
+            continue
+        answer = resolve(iid, opts.rephrase_hops)
+        if answer is not None and answer.strip():
+            fb.corrections[int(key)] = answer
+            fb.rephrased.add(int(key))
 
 
 # -- pass 1: candidates as columns ------------------------------------------------------------------------
@@ -279,16 +343,15 @@ def _scan(store: TrajectoryStore, kind: str, opts: ExportOptions, fb: _Feedback,
     if opts.model_version is not None:
         versions = [opts.model_version] if isinstance(opts.model_version, str) else list(opts.model_version)
     signal_kinds = {"sft": ("correction",), "kto": ("correction",), "dpo": ("correction", "preference", "regenerate")}[kind]
+    if fb.rephrased:
+        signal_kinds = (*signal_kinds, "rephrase")
     query = TurnQuery(since=None if opts.since is None else float(opts.since), until=None if opts.until is None else float(opts.until),
                       users=None if opts.users is None else list(opts.users), exclude_users=list(opts.exclude_users or ()),
                       model_versions=versions, labels=("good", "bad"), or_signal_kinds=signal_kinds)
     wanted = None
     if opts.category is not None:
         wanted = {opts.category} if isinstance(opts.category, str) else {str(c) for c in opts.category}
-    no_good: set[str] = set()
-    if opts.no_good_categories is not None:
-        no_good = ({opts.no_good_categories} if isinstance(opts.no_good_categories, str)
-                   else {str(c) for c in opts.no_good_categories})
+    no_good = _category_set(opts.no_good_categories)
     c = _Candidates()
     category_cache: dict[Any, str] = {}
     total = store.counts().interactions
@@ -434,6 +497,8 @@ def _plan(source: ExportSource, kind: str, c: _Candidates, fb: _Feedback, opts: 
     if unknown:
         raise ExportError(f"unknown {kind} source(s) {sorted(unknown)}; {kind} rows come from {list(SOURCES[kind])}")
     corrected = np.fromiter((int(k) in fb.corrections for k in c.key), dtype=bool, count=n)
+    by_rephrase = np.fromiter((int(k) in fb.rephrased for k in c.key), dtype=bool, count=n)
+    usable = (corrected & ~by_rephrase & ("correction" in sources)) | (by_rephrase & ("rephrase" in sources))
     right_ok, wrong_ok, agreement_info = _agreement(source.store, c, corrected, opts)
     good = (c.label == _GOOD) & (c.eligible == 1) & right_ok
     bad = (c.label == _BAD) & (c.eligible == 1) & wrong_ok
@@ -452,8 +517,7 @@ def _plan(source: ExportSource, kind: str, c: _Candidates, fb: _Feedback, opts: 
     use_edit = True
     if kind in ("sft", "kto"):
         positive = np.zeros(n, dtype=bool)
-        if "correction" in sources:
-            positive |= corrected & right_ok
+        positive |= usable & right_ok
         if "good" in sources:
             positive |= good & ~corrected
         pos = np.flatnonzero(positive)
@@ -471,10 +535,9 @@ def _plan(source: ExportSource, kind: str, c: _Candidates, fb: _Feedback, opts: 
         return plan
     # dpo
     pairs: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    if "correction" in sources:
-        for p in np.flatnonzero(corrected & right_ok & wrong_ok):
-            if c.out_hash[p] != c.own_out_hash[p]:
-                pairs[int(p)].append({"source": "correction", "chosen": fb.corrections[int(c.key[p])], "rejected": None})
+    for p in np.flatnonzero(usable & ~by_rephrase & right_ok & wrong_ok):
+        if c.out_hash[p] != c.own_out_hash[p]:
+            pairs[int(p)].append({"source": "correction", "chosen": fb.corrections[int(c.key[p])], "rejected": None})
     if "preference" in sources:
         pos_of = {int(k): i for i, k in enumerate(c.key)} if fb.preferences else {}
         for key, prefs in fb.preferences.items():
@@ -538,6 +601,10 @@ def _plan(source: ExportSource, kind: str, c: _Candidates, fb: _Feedback, opts: 
                     spec = {"source": "near", "chosen": None, "rejected": None, "similarity": round(float(s), 4)}
                     pairs[int(b)].append(spec)
                     secondary_pos[g].append((int(b), spec))
+    # a rephrase's resolution last: the same pair from a regeneration or a near-identical prompt keeps that source
+    for p in np.flatnonzero(usable & by_rephrase & right_ok & wrong_ok):
+        if c.out_hash[p] != c.own_out_hash[p]:
+            pairs[int(p)].append({"source": "rephrase", "chosen": fb.corrections[int(c.key[p])], "rejected": None})
     if secondary_pos:
         info = _output_texts(store, [int(c.key[g]) for g in secondary_pos])
         for g, links in secondary_pos.items():
@@ -579,8 +646,9 @@ def _specs_for(kind: str, p: int, c: _Candidates, plan: _Plan, fb: _Feedback, is
     specs = []
     if kind in ("sft", "kto"):
         if flags & 2:
-            specs.append({**base, "source": "correction", "edited": fb.corrections[int(c.key[p])], "desirable": True,
-                          "count_label": "desirable" if kind == "kto" else "correction"})
+            source = "rephrase" if int(c.key[p]) in fb.rephrased else "correction"
+            specs.append({**base, "source": source, "edited": fb.corrections[int(c.key[p])], "desirable": True,
+                          "count_label": "desirable" if kind == "kto" else source})
         if flags & 1:
             specs.append({**base, "source": "good", "desirable": True, "count_label": "desirable" if kind == "kto" else "good"})
         if flags & 4:
@@ -619,6 +687,8 @@ def export(fw: ExportSource, kind: str, out_dir: str | os.PathLike[str], *, prog
     store = fw.store
     fb = _load_feedback(store, {"sft": ("correction",), "kto": ("correction",),
                                 "dpo": ("correction", "preference", "regenerate")}[kind])
+    if opts.rephrases:
+        _add_rephrase_resolutions(store, fb, opts)
     cands = _scan(store, kind, opts, fb, progress)
     plan = _plan(fw, kind, cands, fb, opts)
     primaries = np.flatnonzero(plan.emit != 0)

@@ -7,7 +7,11 @@
    ``good`` with ``reward >= min_reward`` and ``confidence >= min_confidence``; not from the
    current session (``session_id``, default ``fw.current_session()``); matching every metadata
    filter (``category``, ``language``, ``model_version``, ``route``, ``tool`` or any metadata key);
-   minus ``exclude_ids``.
+   minus ``exclude_ids``. With ``corrections`` (on by default) also the turns a user corrected
+   (``fw.correct``; labelled ``bad`` at ``confidence >= min_confidence``), shown with the user's
+   answer in place of the agent's (``FewShotExample.source == "correction"``): on a cold start
+   they are the only right answers there are. A filter on what the agent did (``route``, ``tool``,
+   ``model_version``, other metadata keys) leaves them out: the correction replaced that answer.
 2. **Search** over the FAISS index restricted to that mask *inside* FAISS (``IDSelectorBitmap``),
    so filters apply before the top-k cut: ``fetch_k`` (default ``max(4k, 20)``) candidates.
 3. **Similarity floor**: candidates below ``min_similarity`` (cosine) are dropped, so nothing
@@ -57,7 +61,7 @@ import numpy as np
 from .embedding import Embedder
 from .records import Interaction, text_of
 from .store.base import SimilarityIndex, StoredDocument, TrajectoryStore
-from .store.filters import FilterCatalog, normalise_filter
+from .store.filters import FilterCatalog, corrected_answer, normalise_filter
 
 DEFAULTS: dict[str, Any] = {
     "k": 3,
@@ -69,6 +73,7 @@ DEFAULTS: dict[str, Any] = {
     "dedup_threshold": 0.98,  # near-identical examples only: a slot for the same one twice is waste
     "max_tokens": None,
     "exclude_session": True,
+    "corrections": True,  # corrected turns, with the user's answer, are examples too
 }
 
 FEW_SHOT_METADATA_KEY = "flywheel.few_shot_ids"
@@ -135,6 +140,7 @@ class FewShotExample:
     started_at: float
     tokens: int
     metadata: dict[str, Any] = field(default_factory=dict)
+    source: str = "good"  # "good": the agent's answer was approved; "correction": the user's corrected answer
 
     @property
     def has_tool_calls(self) -> bool:
@@ -145,7 +151,7 @@ class FewShotExample:
             "interaction_id": self.interaction_id, "input": self.input, "output": self.output,
             "messages": self.messages, "similarity": self.similarity, "reward": self.reward,
             "confidence": self.confidence, "started_at": self.started_at, "tokens": self.tokens,
-            "metadata": self.metadata,
+            "metadata": self.metadata, "source": self.source,
         }
 
 
@@ -308,6 +314,7 @@ class FewShotRetriever:
         count_tokens: Callable[[str], int] | None = None,
         exclude_ids: Sequence[str] = (),
         since: float | None = None,
+        corrections: bool | None = None,
         query_vector: np.ndarray | None = None,
         record: bool = True,
         category: Any = None,
@@ -327,6 +334,7 @@ class FewShotRetriever:
         mmr_lambda = float(d["mmr_lambda"] if mmr_lambda is None else mmr_lambda)
         dedup_threshold = float(d["dedup_threshold"] if dedup_threshold is None else dedup_threshold)
         max_tokens = d["max_tokens"] if max_tokens is None else max_tokens
+        corrections = bool(d["corrections"] if corrections is None else corrections)
         count = count_tokens or approx_tokens
         spec = dict(filter or {})
         for name, value in (("category", category), ("language", language), ("model_version", model_version),
@@ -344,7 +352,8 @@ class FewShotRetriever:
             self.catalog.refresh(store)
         exclude_keys = [k_ for k_ in (store.key_of(i) for i in exclude_ids) if k_ is not None]
         mask = self.catalog.mask(store, min_reward=min_reward, min_confidence=min_confidence, filters=filters,
-                                 exclude_session=session_id, exclude_keys=exclude_keys, since=since)
+                                 exclude_session=session_id, exclude_keys=exclude_keys, since=since,
+                                 corrections=corrections)
         t1 = time.perf_counter()
         timings["filter_ms"] = (t1 - t0) * 1e3
         if not mask.any():
@@ -365,12 +374,27 @@ class FewShotRetriever:
             self.last_timings = timings
             return []
         rows = store.documents([key for _, key in cands], embeddings=True)
-        examples = self._pick(qv, cands, rows, k, mmr_lambda, dedup_threshold, max_tokens, count)
+        examples = self._pick(qv, cands, rows, k, mmr_lambda, dedup_threshold, max_tokens, count,
+                              self._corrected_answers(store, cands, rows) if corrections else {})
         timings["rank_ms"] = (time.perf_counter() - t3) * 1e3
         self.last_timings = timings
         if record and examples:
             note_injected([e.interaction_id for e in examples])
         return examples
+
+    def _corrected_answers(self, store: TrajectoryStore, cands: list[tuple[float, int]],
+                           rows: Mapping[int, StoredDocument]) -> dict[int, str]:
+        """key -> the user's corrected answer, for the corrected (not good) candidates."""
+        keys = [key for _, key in cands if key in rows and self.catalog.corrected[key] and not self.catalog.good[key]]
+        if not keys:
+            return {}
+        signals = store.signals_for([rows[key].id for key in keys])
+        out = {}
+        for key in keys:
+            answer = corrected_answer(signals.get(rows[key].id, ()))
+            if answer is not None:
+                out[key] = answer
+        return out
 
     def _pick(
         self,
@@ -382,8 +406,9 @@ class FewShotRetriever:
         dedup_threshold: float,
         max_tokens: int | None,
         count: Callable[[str], int],
+        corrected: Mapping[int, str],
     ) -> list[FewShotExample]:
-        cands = [(s, key) for s, key in cands if key in rows]
+        cands = [(s, key) for s, key in cands if key in rows and (self.catalog.good[key] or key in corrected)]
         if not cands:
             return []
         sims = np.array([s for s, _ in cands], dtype=np.float32)
@@ -407,19 +432,23 @@ class FewShotRetriever:
             doc = rows[key]
             iid, started = doc.id, doc.started_at
             it = doc.interaction()
-            text_key = (" ".join(it.input_text.lower().split()), " ".join(it.output_text.lower().split()))
+            answer = corrected.get(key, it.output_text)
+            text_key = (" ".join(it.input_text.lower().split()), " ".join(answer.lower().split()))
             if text_key in seen_texts:
                 continue
             messages = example_messages(it, tag=str(len(picked) + 1))
+            if key in corrected:
+                messages[-1] = {"role": "assistant", "content": answer}
             tokens = count_message_tokens(messages, count)
             if max_tokens is not None and used_tokens + tokens > max_tokens:
                 continue
             used_tokens += tokens
             seen_texts.add(text_key)
             picked.append(FewShotExample(
-                interaction_id=iid, input=it.input_text, output=it.output_text, messages=messages,
-                similarity=round(sim, 6), reward=float(rewards[key]), confidence=float(confidences[key]),
-                started_at=float(started or 0.0), tokens=tokens, metadata=_metadata_of(it),
+                interaction_id=iid, input=it.input_text, output=answer, messages=messages,
+                similarity=round(sim, 6), reward=1.0 if key in corrected else float(rewards[key]),  # a user's answer
+                confidence=float(confidences[key]), started_at=float(started or 0.0), tokens=tokens,
+                metadata=_metadata_of(it), source="correction" if key in corrected else "good",
             ))
             redundancy = np.maximum(redundancy, vecs @ vecs[i])
         return picked

@@ -108,6 +108,59 @@ def test_sft_takes_the_corrected_answer_and_skips_unlabelled_turns(fw: Flywheel,
     assert by_id[wrong]["metadata"]["source"] == "correction"
 
 
+# -- rephrases ---------------------------------------------------------------------------------------------------
+def rephrased_session(fw: Flywheel, resolution: str) -> tuple[str, str]:
+    """A turn answered wrong, then the user asks again in other words; ``resolution`` says how the second
+    turn ended ("thumbs_up" on a right answer, or "correction" with the right one)."""
+    first = add(fw, "How do I reset my password?", "Our opening hours are 9 to 5.", session="reset", started_at=1000.0)
+    again = add(fw, "I forgot my password, how can I reset it?",
+                "Use 'Forgot password' on the login page." if resolution == "thumbs_up" else "We ship worldwide.",
+                session="reset", started_at=1010.0)
+    assert fw.flush(60)
+    if resolution == "thumbs_up":
+        fw.feedback(again, "thumbs_up", actor="u1")
+    else:
+        fw.correct(again, "Use 'Forgot password' on the login page.", actor="u1")
+    assert fw.flush(60)
+    assert any(s.kind == "rephrase" for s in fw.store.signals_for([first])[first])  # the worker saw the rephrase
+    return first, again
+
+
+@pytest.mark.parametrize("resolution", ["thumbs_up", "correction"])
+def test_a_rephrased_turn_takes_the_answer_that_resolved_it(fw: Flywheel, tmp_path: Path, resolution: str) -> None:
+    first, _ = rephrased_session(fw, resolution)
+    export(fw, "sft", tmp_path / "sft", eval_fraction=0, min_rows=1)
+    (row,) = [r for r in rows(tmp_path / "sft") if r["metadata"]["interaction_id"] == first]
+    assert row["metadata"]["source"] == "rephrase"
+    assert row["messages"][-2] == {"role": "user", "content": "How do I reset my password?"}  # the first wording...
+    assert row["messages"][-1] == {"role": "assistant", "content": "Use 'Forgot password' on the login page."}  # ...its answer
+    export(fw, "dpo", tmp_path / "dpo", eval_fraction=0, min_rows=1)
+    (pair,) = [r for r in rows(tmp_path / "dpo") if r["metadata"]["interaction_id"] == first]
+    # a right answer to a near-identical question makes the same pair as a "near" pair (listed first)
+    assert pair["metadata"]["source"] == ("rephrase" if resolution == "correction" else "near")
+    assert pair["chosen"][-1]["content"] == "Use 'Forgot password' on the login page."
+    assert pair["rejected"][-1]["content"] == "Our opening hours are 9 to 5."
+
+
+def test_rephrase_resolutions_can_be_turned_off(fw: Flywheel, tmp_path: Path) -> None:
+    first, _ = rephrased_session(fw, "thumbs_up")
+    export(fw, "sft", tmp_path / "sft", eval_fraction=0, min_rows=1, rephrases=False)
+    assert first not in {r["metadata"]["interaction_id"] for r in rows(tmp_path / "sft")}
+    export(fw, "sft", tmp_path / "only", eval_fraction=0, min_rows=1, sources=["rephrase"])
+    assert [r["metadata"]["interaction_id"] for r in rows(tmp_path / "only")] == [first]
+    with pytest.raises(ExportError, match="rephrase_hops"):
+        export(fw, "sft", tmp_path / "bad", rephrase_hops=0)
+
+
+def test_an_unresolved_rephrase_gives_no_label(fw: Flywheel, tmp_path: Path) -> None:
+    first = add(fw, "How do I reset my password?", "Our opening hours are 9 to 5.", session="reset", started_at=1000.0)
+    add(fw, "I forgot my password, how can I reset it?", "We ship worldwide.", session="reset", started_at=1010.0)
+    other = add(fw, "Do you ship to Canada?", "Yes, in 5 days.")
+    rate(fw, (other, "thumbs_up"))  # the rephrased turn got no approval and no correction
+    export(fw, "sft", tmp_path / "sft", eval_fraction=0, min_rows=1)
+    assert first not in {r["metadata"]["interaction_id"] for r in rows(tmp_path / "sft")}
+
+
 # -- dpo --------------------------------------------------------------------------------------------------------
 def test_dpo_pair_from_a_correction(fw: Flywheel, tmp_path: Path) -> None:
     a = add(fw, "How long does delivery take?", "Two months.")

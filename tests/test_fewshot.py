@@ -242,97 +242,53 @@ def test_rewards_that_change_are_picked_up(fw: Flywheel) -> None:
     iid = add(fw, "How do I reset my password?", label="good")
     settle(fw)
     assert ids(fw.few_shot("reset password", session_id=None)) == [iid]
-    fw.feedback(iid, "correction", {"original": "x", "edited": "y"}, actor="other")
     fw.feedback(iid, "thumbs_down", actor="rater")  # the rater changed their mind
+    fw.feedback(iid, "escalate", actor="other")
     settle(fw)
     assert fw.reward(iid).label != "good"
     assert fw.few_shot("reset password", session_id=None) == []
 
 
-@pytest.mark.parametrize("kind", ["flat", "ivf"])
-def test_index_type_by_size_with_deletions(store_path: Path, embedder, kind: str) -> None:
-    exact_max = 10_000 if kind == "flat" else 24
-    with Flywheel(store_path, embedder=embedder, flush_interval_s=0.05,
-                  few_shot={"index": {"exact_max": exact_max, "ivf_min_nprobe": 2}}) as fw:
-        fw.few_shot("warm up", session_id=None)  # creates the retriever, which applies the index settings
-        topics = ["reset my password", "track my parcel", "refund a payment", "cancel my subscription",
-                  "update my card", "change my address"]
-        all_ids = [add(fw, f"Question {i}: how do I {topics[i % 6]}?", f"Answer {i}.") for i in range(60)]
-        settle(fw)
-        assert fw.index.info()["kind"] == kind and len(fw.index) == 60
-        got = fw.few_shot("how do I refund a payment", k=3, session_id=None)
-        assert got and all("refund" in e.input for e in got)
-        # erasure of every refund example: gone from results and from the index
-        refunds = [i for n, i in enumerate(all_ids) if n % 6 == 2]
-        erase(fw, refunds)
-        assert len(fw.index) == 50
-        after = fw.few_shot("how do I refund a payment", k=3, session_id=None, min_similarity=0.0)
-        assert after and not set(ids(after)) & set(refunds)
-        # a filter that allows only two keys still finds both on an approximate index
-        keep = [i for n, i in enumerate(all_ids) if n in (0, 55)]
-        found = fw.few_shot("how do I refund a payment", k=3, session_id=None, min_similarity=-1.0,
-                            exclude_ids=[i for i in all_ids if i not in keep])
-        assert sorted(ids(found)) == sorted(keep)
-        # rebuild from SQLite gives the same type and answers
-        assert fw.reindex() == 50 and fw.index.info()["kind"] == kind
-        rebuilt = fw.few_shot("how do I refund a payment", k=3, session_id=None, min_similarity=0.0)
-        assert rebuilt and not set(ids(rebuilt)) & set(refunds)
-    with Flywheel(store_path, embedder=embedder, few_shot={"index": {"exact_max": exact_max}}) as again:
-        assert again.index_sync_action == "loaded" and again.index.info()["kind"] == kind and len(again.index) == 50
+def test_a_corrected_turn_is_an_example_with_the_users_answer(fw: Flywheel) -> None:
+    iid = add(fw, "How do I reset my password?", "Passwords cannot be reset.", label=None)  # type: ignore[arg-type]
+    fw.correct(iid, "Click 'Forgot password' on the login page.", actor="customer")
+    settle(fw)
+    assert fw.reward(iid).label == "bad"  # the agent's answer was wrong...
+    (ex,) = fw.few_shot("reset password please", k=3, session_id=None)
+    assert ex.interaction_id == iid and ex.source == "correction"  # ...and the user's answer is the example
+    assert ex.output == "Click 'Forgot password' on the login page." and ex.reward == 1.0
+    assert ex.messages[-1] == {"role": "assistant", "content": ex.output}
+    assert "cannot be reset" not in str(ex.to_dict())
+    assert fw.few_shot("reset password please", k=3, session_id=None, corrections=False) == []
 
 
-def test_flat_index_converts_to_ivf_as_it_grows_and_back_on_rebuild(tmp_path: Path) -> None:
-    from flywheel_middleware.store.index import VectorIndex
-
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((400, 16)).astype(np.float32)
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    index = VectorIndex(tmp_path / "index.faiss", 16, exact_max=100, ivf_min_nprobe=2)
-    for start in range(0, 400, 50):
-        index.add(np.arange(start + 1, start + 51), x[start : start + 50])
-    assert index.info()["kind"] == "ivf" and len(index) == 400 and index.conversions >= 1
-    index.add(np.array([1]), x[1:2])  # an upsert replaces, never duplicates
-    assert len(index) == 400
-    scores, keys = index.search(x[1], 2)
-    assert sorted(keys[0].tolist()) == [1, 2]
-    index.remove([1, 2, 3], generation=1)
-    assert len(index) == 397 and 2 not in index.search(x[1], 5)[1][0]
-    allowed = np.zeros(401, dtype=bool)
-    allowed[[10, 399]] = True
-    assert sorted(index.search(x[0], 5, allowed=allowed)[1][0][:2].tolist()) == [10, 399]
-
-    class Store:
-        def iter_embeddings(self, after_key: int = 0):
-            yield np.arange(1, 41, dtype=np.int64), x[:40]
-
-        def deletion_generation(self) -> int:
-            return 2
-
-    assert index.rebuild(Store()) == 40 and index.info()["kind"] == "flat"
+def test_a_thumbs_down_alone_is_no_example(fw: Flywheel) -> None:
+    add(fw, "How do I reset my password?", "Passwords cannot be reset.", label="bad")
+    settle(fw)
+    assert fw.few_shot("reset password please", k=3, session_id=None) == []
 
 
-@pytest.mark.parametrize("exact_max", [10_000, 4])
-def test_forget_and_retention_remove_examples_from_few_shot(store_path: Path, embedder, exact_max: int) -> None:
-    if not hasattr(Flywheel, "forget"):
-        pytest.skip("erasure not available")
-    with Flywheel(store_path, embedder=embedder, flush_interval_s=0.05,
-                  few_shot={"index": {"exact_max": exact_max, "ivf_min_nprobe": 2}}) as fw:
-        fw.few_shot("warm up", session_id=None)
-        alice = Interaction(input="How do I reset my password?", output="Use the link.", user_id="alice", session_id="a")
-        bob = Interaction(input="I forgot my password and cannot log in", output="Click 'Forgot password'.",
-                          user_id="bob", session_id="b")
-        old = Interaction(input="Password reset does not work", output="Clear your cookies.", user_id="carol",
-                          session_id="c", started_at=time.time() - 400 * 86_400)
-        fillers = [Interaction(input=f"Filler question {i} about opening hours", output="9 to 5", user_id="dave",
-                               session_id="d") for i in range(6)]
-        for it in [alice, bob, old, *fillers]:
-            fw.record(it)
-            fw.feedback(it.id, "thumbs_up", actor=f"rater-{it.id}")
-        settle(fw)
-        assert fw.index.info()["kind"] == ("ivf" if exact_max == 4 else "flat")
-        assert set(ids(fw.few_shot("reset my password", k=3, session_id=None))) == {alice.id, bob.id, old.id}
-        fw.forget("alice")
-        assert set(ids(fw.few_shot("reset my password", k=3, session_id=None))) == {bob.id, old.id}
-        assert fw.retain(days=365) >= 1
-        assert ids(fw.few_shot("reset my password", k=3, session_id=None)) == [bob.id]
-        assert len(fw.index) == 7
+def test_the_latest_correction_is_the_one_shown(fw: Flywheel) -> None:
+    iid = add(fw, "How do I reset my password?", "Passwords cannot be reset.", label=None)  # type: ignore[arg-type]
+    fw.correct(iid, "Call us.", actor="customer")
+    fw.correct(iid, "Use the reset link.", actor="customer")
+    settle(fw)
+    assert [e.output for e in fw.few_shot("reset password", session_id=None)] == ["Use the reset link."]
+
+
+def test_question_filters_apply_to_corrected_turns_and_answer_filters_leave_them_out(fw: Flywheel) -> None:
+    wrong_route = [RoutingDecision("router", chosen="faq", candidates=["refunds", "faq"], name="intent-router")]
+    corrected = add(fw, "Where is my refund?", "See our FAQ.", label=None, metadata={"category": "billing"},  # type: ignore[arg-type]
+                    decisions=wrong_route)
+    fw.correct(corrected, "refunds", actor="customer")
+    routed = add(fw, "What is the status of my refund?", "refunds", metadata={"category": "billing"},
+                 decisions=[RoutingDecision("router", chosen="refunds", candidates=["refunds", "faq"], name="intent-router")])
+    settle(fw)
+    # what the user asked about filters both kinds
+    assert set(ids(fw.few_shot("refund status", k=3, session_id=None, category="billing"))) == {corrected, routed}
+    assert fw.few_shot("refund status", k=3, session_id=None, category="shipping") == []
+    # the router's "faq" is what the user replaced: a route filter shows only turns that went there and were right
+    assert ids(fw.few_shot("refund status", k=3, session_id=None, route="refunds")) == [routed]
+    assert ids(fw.few_shot("refund status", k=3, session_id=None, route="faq")) == []
+    with fw.session(fw.store.get(corrected).session_id, "u1"):
+        assert ids(fw.few_shot("refund status", k=3)) == []  # the current session's turns are never examples

@@ -295,15 +295,18 @@ def test_reward_change_numbers_are_never_reused_after_a_deletion(store: Trajecto
 def test_reward_changes_carry_retrieval_metadata_of_good_turns(store: TrajectoryStore) -> None:
     put(store, turn("g", tools=("lookup", "refund"), route="billing_engine", session="s9",
                     metadata={"run_metadata": {"category": "billing", "language": "de"}}),
-        turn("b", tools=("lookup",), metadata={"category": "x"}))
+        turn("b", tools=("lookup",), metadata={"category": "x"}), turn("u", metadata={"category": "y"}))
     rate(store, "g")
     rate(store, "b", "bad", -0.5)
+    rate(store, "u", "unknown", 0.0)
     changes = {c.key: c for c in store.reward_changes(0, 10)}
-    good, bad = changes[store.key_of("g")], changes[store.key_of("b")]
+    good, bad, unknown = (changes[store.key_of(i)] for i in "gbu")
     assert (good.label, good.session_id, good.started_at, good.model_version) == ("good", "s9", T0, "m1")
     assert (good.category, good.language, good.tools) == ("billing", "de", ("lookup", "refund"))
     assert [str(r).strip('"') for r in good.routes] == ["billing_engine"]
-    assert (bad.category, bad.tools, bad.routes, bad.model_version) == (None, (), (), None)
+    # a bad turn may be a corrected example: what was asked (category, language) comes along, not what the agent did
+    assert (bad.category, bad.tools, bad.routes, bad.model_version) == ("x", (), (), None)
+    assert unknown.category is None
 
 
 def test_good_keys_and_good_keys_by_metadata(store: TrajectoryStore) -> None:

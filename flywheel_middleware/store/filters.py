@@ -22,6 +22,15 @@ Filterable fields (values compared as strings; a list means "any of"):
 * ``tool``: the name of every tool step (multi-valued);
 * any other name: ``metadata[name]`` / ``run_metadata[name]``, looked up in the store per query
   (``good_keys_with_metadata``).
+
+**Corrected trajectories** (``mask(..., corrections=True)``): a turn labelled ``bad`` that a user
+corrected (a ``correction`` signal with the edited answer) is an example too, with the user's answer
+in place of the agent's. The catalog keeps which keys have one (looked up in the store only for
+rows whose reward changed to ``bad``). Filters on what the user asked (``category``, ``language``,
+session, time, excluded ids) apply to them as to good turns. Filters on what the agent did
+(``route``, ``tool``, ``model_version``) describe the answer the correction replaced, so under
+such a filter (or one on any other metadata key, a good-only store lookup) corrected turns are
+left out: what is shown would not be what the filter asked for.
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ import numpy as np
 from .base import FewShotCandidate, TrajectoryStore
 
 SINGLE_FIELDS = ("session", "category", "language", "model_version")
+INPUT_FIELDS = ("category", "language")  # about the question: they filter corrected turns as well
 MULTI_FIELDS = ("route", "tool")
 FILTER_FIELDS = ("category", "language", "model_version", "route", "tool")
 _ALIASES = {"tools": "tool", "tool_used": "tool", "routes": "route", "model": "model_version", "lang": "language"}
@@ -94,6 +104,7 @@ class FilterCatalog:
     def _reset(self, capacity: int) -> None:
         self.capacity = capacity
         self.good = np.zeros(capacity, dtype=bool)
+        self.corrected = np.zeros(capacity, dtype=bool)  # labelled bad and corrected by a user
         self.reward = np.zeros(capacity, dtype=np.float32)
         self.confidence = np.zeros(capacity, dtype=np.float32)
         self.started_at = np.zeros(capacity, dtype=np.float64)
@@ -108,7 +119,7 @@ class FilterCatalog:
         if max_key < self.capacity:
             return
         new = max(max_key + 1, int(self.capacity * 1.5) + 1024)
-        for name in ("good", "reward", "confidence", "started_at"):
+        for name in ("good", "corrected", "reward", "confidence", "started_at"):
             old = getattr(self, name)
             arr = np.zeros(new, dtype=old.dtype)
             arr[: len(old)] = old
@@ -148,6 +159,7 @@ class FilterCatalog:
                 if not rows:
                     return read
                 self._apply(rows)
+                self._mark_corrected(store, [int(r.key) for r in rows if r.label == "bad"])
                 read += len(rows)
                 self.last_seq = int(rows[-1].seq)
                 if len(rows) < batch:
@@ -160,6 +172,7 @@ class FilterCatalog:
                 continue
             self.n_good -= int(self.good[key])
             self.good[key] = False
+            self.corrected[key] = False
             self.reward[key] = 0.0
             self.confidence[key] = 0.0
             for codes in self.codes.values():
@@ -179,6 +192,7 @@ class FilterCatalog:
             is_good = label == "good"
             self.n_good += int(is_good) - int(was_good)
             self.good[key] = is_good
+            self.corrected[key] = False  # re-checked for bad rows by _mark_corrected
             self.reward[key] = reward
             self.confidence[key] = conf
             self.started_at[key] = started or 0.0
@@ -188,15 +202,14 @@ class FilterCatalog:
                     members = self.multi[field].get(value)
                     if members is not None:
                         members.discard(key)
-            if not is_good:
-                for field in ("category", "language", "model_version"):
-                    self.codes[field][key] = 0
-                continue
-            self.codes["model_version"][key] = self._code("model_version", model)
             cats = _values(category)
             self.codes["category"][key] = self._code("category", cats[0] if cats else None)
             langs = _values(language)
             self.codes["language"][key] = self._code("language", langs[0] if langs else None)
+            if not is_good:
+                self.codes["model_version"][key] = 0
+                continue
+            self.codes["model_version"][key] = self._code("model_version", model)
             multi = {
                 "route": tuple(dict.fromkeys(_values(route) + [v for c in routes for v in _values(c)])),
                 "tool": tuple(dict.fromkeys(tools)),
@@ -206,6 +219,16 @@ class FilterCatalog:
                     self._multi_of[field][key] = values
                     for value in values:
                         self.multi[field].setdefault(value, set()).add(key)
+
+    def _mark_corrected(self, store: TrajectoryStore, bad_keys: Sequence[int]) -> None:
+        """Flag the keys among ``bad_keys`` whose interaction a user corrected (non-blank edited answer)."""
+        if not bad_keys:
+            return
+        ids = store.ids_for_keys(bad_keys)
+        signals = store.signals_for(list(ids.values()))
+        for key, iid in ids.items():
+            if 0 <= key < self.capacity and corrected_answer(signals.get(iid, ())) is not None:
+                self.corrected[key] = True
 
     # -- queries ---------------------------------------------------------------------------------
     def mask(
@@ -218,36 +241,53 @@ class FilterCatalog:
         exclude_session: str | None = None,
         exclude_keys: Iterable[int] = (),
         since: float | None = None,
+        corrections: bool = False,
     ) -> np.ndarray:
-        """Boolean array indexed by key: which trajectories may be injected."""
+        """Boolean array indexed by key: which trajectories may be injected (good ones, and with
+        ``corrections`` the corrected ones; see the module docstring)."""
         with self._lock:
-            m = self.good & (self.reward >= np.float32(min_reward)) & (self.confidence >= np.float32(min_confidence))
+            common = self.confidence >= np.float32(min_confidence)
             if since is not None:
-                m &= self.started_at >= since
+                common &= self.started_at >= since
             if exclude_session is not None:
                 code = self.vocab["session"].get(str(exclude_session))
                 if code:
-                    m &= self.codes["session"] != code
-            for field, values in (filters or {}).items():
-                if not m.any():
-                    break
-                if field in self.codes:
-                    codes = [self.vocab[field][v] for v in values if v in self.vocab[field]]
-                    m &= np.isin(self.codes[field], codes) if codes else False
-                elif field in self.multi:
-                    allowed = np.zeros(self.capacity, dtype=bool)
-                    for value in values:
-                        allowed[self._keys_of(field, value)] = True
-                    m &= allowed
-                else:
-                    allowed = np.zeros(self.capacity, dtype=bool)
-                    keys = store.good_keys_with_metadata(field, values)
-                    allowed[keys[keys < self.capacity]] = True
-                    m &= allowed
+                    common &= self.codes["session"] != code
             for key in exclude_keys:
                 if 0 <= key < self.capacity:
-                    m[key] = False
+                    common[key] = False
+            m = self._filtered(store, common & self.good & (self.reward >= np.float32(min_reward)), filters or {})
+            if corrections and self.corrected.any():
+                m |= self._filtered_corrected(common & self.corrected, filters or {})
             return m
+
+    def _filtered_corrected(self, m: np.ndarray, filters: Mapping[str, tuple[str, ...]]) -> np.ndarray:
+        for field, values in filters.items():
+            if field in INPUT_FIELDS:
+                codes = [self.vocab[field][v] for v in values if v in self.vocab[field]]
+                m &= np.isin(self.codes[field], codes) if codes else False
+            else:  # what the agent did (route, tool, model_version) or a good-only store lookup
+                return np.zeros_like(m)
+        return m
+
+    def _filtered(self, store: TrajectoryStore, m: np.ndarray, filters: Mapping[str, tuple[str, ...]]) -> np.ndarray:
+        for field, values in filters.items():
+            if not m.any():
+                break
+            if field in self.codes:
+                codes = [self.vocab[field][v] for v in values if v in self.vocab[field]]
+                m &= np.isin(self.codes[field], codes) if codes else False
+            elif field in self.multi:
+                allowed = np.zeros(self.capacity, dtype=bool)
+                for value in values:
+                    allowed[self._keys_of(field, value)] = True
+                m &= allowed
+            else:
+                allowed = np.zeros(self.capacity, dtype=bool)
+                keys = store.good_keys_with_metadata(field, values)
+                allowed[keys[keys < self.capacity]] = True
+                m &= allowed
+        return m
 
     def _keys_of(self, field: str, value: str) -> np.ndarray:
         cached = self._multi_cache.get((field, value))
@@ -256,3 +296,14 @@ class FilterCatalog:
             cached = np.fromiter(members, dtype=np.int64, count=len(members))
             self._multi_cache[(field, value)] = cached
         return cached
+
+
+def corrected_answer(signals: Iterable[Any]) -> str | None:
+    """The latest non-blank edited answer among an interaction's ``correction`` signals (the rule the
+    export uses), or None."""
+    answer = None
+    for signal in sorted(signals, key=lambda s: s.at):
+        value = signal.value if signal.kind == "correction" else None
+        if isinstance(value, dict) and isinstance(value.get("edited"), str) and value["edited"].strip():
+            answer = value["edited"]
+    return answer

@@ -64,8 +64,8 @@ _TURN_SELECT = (
 _CHANGES_SQL = """
 SELECT r.seq, i.key, r.label, r.reward, r.confidence, i.session_id, i.started_at,
   CASE WHEN r.label = 'good' THEN i.model_version END,
-  CASE WHEN r.label = 'good' THEN COALESCE(i.data #>> '{metadata,category}', i.data #>> '{metadata,run_metadata,category}') END,
-  CASE WHEN r.label = 'good' THEN COALESCE(i.data #>> '{metadata,language}', i.data #>> '{metadata,run_metadata,language}') END,
+  CASE WHEN r.label IN ('good', 'bad') THEN COALESCE(i.data #>> '{metadata,category}', i.data #>> '{metadata,run_metadata,category}') END,
+  CASE WHEN r.label IN ('good', 'bad') THEN COALESCE(i.data #>> '{metadata,language}', i.data #>> '{metadata,run_metadata,language}') END,
   CASE WHEN r.label = 'good' THEN COALESCE(i.data #>> '{metadata,route}', i.data #>> '{metadata,run_metadata,route}') END,
   CASE WHEN r.label = 'good' THEN ARRAY(SELECT s.name FROM steps s WHERE s.interaction_id = i.id AND s.kind = 'tool'
                                          AND s.name <> '' ORDER BY s.idx) END,

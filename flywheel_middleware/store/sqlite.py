@@ -144,9 +144,9 @@ _TURN_SELECT = (
 _CHANGES_SQL = """
 SELECT r.seq, i.key, r.label, r.reward, r.confidence, i.session_id, i.started_at,
   CASE WHEN r.label = 'good' THEN i.model_version END,
-  CASE WHEN r.label = 'good' THEN COALESCE(json_extract(i.data, '$.metadata.category'),
+  CASE WHEN r.label IN ('good', 'bad') THEN COALESCE(json_extract(i.data, '$.metadata.category'),
                                            json_extract(i.data, '$.metadata.run_metadata.category')) END,
-  CASE WHEN r.label = 'good' THEN COALESCE(json_extract(i.data, '$.metadata.language'),
+  CASE WHEN r.label IN ('good', 'bad') THEN COALESCE(json_extract(i.data, '$.metadata.language'),
                                            json_extract(i.data, '$.metadata.run_metadata.language')) END,
   CASE WHEN r.label = 'good' THEN COALESCE(json_extract(i.data, '$.metadata.route'),
                                            json_extract(i.data, '$.metadata.run_metadata.route')) END,
