@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 
-__all__ = ["find_national_phones", "with_extensions"]
+__all__ = ["after_identifier_word", "find_national_phones", "with_extensions"]
 
 
 _DIGIT_GROUPS = re.compile(r"(?<![\w+\-./,])\(?\d{1,8}\)?(?:[ \t.\-/]\(?\d{1,8}\)?){1,5}"
@@ -102,8 +102,8 @@ def find_national_phones(text: str) -> list[tuple[int, int, float]]:
         if not 6 <= digits <= 15 or _DATE_LIKE.match(value) or _YEAR_RANGE.match(value):
             continue
         before, after = text[max(0, m.start() - 40):m.start()], text[m.end():m.end() + 20]
-        if digits == 6:  # six digits in groups ("66 28 45": Greenland, the Faroes) only after a phone word or label
-            if _PHONE_WORD_BEFORE.search(before) or _PHONE_CUE_AFTER.match(after):
+        if digits == 6:  # six digits in groups ("66 28 45": Greenland, the Faroes) after a phone word or label
+            if _PHONE_WORD_BEFORE.search(before) or _PHONE_CUE_AFTER.match(after) or _uncued_pairs(value, before, after):
                 out.append((m.start(), m.end(), 0.55))
             continue
         seps = set(re.findall(r"[ \t.\-/]+", value))
@@ -122,7 +122,10 @@ def find_national_phones(text: str) -> list[tuple[int, int, float]]:
         if len(groups) < 2:
             continue
         trunk = groups[0].startswith("0") and 9 <= digits <= 12
-        bracket = value.startswith("(") and len(groups[0]) >= 2 and 7 <= digits <= 12
+        bracket = value.startswith("(") and 7 <= digits <= 12 and (len(groups[0]) >= 2 or len(groups) >= 3)  # "(1) 824-7680"
+        if _uncued_short(value, groups, seps, before):
+            out.append((m.start(), m.end(), 0.5))
+            continue
         if max(len(g) for g in groups) > 5:
             # "(010) 123456", "0341 8387176": an area code, then the subscriber number in one group
             if (trunk or bracket) and len(groups) == 2 and _valid_somewhere(value):
@@ -141,11 +144,71 @@ def find_national_phones(text: str) -> list[tuple[int, int, float]]:
 
 
 def _bare_cued(text: str) -> list[tuple[int, int, float]]:
-    """8-15 digits without separators, right after a phone word or before a line label ("fax")."""
+    """8-15 digits without separators, right after a phone word or before a line label ("fax"), or
+    with a trunk "0" or an international "00" prefix ("0598384330", "00823841297") by themselves."""
     out: list[tuple[int, int, float]] = []
     for m in _BARE_DIGITS.finditer(text):
         before, after = text[max(0, m.start() - 40):m.start()], text[m.end():m.end() + 20]
-        if _PHONE_WORD_BEFORE.search(before) or _PHONE_CUE_AFTER.match(after) or _EXTENSION.match(text, m.end()):
+        if (_PHONE_WORD_BEFORE.search(before) or _PHONE_CUE_AFTER.match(after) or _EXTENSION.match(text, m.end())
+                or _uncued_bare(m.group(), before, after)):
             out.append((m.start(), m.end(), 0.55))
     return out
+
+
+#: Words after which digits are an identifier, not a phone ("order 473 6400", "account 0012 3456").
+_REFERENCE_BEFORE = re.compile(
+    r"(?:\b(?:order|invoice|ref|reference|ticket|account|acct|item|sku|id|case|booking|confirmation|tracking"
+    r"|serial|policy|member|membership|page|room|flight|route|zip|postcode|postal code|pin"
+    r"|version|build|model|part|product|batch|lot|receipt|transaction|claim|no|nr)\b|#)"
+    r"[ \t.:#\-]*(?:(?:no|nr|number|num|id)\b[ \t.:#\-]*)?$", re.IGNORECASE)
+#: A year pair ("2019 2020"), a time ("10 30 45" is left to the date check), a pair of ages.
+_YEAR_PAIR = re.compile(r"^(?:19|20)\d\d[ \t\-](?:19|20)\d\d$")
+
+
+def after_identifier_word(text: str, start: int) -> bool:
+    """Whether the digits at ``start`` follow an identifier word ("invoice 2023-000123", "order no. 4711")."""
+    return bool(_REFERENCE_BEFORE.search(text[max(0, start - 40):start]))
+
+
+def _uncued_short(value: str, groups: list[str], seps: set[str], before: str) -> bool:
+    """A phone by its grouping alone, with no phone word anywhere near ("You can get me at 473 6400").
+
+    Local and national numbers as people write them: two groups (3+4 "473 6400", 2+6 "22 456311",
+    4+4 "9472 7916", 3-4 + 4-8 digits), or three groups of 2-4 digits, 7-11 digits in all
+    ("315 219 361", "77 385 106", "221 12 34"); one kind of separator (space or hyphen), the number
+    valid under some region's numbering plan, and no identifier word just before it (3+2+4 is an SSN's shape)."""
+    if len(seps) != 1 or seps.pop() not in (" ", "-") or value.startswith("("):
+        return False
+    digits = sum(map(len, groups))
+    if not 7 <= digits <= 11 or len(groups[0]) < 2 or _YEAR_PAIR.match(value) or list(map(len, groups)) == [3, 2, 4]:
+        return False
+    if re.fullmatch(r"(?:19|20)\d\d", groups[0]) or (len(groups) == 3 and groups[-1] == "000"):
+        return False  # "2023-000123" (a year-numbered id), "12 500 000" (a count)
+    if len(groups) == 2:
+        shaped = len(groups[0]) <= 4 and 4 <= len(groups[1]) <= 8
+    else:
+        shaped = len(groups) == 3 and all(2 <= len(g) <= 4 for g in groups)
+    return shaped and not _REFERENCE_BEFORE.search(before) and _valid_somewhere(value)
+
+
+def _uncued_pairs(value: str, before: str, after: str) -> bool:
+    """Three pairs of digits with one space or hyphen kind ("33 66 18": Greenland, the Faroes) that are
+    no date ("12 03 24"), valid somewhere, and follow no identifier word."""
+    m = re.fullmatch(r"(\d\d)([ \-])(\d\d)\2(\d\d)", value)
+    if not m or _REFERENCE_BEFORE.search(before) or _MONEY_AFTER.match(after):
+        return False
+    a, b = int(m.group(1)), int(m.group(3))
+    if (1 <= a <= 31 and 1 <= b <= 12) or (1 <= a <= 12 and 1 <= b <= 31) or a <= 23 and b <= 59:
+        return False  # a date either way round, or a time ("10 30 45")
+    return _valid_somewhere(value)
+
+
+def _uncued_bare(value: str, before: str, after: str) -> bool:
+    """Digits without separators that only a phone starts with: an international "00" prefix
+    (11-15 digits) or a trunk "0" and 10-11 digits valid somewhere ("0598384330")."""
+    if _REFERENCE_BEFORE.search(before) or _MONEY_AFTER.match(after) or value.startswith("000"):
+        return False
+    if value.startswith("00"):
+        return 11 <= len(value) <= 15
+    return value.startswith("0") and 10 <= len(value) <= 11 and _valid_somewhere(value)
 

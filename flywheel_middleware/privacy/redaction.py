@@ -35,10 +35,11 @@ from . import _engine
 from ._addresses import find_addresses
 from ._names import gazetteer
 from ._people import ner_candidate, person_spans
+from ._phones import after_identifier_word
 from .recognizers import (LooseCreditCardRecognizer, NanpPhoneRecognizer, StreetAddressRecognizer, find_ibans,
                           find_national_phones, find_person_names, with_extensions)
 
-_FINGERPRINT_VERSION = 6  # bump when the project's own recognizers change what they find
+_FINGERPRINT_VERSION = 7  # bump when the project's own recognizers change what they find
 
 __all__ = ["DEFAULT_ENTITIES", "RedactionConfig", "Redactor", "Span"]
 
@@ -464,6 +465,8 @@ def _plausible(text: str, start: int, end: int, entity_type: str) -> bool:
     value = text[start:end]
     if start > 1 and text[start - 1] == "-" and text[start - 2].isalnum():
         return False  # the tail of a longer token: "ORD-2023-000123"
+    if not value.startswith(("+", "(")) and after_identifier_word(text, start):
+        return False  # "invoice 2023-000123", "order no. 4711 0815"
     digits = sum(c.isdigit() for c in value)
     groups = re.findall(r"\d+", value)
     if not value.startswith(("+", "0", "(")) and len(groups) >= 5 and all(len(g) == 2 for g in groups):
